@@ -1,0 +1,82 @@
+package org.orpo4j.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+
+/**
+ * Grouped-query self-attention ({@code self_attn}): {@code Hq} query heads share {@code Hkv} key/value heads, each
+ * K/V head repeated for its group of {@code Hq/Hkv} query heads. Qwen2 adds q/k/v biases; Qwen3 normalises each
+ * query and key head ({@code q_norm}, {@code k_norm}) before RoPE and states {@code head_dim} explicitly.
+ */
+final class Attention extends Module {
+
+    private final int heads; // Hq
+    private final int kvHeads; // Hkv
+    private final int headDim; // D
+    private final float scaling; // 1/sqrt(D)
+    private final Linear qProj;
+    private final Linear kProj;
+    private final Linear vProj;
+    private final Linear oProj;
+    private final RmsNorm qNorm; // qwen3 only, else null
+    private final RmsNorm kNorm;
+
+    Attention(ModelConfig config) {
+        this.heads = config.numAttentionHeads();
+        this.kvHeads = config.numKeyValueHeads();
+        this.headDim = config.headDim();
+        this.scaling = (float) Math.pow(headDim, -0.5);
+        long hidden = config.hiddenSize();
+        boolean bias = config.attentionBias();
+        this.qProj = addChild("q_proj", new Linear(hidden, (long) heads * headDim, bias));
+        this.kProj = addChild("k_proj", new Linear(hidden, (long) kvHeads * headDim, bias));
+        this.vProj = addChild("v_proj", new Linear(hidden, (long) kvHeads * headDim, bias));
+        this.oProj = addChild("o_proj", new Linear((long) heads * headDim, hidden, config.oProjBias()));
+        this.qNorm = config.qkNorm() ? addChild("q_norm", new RmsNorm(headDim, config.rmsNormEps())) : null;
+        this.kNorm = config.qkNorm() ? addChild("k_norm", new RmsNorm(headDim, config.rmsNormEps())) : null;
+    }
+
+    /**
+     * @param x [N, T, H] normalised hidden states
+     * @param rope cos/sin [T, D] for this step's positions
+     * @param mask [N or 1, 1, T, S] additive mask
+     * @param cache the KV cache during generation, else null (then S = T)
+     * @return [N, T, H]
+     */
+    NDArray forward(NDArray x, RotaryEmbedding.Tables rope, NDArray mask, KvCache cache, int layer) {
+        long n = x.getShape().get(0);
+        long t = x.getShape().get(1);
+        NDArray q = qProj.forward(x).reshape(n, t, heads, headDim); // [N, T, Hq, D]
+        NDArray k = kProj.forward(x).reshape(n, t, kvHeads, headDim); // [N, T, Hkv, D]
+        NDArray v = vProj.forward(x).reshape(n, t, kvHeads, headDim); // [N, T, Hkv, D]
+        if (qNorm != null) {
+            q = qNorm.forward(q);
+            k = kNorm.forward(k);
+        }
+        q = RotaryEmbedding.apply(q.transpose(0, 2, 1, 3), rope); // [N, Hq, T, D]
+        k = RotaryEmbedding.apply(k.transpose(0, 2, 1, 3), rope); // [N, Hkv, T, D]
+        v = v.transpose(0, 2, 1, 3); // [N, Hkv, T, D]
+        if (cache != null) {
+            NDList kv = cache.append(layer, k, v);
+            k = kv.get(0); // [N, Hkv, S, D]
+            v = kv.get(1);
+        }
+        k = repeatKv(k); // [N, Hq, S, D]
+        v = repeatKv(v); // [N, Hq, S, D]
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scaling); // [N, Hq, T, S]
+        NDArray weights = scores.add(mask).softmax(-1); // [N, Hq, T, S]
+        NDArray context = weights.matMul(v); // [N, Hq, T, D]
+        context = context.transpose(0, 2, 1, 3).reshape(n, t, (long) heads * headDim); // [N, T, Hq*D]
+        return oProj.forward(context); // [N, T, H]
+    }
+
+    /** HF's {@code repeat_kv}: [N, Hkv, S, D] -> [N, Hkv*g, S, D], K/V head {@code h} serving query heads hg..hg+g-1. */
+    private NDArray repeatKv(NDArray kv) {
+        int group = heads / kvHeads;
+        if (group == 1) {
+            return kv;
+        }
+        var s = kv.getShape();
+        return kv.expandDims(2).repeat(2, group).reshape(s.get(0), (long) heads, s.get(2), s.get(3));
+    }
+}

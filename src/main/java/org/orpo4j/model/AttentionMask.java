@@ -1,0 +1,41 @@
+package org.orpo4j.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+
+/**
+ * The additive attention mask: 0 where query {@code i} may see key {@code j}, {@code -Float.MAX_VALUE} elsewhere,
+ * exactly like HF's eager path (finite, so softmax never sees a row of -inf and never makes NaN; a fully padded
+ * row ends up with uniform weights, which only ever reach positions the loss ignores).
+ *
+ * <p>Key {@code j} is visible to the query at absolute position {@code p} when {@code j <= p} (causal), the key is
+ * not padding, and, with a sliding window {@code w}, {@code p - j < w}.
+ */
+final class AttentionMask {
+
+    private AttentionMask() {}
+
+    /**
+     * @param keyMask [N, S] 1 for real tokens, 0 for padding (S = past + T), or null when nothing is padded
+     * @param past positions already in the KV cache; queries sit at {@code past .. past+T-1}
+     * @return [N or 1, 1, T, S] float32 in {@code manager}
+     */
+    static NDArray build(NDManager manager, NDArray keyMask, long past, long queries, Integer slidingWindow) {
+        long keys = past + queries;
+        NDArray queryPos = manager.arange(past, keys, 1, DataType.INT64).reshape(queries, 1); // [T, 1]
+        NDArray keyPos = manager.arange(0, keys, 1, DataType.INT64).reshape(1, keys); // [1, S]
+        NDArray visible = keyPos.lte(queryPos); // [T, S] causal
+        if (slidingWindow != null) {
+            visible = visible.logicalAnd(queryPos.sub(keyPos).lt(slidingWindow)); // [T, S]
+        }
+        visible = visible.reshape(1, 1, queries, keys); // [1, 1, T, S]
+        if (keyMask != null) {
+            long n = keyMask.getShape().get(0);
+            NDArray realKey = keyMask.toType(DataType.INT64, false).gt(0).reshape(n, 1, 1, keys); // [N, 1, 1, S]
+            visible = realKey.logicalAnd(visible); // [N, 1, T, S]
+        }
+        // visible -> 0, hidden -> -FLT_MAX: (v - 1) * FLT_MAX
+        return visible.toType(DataType.FLOAT32, false).sub(1f).mul(Float.MAX_VALUE);
+    }
+}

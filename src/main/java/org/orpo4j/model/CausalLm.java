@@ -1,0 +1,117 @@
+package org.orpo4j.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.orpo4j.safetensors.SaveOptions;
+
+/**
+ * A HF {@code LlamaForCausalLM}-family model (llama, mistral, qwen2, qwen3): the decoder stack {@code model} and
+ * the LM head {@code lm_head} (or the embedding matrix when {@code tie_word_embeddings}).
+ *
+ * <p>Lifetimes: the parameters live in a sub-manager of the manager given at creation, closed by {@link #close()};
+ * every result of {@link #forward} is attached to the manager of the input ids (the caller's step manager), so a
+ * training step that closes its manager frees everything it computed.
+ */
+public final class CausalLm implements AutoCloseable {
+
+    private final ModelConfig config;
+    private final NDManager manager;
+    private final LlamaModel model;
+    private final Linear lmHead; // null when tied
+    private final Map<String, Module.Slot> slots; // HF name -> parameter, in HF state_dict order
+
+    CausalLm(ModelConfig config, NDManager parent) {
+        this.config = config;
+        this.manager = parent.newSubManager();
+        this.model = new LlamaModel(config);
+        this.lmHead = config.tieWordEmbeddings() ? null : new Linear(config.hiddenSize(), config.vocabSize(), false);
+        Map<String, Module.Slot> all = new LinkedHashMap<>();
+        model.collectParameters("model.", all);
+        if (lmHead != null) {
+            lmHead.collectParameters("lm_head.", all);
+        }
+        this.slots = Collections.unmodifiableMap(all);
+    }
+
+    /**
+     * Loads {@code config.json} and the safetensors weights of a HF model folder into {@code manager} as float32.
+     * Missing, extra or wrongly shaped tensors fail with a one-line message naming the file and the tensor.
+     */
+    public static CausalLm load(Path modelDir, NDManager manager) {
+        return CheckpointIo.load(modelDir, manager);
+    }
+
+    /**
+     * A freshly initialised model like HF's {@code _init_weights}: weights ~ N(0, initializer_range [0.02]), biases 0,
+     * norms 1, the pad token's embedding row 0; values drawn in Java from {@code seed}, so identical on any engine.
+     */
+    public static CausalLm random(ModelConfig config, NDManager manager, long seed) {
+        CausalLm lm = new CausalLm(config, manager);
+        RandomInit.initialize(lm, seed);
+        return lm;
+    }
+
+    /** Logits [N, T, V] float32 for ids [N, T] int64 and a right-padded mask [N, T] (1 token, 0 pad; null = none). */
+    public NDArray forward(NDArray inputIds, NDArray attentionMask) {
+        return forward(inputIds, attentionMask, null);
+    }
+
+    /** The last hidden states [N, T, H] after the final norm: logits are {@code hidden · lmHeadWeight()ᵀ}. */
+    public NDArray hiddenStates(NDArray inputIds, NDArray attentionMask) {
+        return model.forward(inputIds, attentionMask, null);
+    }
+
+    /** The LM head matrix [V, H] (the embedding matrix when tied); it lives in the model's manager. */
+    public NDArray lmHeadWeight() {
+        return lmHead == null ? model.embedTokens().weight() : slots.get("lm_head.weight").parameter().getArray();
+    }
+
+    /** Forward with a KV cache (generation): positions continue after the cached ones. */
+    NDArray forward(NDArray inputIds, NDArray attentionMask, KvCache cache) {
+        NDArray hidden = model.forward(inputIds, attentionMask, cache); // [N, T, H]
+        return Linear.apply(hidden, lmHeadWeight(), null); // [N, T, V]
+    }
+
+    /** The trainable tensors by HF name, gradients attached; tied models have no {@code lm_head.weight}. */
+    public LinkedHashMap<String, NDArray> parameters() {
+        LinkedHashMap<String, NDArray> out = new LinkedHashMap<>();
+        slots.forEach((name, slot) -> out.put(name, slot.parameter().getArray()));
+        return out;
+    }
+
+    /**
+     * Writes a HF folder: config.json (dtype updated), the weights (F32 or BF16, sharded above the size in
+     * {@code options}) and the tokenizer files found in {@code tokenizerSourceDir} (nullable).
+     */
+    public void save(Path outDir, SaveOptions options, Path tokenizerSourceDir) {
+        CheckpointIo.save(this, outDir, options, tokenizerSourceDir);
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    /** The manager holding the parameters. */
+    NDManager manager() {
+        return manager;
+    }
+
+    int numLayers() {
+        return model.numLayers();
+    }
+
+    /** The parameter slots by HF name, for loading and initialisation. */
+    Map<String, Module.Slot> slots() {
+        return slots;
+    }
+
+    /** Closes the parameters (the model's manager). */
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

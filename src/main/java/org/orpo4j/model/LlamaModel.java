@@ -1,0 +1,56 @@
+package org.orpo4j.model;
+
+import ai.djl.ndarray.NDArray;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The decoder stack HF calls {@code model}: token embedding, {@code num_hidden_layers} decoder layers sharing one
+ * rotary table, and the final RMSNorm. Positions of a right-padded batch are {@code 0..T-1} (HF's default), or
+ * continue after the cached prefix during generation.
+ */
+final class LlamaModel extends Module {
+
+    private final Embedding embedTokens;
+    private final List<DecoderLayer> layers = new ArrayList<>();
+    private final RmsNorm norm;
+    private final RotaryEmbedding rotary;
+    private final Integer slidingWindow;
+
+    LlamaModel(ModelConfig config) {
+        this.embedTokens = addChild("embed_tokens", new Embedding(config.vocabSize(), config.hiddenSize()));
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            layers.add(addChild("layers." + i, new DecoderLayer(config, i)));
+        }
+        this.norm = addChild("norm", new RmsNorm(config.hiddenSize(), config.rmsNormEps()));
+        this.rotary = new RotaryEmbedding(config);
+        this.slidingWindow = config.slidingWindow();
+    }
+
+    /**
+     * @param inputIds [N, T] int64
+     * @param attentionMask [N, S] 1 = token, 0 = padding (S = cached + T), or null for no padding
+     * @param cache the KV cache during generation, else null
+     * @return [N, T, H] hidden states after the final norm, in the manager of {@code inputIds}
+     */
+    NDArray forward(NDArray inputIds, NDArray attentionMask, KvCache cache) {
+        var manager = inputIds.getManager();
+        int t = Math.toIntExact(inputIds.getShape().get(1));
+        long past = cache == null ? 0 : cache.length();
+        RotaryEmbedding.Tables rope = rotary.tables(manager, past, t); // [T, D] each
+        NDArray mask = AttentionMask.build(manager, attentionMask, past, t, slidingWindow); // [N|1, 1, T, S]
+        NDArray h = embedTokens.forward(inputIds); // [N, T, H]
+        for (DecoderLayer layer : layers) {
+            h = layer.forward(h, rope, mask, cache);
+        }
+        return norm.forward(h);
+    }
+
+    Embedding embedTokens() {
+        return embedTokens;
+    }
+
+    int numLayers() {
+        return layers.size();
+    }
+}

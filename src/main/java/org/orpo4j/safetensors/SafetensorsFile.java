@@ -1,0 +1,202 @@
+package org.orpo4j.safetensors;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.ShortBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+
+/**
+ * One safetensors file, read lazily: the header is validated on open, each tensor is memory-mapped on demand
+ * (per chunk, so offsets and sizes beyond 2 GiB work) and copied into a torch-owned NDArray. Nothing of the
+ * tensor passes through the Java heap; F16/BF16 are widened chunk by chunk through one bounded direct buffer.
+ */
+public final class SafetensorsFile implements AutoCloseable {
+
+    /** Elements per mapped chunk: 8 Mi elements = at most 32 MiB of F32 staging memory per load. */
+    static final int DEFAULT_CHUNK_ELEMENTS = 8 << 20;
+
+    private final Path path;
+    private final FileChannel channel;
+    private final SafetensorsHeader header;
+    private final int chunkElements;
+
+    private SafetensorsFile(Path path, FileChannel channel, SafetensorsHeader header, int chunkElements) {
+        this.path = path;
+        this.channel = channel;
+        this.header = header;
+        this.chunkElements = chunkElements;
+    }
+
+    /** Opens {@code file} and validates its header; throws {@link SafetensorsException} naming the fault. */
+    public static SafetensorsFile open(Path file) {
+        return open(file, DEFAULT_CHUNK_ELEMENTS);
+    }
+
+    static SafetensorsFile open(Path file, int chunkElements) {
+        FileChannel channel;
+        try {
+            channel = FileChannel.open(file, StandardOpenOption.READ);
+        } catch (NoSuchFileException e) {
+            throw new SafetensorsException(file + ": no such file");
+        } catch (IOException e) {
+            throw new UncheckedIOException(file + ": cannot open: " + e.getMessage(), e);
+        }
+        try {
+            return new SafetensorsFile(file, channel, SafetensorsHeader.read(file, channel), chunkElements);
+        } catch (RuntimeException e) {
+            closeQuietly(channel, e);
+            throw e;
+        }
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** The header entries in file order. */
+    public Map<String, TensorInfo> tensors() {
+        return header.tensors();
+    }
+
+    /** The {@code __metadata__} string map (empty when absent). */
+    public Map<String, String> metadata() {
+        return header.metadata();
+    }
+
+    /** The entry for {@code name}; {@link IllegalArgumentException} naming the file when it is absent. */
+    public TensorInfo info(String name) {
+        TensorInfo info = header.tensors().get(name);
+        if (info == null) {
+            throw new IllegalArgumentException(path + ": no tensor '" + name + "'");
+        }
+        return info;
+    }
+
+    /**
+     * Loads {@code name} into {@code manager}: F32, F16 and BF16 as FLOAT32 (16-bit types widened exactly in Java),
+     * I64/I32 as INT64/INT32. The result owns its memory (no alias of the mapped file).
+     */
+    public NDArray load(String name, NDManager manager) {
+        TensorInfo info = info(name);
+        DataType target = switch (info.dtype()) {
+            case F32, F16, BF16 -> DataType.FLOAT32;
+            case I64 -> DataType.INT64;
+            case I32 -> DataType.INT32;
+            default -> throw unsupported(info);
+        };
+        long numel = info.numel();
+        int srcSize = info.dtype().byteSize();
+        int dstSize = target.getNumOfBytes();
+        NDArray flat = manager.create(new Shape(numel), target); // [numel], torch-owned
+        try {
+            ByteBuffer staging = srcSize == dstSize ? null
+                    : ByteBuffer.allocateDirect((int) Math.min(numel, chunkElements) * dstSize)
+                            .order(ByteOrder.nativeOrder());
+            for (long start = 0; start < numel; start += chunkElements) {
+                int n = (int) Math.min(chunkElements, numel - start);
+                ByteBuffer src = map(info, start * srcSize, (long) n * srcSize);
+                ByteBuffer chunk = staging == null ? src : widen(info.dtype(), src, staging, n);
+                try (NDArray view = manager.create(chunk, new Shape(n), target)) { // aliases chunk (from_blob)
+                    flat.set(new NDIndex().addSliceDim(start, start + n), view);
+                }
+            }
+            NDArray result = flat.reshape(new Shape(info.shape()));
+            flat.close();
+            return result;
+        } catch (RuntimeException e) {
+            flat.close();
+            throw e;
+        }
+    }
+
+    /** Reads a small floating-point tensor onto the heap as float32 (row-major), widening F16/BF16. */
+    public float[] readFloats(String name) {
+        TensorInfo info = info(name);
+        if (info.dtype() != DType.F32 && info.dtype() != DType.F16 && info.dtype() != DType.BF16) {
+            throw new SafetensorsException(path + ": tensor '" + name + "': dtype " + info.dtype()
+                    + " is not a floating-point type readable as float32 (F32, F16, BF16)");
+        }
+        if (info.numel() > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(path + ": tensor '" + name + "' has " + info.numel()
+                    + " elements, too many for a float[]; use load()");
+        }
+        int n = (int) info.numel();
+        float[] out = new float[n];
+        for (int start = 0; start < n; start += chunkElements) {
+            int len = Math.min(chunkElements, n - start);
+            ByteBuffer src = map(info, (long) start * info.dtype().byteSize(), (long) len * info.dtype().byteSize());
+            if (info.dtype() == DType.F32) {
+                src.asFloatBuffer().get(out, start, len);
+            } else {
+                ShortBuffer s = src.asShortBuffer();
+                for (int i = 0; i < len; i++) {
+                    out[start + i] = info.dtype() == DType.BF16 ? FloatFormats.bf16ToF32(s.get(i))
+                            : FloatFormats.f16ToF32(s.get(i));
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException(path + ": cannot close: " + e.getMessage(), e);
+        }
+    }
+
+    /** Maps {@code length} bytes at {@code offset} within the tensor, little-endian, read-only. */
+    private ByteBuffer map(TensorInfo info, long offset, long length) {
+        try {
+            MappedByteBuffer mapped = channel.map(FileChannel.MapMode.READ_ONLY,
+                    header.dataStart() + info.begin() + offset, length);
+            return mapped.order(ByteOrder.LITTLE_ENDIAN);
+        } catch (IOException e) {
+            throw new UncheckedIOException(path + ": tensor '" + info.name() + "': cannot map: " + e.getMessage(), e);
+        }
+    }
+
+    /** Widens {@code n} F16/BF16 values of {@code src} into float32 in {@code staging}; returns its [0, n) slice. */
+    private static ByteBuffer widen(DType dtype, ByteBuffer src, ByteBuffer staging, int n) {
+        ShortBuffer in = src.asShortBuffer();
+        staging.clear();
+        if (dtype == DType.BF16) {
+            for (int i = 0; i < n; i++) {
+                staging.putFloat(FloatFormats.bf16ToF32(in.get(i)));
+            }
+        } else {
+            for (int i = 0; i < n; i++) {
+                staging.putFloat(FloatFormats.f16ToF32(in.get(i)));
+            }
+        }
+        staging.flip();
+        return staging.slice().order(ByteOrder.nativeOrder());
+    }
+
+    private SafetensorsException unsupported(TensorInfo info) {
+        return new SafetensorsException(path + ": tensor '" + info.name() + "': dtype " + info.dtype()
+                + " is not supported (supported: F32, F16, BF16, I64, I32)");
+    }
+
+    private static void closeQuietly(FileChannel channel, RuntimeException cause) {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            cause.addSuppressed(e);
+        }
+    }
+}

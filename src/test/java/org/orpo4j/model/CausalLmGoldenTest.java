@@ -1,0 +1,74 @@
+package org.orpo4j.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.orpo4j.runtime.DjlRuntime;
+
+/**
+ * Logits of tiny random checkpoints of every family against hf_llama_reference.py (an independent torch
+ * implementation of the HF forward), on a right-padded batch with a fully padded row. Tolerance: the max-norm of
+ * the error is at most 1e-4 times the max-norm of the reference logits, over every position of every row.
+ */
+class CausalLmGoldenTest {
+
+    private static NDManager root;
+
+    @BeforeAll
+    static void start() {
+        root = DjlRuntime.newManager(Device.cpu());
+    }
+
+    @AfterAll
+    static void stop() {
+        root.close();
+    }
+
+    static Iterable<String> cases() {
+        return Golden.CASES;
+    }
+
+    @ParameterizedTest
+    @MethodSource("cases")
+    void logitsMatchTheReference(String name) {
+        Golden golden = Golden.load(name);
+        try (CausalLm lm = CausalLm.load(golden.dir(), root); NDManager step = root.newSubManager()) {
+            NDArray logits = lm.forward(golden.ids(step), golden.mask(step));
+            assertArrayEquals(golden.logitsShape(), logits.getShape().getShape());
+            float[] actual = logits.toFloatArray();
+            float[] expected = golden.logits();
+            double maxError = 0;
+            double maxRef = 0;
+            for (int i = 0; i < expected.length; i++) {
+                assertTrue(Float.isFinite(actual[i]), name + ": non-finite logit at flat index " + i);
+                maxError = Math.max(maxError, Math.abs(actual[i] - expected[i]));
+                maxRef = Math.max(maxRef, Math.abs(expected[i]));
+            }
+            assertTrue(maxError <= 1e-4 * maxRef, name + ": max |error| " + maxError + " > 1e-4 * " + maxRef);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("cases")
+    void logitsAreHiddenStatesTimesTheLmHead(String name) {
+        Golden golden = Golden.load(name);
+        try (CausalLm lm = CausalLm.load(golden.dir(), root); NDManager step = root.newSubManager()) {
+            NDArray ids = golden.ids(step);
+            NDArray mask = golden.mask(step);
+            NDArray hidden = lm.hiddenStates(ids, mask); // [N, T, H]
+            assertEquals(lm.config().hiddenSize(), hidden.getShape().get(2));
+            assertArrayEquals(new long[] {lm.config().vocabSize(), lm.config().hiddenSize()},
+                    lm.lmHeadWeight().getShape().getShape());
+            NDArray viaHead = hidden.matMul(lm.lmHeadWeight().transpose()); // [N, T, V]
+            assertTrue(viaHead.allClose(lm.forward(ids, mask), 1e-5, 1e-5, false));
+        }
+    }
+}
