@@ -1,0 +1,99 @@
+package org.orpo4j.loss;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * Stage 1 from full logits: shift by one (logits[:, :-1] predict tokens[:, 1:]), log-softmax, gather the target
+ * log-probs and sum them per row. Intermediates live in an {@link NDScope} and are closed on return; the three
+ * result arrays are attached to the logits' manager.
+ */
+final class LogitsRowStats {
+
+    private LogitsRowStats() {}
+
+    static RowStats compute(
+            NDArray logits, NDArray inputIds, NDArray attentionMask, NDArray labels, boolean promptLoss) {
+        Shape shape = InputChecks.check(logits, inputIds, attentionMask, labels);
+        int rows = (int) shape.get(0);
+        int pairs = rows / 2;
+        long vocab = shape.get(2);
+        NDManager owner = logits.getManager();
+        Device device = logits.getDevice();
+        DataType type = logits.getDataType();
+        try (NDScope scope = new NDScope()) {
+            NDIndex next = new NDIndex(":, 1:");
+            NDArray ids = tokens(inputIds, device).get(next); // [2B, T-1] the token each position predicts
+            NDArray real = attentionMask.toDevice(device, false).get(next).neq(0); // [2B, T-1] not padding
+            NDArray lab = tokens(labels, device).get(next); // [2B, T-1]
+            NDArray completion = lab.neq(OrpoLoss.IGNORE_INDEX); // [2B, T-1]
+            NDArray safeLabels = NDArrays.where(completion, lab, lab.zerosLike()); // -100 -> 0, masked out below
+            NDArray safeIds = NDArrays.where(real, ids, ids.zerosLike());
+            NDArray nllMask = promptLoss ? real : completion;
+
+            // one small transfer, before any gather can index outside the vocabulary
+            int[] perRow = {1};
+            long[] host = NDArrays.concat(new NDList(
+                            count(completion), count(nllMask),
+                            safeLabels.min(perRow), safeLabels.max(perRow),
+                            safeIds.min(perRow), safeIds.max(perRow)))
+                    .toLongArray();
+            long[] completionTokens = slice(host, 0, rows);
+            long[] nllTokens = slice(host, rows, pairs);
+            RowStats.requireCompletions(completionTokens);
+            requireVocabulary("labels", slice(host, 2 * rows, rows), slice(host, 3 * rows, rows), vocab, pairs);
+            requireVocabulary("inputIds", slice(host, 4 * rows, rows), slice(host, 5 * rows, rows), vocab, pairs);
+
+            NDArray shifted = logits.get(":, :-1, :"); // [2B, T-1, V]
+            NDArray logp = shifted.logSoftmax(-1); // [2B, T-1, V]
+            NDArray labelLogp = logp.gather(safeLabels.expandDims(-1), -1).squeeze(-1); // [2B, T-1]
+            NDArray logpSum = labelLogp.mul(completion.toType(type, false)).sum(perRow); // [2B]
+            NDArray nllSum; // [B]
+            NDIndex chosen = new NDIndex().addSliceDim(0, pairs);
+            if (promptLoss) {
+                NDArray targets = safeIds.get(chosen).expandDims(-1); // [B, T-1, 1]
+                NDArray idLogp = logp.get(chosen).gather(targets, -1).squeeze(-1); // [B, T-1]
+                nllSum = idLogp.mul(real.get(chosen).toType(type, false)).sum(perRow).neg();
+            } else {
+                nllSum = logpSum.get(chosen).neg();
+            }
+            NDArray logitsSum = shifted.stopGradient().sum(new int[] {1, 2}); // [2B]
+            NDScope.unregister(logpSum, nllSum, logitsSum);
+            owner.attachAll(logpSum, nllSum, logitsSum);
+            return new RowStats(logpSum, completionTokens, nllSum, nllTokens, logitsSum, (shape.get(1) - 1) * vocab);
+        }
+    }
+
+    /** Token ids as INT64 on the logits' device (gather wants int64 indices). */
+    private static NDArray tokens(NDArray array, Device device) {
+        return array.toDevice(device, false).toType(DataType.INT64, false);
+    }
+
+    /** [N, T-1] boolean -> [N] int64 count of true values. */
+    private static NDArray count(NDArray mask) {
+        return mask.toType(DataType.INT64, false).sum(new int[] {1});
+    }
+
+    private static void requireVocabulary(String name, long[] min, long[] max, long vocab, int pairs) {
+        for (int i = 0; i < min.length; i++) {
+            long bad = min[i] < 0 ? min[i] : max[i] >= vocab ? max[i] : -1;
+            if (min[i] < 0 || max[i] >= vocab) {
+                throw new IllegalArgumentException(name + " of " + RowStats.describeRow(i, pairs) + " hold token id "
+                        + bad + " outside the vocabulary [0, " + vocab + ") of the logits");
+            }
+        }
+    }
+
+    private static long[] slice(long[] values, int from, int length) {
+        long[] out = new long[length];
+        System.arraycopy(values, from, out, 0, length);
+        return out;
+    }
+}

@@ -1,0 +1,67 @@
+package org.orpo4j.loss;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+
+/**
+ * The numerically stable primitives the ORPO loss needs and DJL lacks (no log1p, expm1 or logsigmoid), built from
+ * differentiable element-wise ops so autograd sees them. Each works in the dtype of its input (FLOAT32 or FLOAT64).
+ */
+final class StableMath {
+
+    static final double LN2 = Math.log(2.0);
+
+    /**
+     * Upper cap on x in {@link #log1mexp}: at p = e^x = 1 exactly the odds are infinite and the gradient of
+     * log(1 − e^x) is −∞, so x is held at −1e-30 (odds at most 1e30); float32 log-probs only reach 0 by rounding.
+     */
+    static final double LOG1MEXP_MAX_X = -1e-30;
+
+    /** Degree + 1 of the Taylor series of (e^x − 1)/x; its tail at |x| = ln 2 is below 1e-18. */
+    private static final int EXPM1_TERMS = 18;
+
+    private StableMath() {}
+
+    /**
+     * log(1 + y) for y > −1, accurate for tiny |y| (Goldberg's identity y·log(w)/(w − 1) with w = 1 + y rounded,
+     * and y itself where w rounds to 1). Both branches stay finite so {@code where} never leaks NaN into gradients.
+     */
+    static NDArray log1p(NDArray y) {
+        NDArray w = y.add(1);
+        NDArray roundsToOne = w.eq(1);
+        NDArray denominator = NDArrays.where(roundsToOne, w.onesLike(), w.sub(1));
+        return NDArrays.where(roundsToOne, y, y.mul(w.log()).div(denominator));
+    }
+
+    /**
+     * log(1 − e^x) for x ≤ 0 (Mächler 2012): log(−expm1(x)) above −ln 2, log1p(−e^x) below. Each branch is fed a
+     * copy of x clipped to its own domain, so the branch {@code where} discards is finite and has a finite gradient.
+     */
+    static NDArray log1mexp(NDArray x) {
+        NDArray nearZero = x.gt(-LN2);
+        NDArray xNear = x.clip(-LN2, LOG1MEXP_MAX_X);
+        NDArray xFar = x.minimum(-LN2);
+        // −expm1(x) = (−x) · (e^x − 1)/x, and (e^x − 1)/x ∈ [0.72, 1] here, so both logs are well conditioned
+        NDArray near = xNear.neg().log().add(expm1OverX(xNear).log());
+        NDArray far = log1p(xFar.exp().neg());
+        return NDArrays.where(nearZero, near, far);
+    }
+
+    /** (e^x − 1)/x = Σ_k x^k/(k+1)! by Horner's rule, for |x| ≤ ln 2 (no cancellation, unlike e^x − 1). */
+    static NDArray expm1OverX(NDArray x) {
+        NDArray e = x.onesLike();
+        for (int k = EXPM1_TERMS; k >= 2; k--) {
+            e = e.mul(x).div(k).add(1);
+        }
+        return e;
+    }
+
+    /**
+     * log σ(z) = min(z, 0) − log1p(e^−|z|), finite for every finite z; min(z, 0) is written (z − |z|)/2 so that
+     * its gradient at z = 0 is ½ and the total derivative there is σ(0) = ½ exactly.
+     */
+    static NDArray logSigmoid(NDArray z) {
+        NDArray magnitude = z.abs();
+        return z.sub(magnitude).div(2).sub(log1p(magnitude.neg().exp()));
+    }
+}
