@@ -34,6 +34,7 @@ public final class TrainerState {
     private int microBatchInEpoch;
     private long numInputTokensSeen;
     private int nonFiniteInARow;
+    private long optimizerSteps;
     private final List<Map<String, Object>> logHistory = new ArrayList<>();
 
     public TrainerState(OrpoConfig config, long maxSteps, int microBatchesPerEpoch) {
@@ -66,6 +67,8 @@ public final class TrainerState {
     public long numInputTokensSeen() { return numInputTokensSeen; }
     /** Non-finite steps skipped in a row just now. */
     public int nonFiniteInARow() { return nonFiniteInARow; }
+    /** AdamW updates applied (global steps minus skipped non-finite ones): torch's {@code state['step']}. */
+    public long optimizerSteps() { return optimizerSteps; }
     /** Every logged line so far (training and evaluation), as in metrics.jsonl. */
     public List<Map<String, Object>> logHistory() { return Collections.unmodifiableList(logHistory); }
 
@@ -84,7 +87,27 @@ public final class TrainerState {
 
     void stepDone(boolean finite) {
         globalStep++;
+        if (finite) {
+            optimizerSteps++;
+        }
         nonFiniteInARow = finite ? 0 : nonFiniteInARow + 1;
+    }
+
+    /** Continues a saved run: takes its position, counters and history (this state's config and length stay). */
+    void restoreFrom(TrainerState saved) {
+        if (saved.microBatchesPerEpoch != microBatchesPerEpoch) {
+            throw new IllegalArgumentException("the checkpoint was trained with " + saved.microBatchesPerEpoch
+                    + " micro-batches per epoch, this data and batch size give " + microBatchesPerEpoch
+                    + ": resume with the same training data and perDeviceTrainBatchSize");
+        }
+        globalStep = saved.globalStep;
+        epochIndex = saved.epochIndex;
+        microBatchInEpoch = saved.microBatchInEpoch;
+        numInputTokensSeen = saved.numInputTokensSeen;
+        nonFiniteInARow = saved.nonFiniteInARow;
+        optimizerSteps = saved.optimizerSteps;
+        logHistory.clear();
+        logHistory.addAll(saved.logHistory);
     }
 
     void log(Map<String, Object> line) {
@@ -103,6 +126,7 @@ public final class TrainerState {
         n.put("micro_batches_per_epoch", microBatchesPerEpoch);
         n.put("num_input_tokens_seen", numInputTokensSeen);
         n.put("non_finite_in_a_row", nonFiniteInARow);
+        n.put("optimizer_steps", optimizerSteps);
         ObjectNode rng = n.putObject("rng");
         rng.put("seed", config.seed());
         rng.put("shuffle", config.shuffle());
@@ -117,7 +141,7 @@ public final class TrainerState {
         Files.writeString(file, JSON.writeValueAsString(toJson()) + "\n");
     }
 
-    /** Reads a saved state; {@code source} names the file in errors. */
+    /** Reads a saved state; errors name the file and the field. */
     public static TrainerState read(Path file) throws IOException {
         JsonNode n = JSON.readTree(file.toFile());
         OrpoConfig config = OrpoConfig.fromJson(n.get("config"), file + " (config)");
@@ -128,6 +152,7 @@ public final class TrainerState {
         s.microBatchInEpoch = required(n, "micro_batch_in_epoch", file).asInt();
         s.numInputTokensSeen = required(n, "num_input_tokens_seen", file).asLong();
         s.nonFiniteInARow = required(n, "non_finite_in_a_row", file).asInt();
+        s.optimizerSteps = required(n, "optimizer_steps", file).asLong();
         for (JsonNode line : required(n, "log_history", file)) {
             Map<String, Object> m = new LinkedHashMap<>();
             line.fields().forEachRemaining(e -> m.put(e.getKey(),
