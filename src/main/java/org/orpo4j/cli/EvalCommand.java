@@ -1,0 +1,87 @@
+package org.orpo4j.cli;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.orpo4j.data.DataOptions;
+import org.orpo4j.data.HfTokenizer;
+import org.orpo4j.data.PreferenceDataset;
+import org.orpo4j.model.CausalLm;
+import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.train.OrpoConfig;
+import org.orpo4j.train.OrpoTrainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code eval}: the {@code eval_} ORPO metrics of a model on a preference file, as one JSON object. */
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Print the eval_ ORPO metrics (TRL names) of a model on a preference file as one JSON object.")
+final class EvalCommand implements Callable<Integer> {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model folder (with tokenizer).")
+    Path model;
+
+    @Option(names = "--data", required = true, paramLabel = "FILE",
+            description = "Preference pairs, JSONL or JSON array (see docs/cli.md for the row shapes).")
+    Path data;
+
+    @Option(names = "--batch-size", paramLabel = "B", defaultValue = "8", description = "Pairs per batch. Default: ${DEFAULT-VALUE}.")
+    int batchSize;
+
+    @Option(names = "--max-length", paramLabel = "L", defaultValue = "1024",
+            description = "Longest prompt + answer in tokens. Default: ${DEFAULT-VALUE}.")
+    int maxLength;
+
+    @Option(names = "--max-prompt-length", paramLabel = "P", defaultValue = "512",
+            description = "Longest prompt after truncation. Default: ${DEFAULT-VALUE}.")
+    int maxPromptLength;
+
+    @Option(names = "--beta", paramLabel = "B", defaultValue = "0.1",
+            description = "ORPO beta (scales the rewards and the odds-ratio term). Default: ${DEFAULT-VALUE}.")
+    double beta;
+
+    @Option(names = "--alpha", paramLabel = "A", defaultValue = "1.0",
+            description = "Extra multiplier of the odds-ratio term in eval_loss. Default: ${DEFAULT-VALUE}.")
+    double alpha;
+
+    @Override
+    public Integer call() throws Exception {
+        OrpoConfig config;
+        try {
+            config = OrpoConfig.builder().perDeviceEvalBatchSize(batchSize).maxLength(maxLength)
+                    .maxPromptLength(maxPromptLength).beta(beta).alpha(alpha).build();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        Inputs.modelDir(model);
+        Inputs.file(data);
+        Map<String, Double> metrics;
+        int rows;
+        try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
+                NDManager manager = DjlRuntime.newManager(DjlRuntime.defaultDevice());
+                CausalLm lm = CausalLm.load(model, manager)) {
+            PreferenceDataset dataset = PreferenceDataset.load(data, tokenizer, TrainCommand.dataOptions(config));
+            rows = dataset.size();
+            metrics = new OrpoTrainer(lm, config).evaluate(new DatasetPairs(dataset));
+        }
+        ObjectNode json = JSON.createObjectNode();
+        metrics.forEach(json::put);
+        json.put("eval_samples", rows);
+        PrintWriter out = spec.commandLine().getOut();
+        out.println(JSON.writeValueAsString(json));
+        out.flush();
+        return 0;
+    }
+}

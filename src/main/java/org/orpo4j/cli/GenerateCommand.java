@@ -1,0 +1,73 @@
+package org.orpo4j.cli;
+
+import ai.djl.ndarray.NDManager;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.orpo4j.data.ChatMessage;
+import org.orpo4j.data.HfTokenizer;
+import org.orpo4j.model.CausalLm;
+import org.orpo4j.model.GenerationConfig;
+import org.orpo4j.runtime.DjlRuntime;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code generate}: continues a prompt (or answers it as a chat turn) with a model folder. */
+@Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Generate text from a prompt with a HF model folder (greedy unless --temperature > 0).")
+final class GenerateCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model folder (with tokenizer).")
+    Path model;
+
+    @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "The prompt.")
+    String prompt;
+
+    @Option(names = "--chat", description = "Send the prompt as a user message through the chat template.")
+    boolean chat;
+
+    @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "128",
+            description = "Token budget. Default: ${DEFAULT-VALUE}.")
+    int maxNewTokens;
+
+    @Option(names = "--temperature", paramLabel = "T", defaultValue = "0",
+            description = "0 = greedy; above 0 samples from softmax(logits / T). Default: ${DEFAULT-VALUE}.")
+    double temperature;
+
+    @Option(names = "--top-p", paramLabel = "P", defaultValue = "1.0",
+            description = "Nucleus sampling mass in (0, 1]. Default: ${DEFAULT-VALUE}.")
+    double topP;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "Sampling seed. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Override
+    public Integer call() throws Exception {
+        GenerationConfig settings;
+        try {
+            settings = new GenerationConfig(maxNewTokens, temperature, topP, seed, null);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        Inputs.modelDir(model);
+        String text;
+        try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
+                NDManager manager = DjlRuntime.newManager(DjlRuntime.defaultDevice());
+                CausalLm lm = CausalLm.load(model, manager)) {
+            Completion completion = new Completion(lm, tokenizer);
+            text = chat ? completion.chat(List.of(new ChatMessage("user", prompt)), settings)
+                    : completion.continueText(prompt, settings);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        out.println(text);
+        out.flush();
+        return 0;
+    }
+}

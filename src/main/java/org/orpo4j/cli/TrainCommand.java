@@ -1,0 +1,267 @@
+package org.orpo4j.cli;
+
+import ai.djl.ndarray.NDManager;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.orpo4j.data.DataOptions;
+import org.orpo4j.data.HfTokenizer;
+import org.orpo4j.data.PreferenceDataset;
+import org.orpo4j.data.TruncationMode;
+import org.orpo4j.model.CausalLm;
+import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.train.LrSchedulerType;
+import org.orpo4j.train.OrpoConfig;
+import org.orpo4j.train.OrpoTrainer;
+import org.orpo4j.train.TrainResult;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code train}: ORPO fine-tuning of a HF model folder on a preference file. Settings come from TRL's defaults,
+ * then the {@code --config} JSON, then the flags (a flag given wins). Writes metrics.jsonl, checkpoints and the
+ * final HF folder into {@code --output}.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"ORPO fine-tuning: SFT and preference alignment in one stage.",
+                "Writes OUTPUT/metrics.jsonl, OUTPUT/checkpoint-<step>/ and the trained HF model folder into OUTPUT.",
+                "Flags override --config; unset knobs keep TRL's defaults (docs/configuration.md)."})
+final class TrainCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model folder to start from (with tokenizer).")
+    Path model;
+
+    @Option(names = "--data", required = true, paramLabel = "FILE", description = "Training preference pairs (JSONL or JSON array).")
+    Path data;
+
+    @Option(names = "--output", required = true, paramLabel = "DIR", description = "Output folder.")
+    Path output;
+
+    @Option(names = "--eval-data", paramLabel = "FILE", description = "Held-out pairs: eval_ metrics every --eval-every steps and at the end.")
+    Path evalData;
+
+    @Option(names = "--config", paramLabel = "FILE.json", description = "OrpoConfig JSON (camelCase or TRL snake_case keys).")
+    Path configFile;
+
+    @ArgGroup(exclusive = true)
+    Duration duration;
+
+    static final class Duration {
+        @Option(names = "--max-steps", paramLabel = "N", description = "Optimizer steps to run (maxSteps).")
+        Integer maxSteps;
+
+        @Option(names = "--epochs", paramLabel = "E", description = "Epochs, fractional allowed (numTrainEpochs). Default: 3.")
+        Double epochs;
+    }
+
+    @Option(names = "--batch-size", paramLabel = "B", description = "Pairs per micro-batch (perDeviceTrainBatchSize). Default: 8.")
+    Integer batchSize;
+
+    @Option(names = "--grad-accum", paramLabel = "G", description = "Micro-batches per optimizer step (gradientAccumulationSteps). Default: 1.")
+    Integer gradAccum;
+
+    @Option(names = "--lr", paramLabel = "X", description = "Peak learning rate (learningRate). Default: 1e-6.")
+    Double lr;
+
+    @Option(names = "--beta", paramLabel = "B", description = "Odds-ratio weight, the paper's lambda (beta, guide orpo_beta). Default: 0.1.")
+    Double beta;
+
+    @Option(names = "--alpha", paramLabel = "A", description = "Extra odds-ratio multiplier (alpha, guide orpo_alpha). Default: 1.0.")
+    Double alpha;
+
+    @ArgGroup(exclusive = true)
+    Warmup warmup;
+
+    static final class Warmup {
+        @Option(names = "--warmup-steps", paramLabel = "W", description = "Warmup steps (warmupSteps). Default: 0.")
+        Integer steps;
+
+        @Option(names = "--warmup-ratio", paramLabel = "R", description = "Warmup as a fraction of all steps (warmupRatio). Default: 0.")
+        Double ratio;
+    }
+
+    @Option(names = "--scheduler", paramLabel = "NAME",
+            description = "linear, cosine, constant or constant_with_warmup (lrSchedulerType). Default: linear.")
+    String scheduler;
+
+    @Option(names = "--weight-decay", paramLabel = "D", description = "AdamW decoupled weight decay (weightDecay). Default: 0.")
+    Double weightDecay;
+
+    @Option(names = "--max-grad-norm", paramLabel = "C", description = "Global gradient-norm clip, 0 = off (maxGradNorm). Default: 1.0.")
+    Double maxGradNorm;
+
+    @Option(names = "--max-length", paramLabel = "L", description = "Longest prompt + answer in tokens (maxLength). Default: 1024.")
+    Integer maxLength;
+
+    @Option(names = "--max-prompt-length", paramLabel = "P", description = "Longest prompt after truncation (maxPromptLength). Default: 512.")
+    Integer maxPromptLength;
+
+    @Option(names = "--max-completion-length", paramLabel = "C", description = "Cap on each answer (maxCompletionLength). Default: none.")
+    Integer maxCompletionLength;
+
+    @Option(names = "--truncation", paramLabel = "MODE", description = "keep_end or keep_start (truncationMode). Default: keep_end.")
+    String truncation;
+
+    @Option(names = "--no-prompt-loss", description = "NLL over the answer tokens only (promptLoss=false).")
+    boolean noPromptLoss;
+
+    @Option(names = "--no-shuffle", description = "Keep file order (shuffle=false).")
+    boolean noShuffle;
+
+    @Option(names = "--seed", paramLabel = "S", description = "Data-order seed (seed). Default: 42.")
+    Long seed;
+
+    @Option(names = "--log-every", paramLabel = "K", description = "Log every K steps (loggingSteps). Default: 10.")
+    Integer logEvery;
+
+    @Option(names = "--eval-every", paramLabel = "K", description = "Evaluate every K steps (evalStrategy=steps, evalSteps).")
+    Integer evalEvery;
+
+    @Option(names = "--save-every", paramLabel = "K", description = "Checkpoint every K steps (saveSteps). Default: 500.")
+    Integer saveEvery;
+
+    @Option(names = "--save-total-limit", paramLabel = "K", description = "Keep the last K checkpoints (saveTotalLimit). Default: all.")
+    Integer saveTotalLimit;
+
+    @Option(names = "--resume", paramLabel = "DIR", arity = "0..1", fallbackValue = "latest",
+            description = "Resume from the newest checkpoint in OUTPUT, or from checkpoint folder DIR.")
+    String resume;
+
+    @Override
+    public Integer call() throws Exception {
+        OrpoConfig base = configFile == null ? OrpoConfig.builder().build() : OrpoConfig.read(Inputs.file(configFile));
+        OrpoConfig config = applyFlags(base);
+        Inputs.modelDir(model);
+        Inputs.file(data);
+        if (evalData != null) {
+            Inputs.file(evalData);
+        }
+        TrainResult result;
+        try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
+                NDManager manager = DjlRuntime.newManager(DjlRuntime.defaultDevice());
+                CausalLm lm = CausalLm.load(model, manager)) {
+            DataOptions options = dataOptions(config);
+            PreferenceDataset train = PreferenceDataset.load(data, tokenizer, options);
+            DatasetPairs eval = evalData == null ? null
+                    : new DatasetPairs(PreferenceDataset.load(evalData, tokenizer, options));
+            Files.createDirectories(output);
+            config.write(output.resolve("orpo_config.json"));
+            result = new OrpoTrainer(lm, config).tokenizerDir(model).train(new DatasetPairs(train), eval);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf(Locale.ROOT, "trained %d steps%s; model saved to %s%n", result.globalStep(),
+                result.stopReason() == null ? "" : " (stopped: " + result.stopReason() + ")", result.modelDir());
+        printMetrics(out, "train", result.lastLog());
+        printMetrics(out, "eval", result.evalMetrics());
+        out.flush();
+        return 0;
+    }
+
+    /** The config file's (or the default) settings with every given flag applied; invalid values are bad usage. */
+    OrpoConfig applyFlags(OrpoConfig base) {
+        OrpoConfig.Builder b = base.toBuilder().outputDir(output);
+        if (duration != null && duration.maxSteps != null) {
+            b.maxSteps(duration.maxSteps);
+        }
+        if (duration != null && duration.epochs != null) {
+            b.numTrainEpochs(duration.epochs).maxSteps(-1);
+        }
+        if (batchSize != null) {
+            b.perDeviceTrainBatchSize(batchSize).perDeviceEvalBatchSize(batchSize);
+        }
+        if (gradAccum != null) {
+            b.gradientAccumulationSteps(gradAccum);
+        }
+        if (lr != null) {
+            b.learningRate(lr);
+        }
+        if (beta != null) {
+            b.beta(beta);
+        }
+        if (alpha != null) {
+            b.alpha(alpha);
+        }
+        if (warmup != null && warmup.steps != null) {
+            b.warmupSteps(warmup.steps).warmupRatio(0);
+        }
+        if (warmup != null && warmup.ratio != null) {
+            b.warmupRatio(warmup.ratio).warmupSteps(0);
+        }
+        if (weightDecay != null) {
+            b.weightDecay(weightDecay);
+        }
+        if (maxGradNorm != null) {
+            b.maxGradNorm(maxGradNorm);
+        }
+        if (maxLength != null) {
+            b.maxLength(maxLength);
+        }
+        if (maxPromptLength != null) {
+            b.maxPromptLength(maxPromptLength);
+        }
+        if (maxCompletionLength != null) {
+            b.maxCompletionLength(maxCompletionLength);
+        }
+        if (truncation != null) {
+            b.truncationMode(truncation);
+        }
+        if (noPromptLoss) {
+            b.promptLoss(false);
+        }
+        if (noShuffle) {
+            b.shuffle(false);
+        }
+        if (seed != null) {
+            b.seed(seed);
+        }
+        if (logEvery != null) {
+            b.loggingSteps(logEvery);
+        }
+        if (evalEvery != null) {
+            b.evalStrategy("steps").evalSteps(evalEvery);
+        }
+        if (saveEvery != null) {
+            b.saveStrategy("steps").saveSteps(saveEvery);
+        }
+        if (saveTotalLimit != null) {
+            b.saveTotalLimit(saveTotalLimit);
+        }
+        if (resume != null) {
+            b.resumeFromCheckpoint(resume);
+        }
+        try {
+            if (scheduler != null) {
+                b.lrSchedulerType(LrSchedulerType.parse(scheduler));
+            }
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    /** How the data is read for a config: its length limits and truncation mode. */
+    static DataOptions dataOptions(OrpoConfig config) {
+        return DataOptions.builder().maxLength(config.maxLength()).maxPromptLength(config.maxPromptLength())
+                .maxCompletionLength(config.maxCompletionLength())
+                .truncationMode(TruncationMode.parse(config.truncationMode())).build();
+    }
+
+    private static void printMetrics(PrintWriter out, String label, Map<String, Double> metrics) {
+        if (metrics.isEmpty()) {
+            return;
+        }
+        StringBuilder line = new StringBuilder(label).append(':');
+        metrics.forEach((k, v) -> line.append(String.format(Locale.ROOT, " %s=%.4g", k, v)));
+        out.println(line);
+    }
+}

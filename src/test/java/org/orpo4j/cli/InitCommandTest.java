@@ -1,0 +1,90 @@
+package org.orpo4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.orpo4j.model.CausalLm;
+import org.orpo4j.model.ModelConfig;
+import org.orpo4j.runtime.DjlRuntime;
+
+class InitCommandTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void writesALoadableModelSizedByTheFlagsWithTheTokenizersIds() throws Exception {
+        Path tok = Cli.demoTokenizer(tmp.resolve("tok"));
+        Path out = tmp.resolve("qwen");
+        Cli.Result r = Cli.run("init", "--family", "qwen2", "--tokenizer", tok.toString(), "--output", out.toString(),
+                "--hidden-size", "32", "--intermediate-size", "48", "--layers", "2", "--heads", "4", "--kv-heads", "2",
+                "--tie-word-embeddings").assertSuccess();
+
+        ModelConfig c = ModelConfig.load(out.resolve("config.json"));
+        assertEquals("qwen2", c.modelType());
+        assertEquals(180, c.vocabSize()); // 176 words + 4 specials in the demo tokenizer.json
+        assertEquals(32, c.hiddenSize());
+        assertEquals(48, c.intermediateSize());
+        assertEquals(2, c.numHiddenLayers());
+        assertEquals(4, c.numAttentionHeads());
+        assertEquals(2, c.numKeyValueHeads());
+        assertEquals(8, c.headDim());
+        assertTrue(c.tieWordEmbeddings());
+        assertEquals(List.of(2), c.eosTokenIds()); // <|im_end|>
+        assertEquals(0, c.padTokenId()); // <|endoftext|>
+        assertEquals(null, c.bosTokenId()); // the tokenizer has none
+        assertTrue(Files.exists(out.resolve("tokenizer.json")));
+        assertTrue(Files.exists(out.resolve("tokenizer_config.json")));
+
+        // embed 180*32 + per layer: q 32*32+32, k 16*32+16, v 16*32+16, o 32*32, mlp 3*32*48, 2 norms of 32; final norm
+        long perLayer = (1024 + 32) + (512 + 16) * 2 + 1024 + 3 * 32 * 48 + 2 * 32;
+        long expected = 180 * 32 + 2 * perLayer + 32;
+        try (NDManager m = DjlRuntime.newManager(DjlRuntime.defaultDevice()); CausalLm lm = CausalLm.load(out, m)) {
+            Map<String, NDArray> params = lm.parameters();
+            assertFalse(params.containsKey("lm_head.weight"));
+            assertEquals(expected, params.values().stream().mapToLong(NDArray::size).sum());
+        }
+        assertTrue(r.out().contains(String.format("%,d parameters", expected)), r.out());
+    }
+
+    @Test
+    void qwen3DefaultsItsHeadDimToHiddenOverHeads() throws Exception {
+        Path tok = Cli.demoTokenizer(tmp.resolve("tok"));
+        Path out = tmp.resolve("q3");
+        Cli.run("init", "--family", "qwen3", "--tokenizer", tok.toString(), "--output", out.toString(),
+                "--hidden-size", "32", "--layers", "1", "--heads", "2").assertSuccess();
+        ModelConfig c = ModelConfig.load(out.resolve("config.json"));
+        assertEquals(16, c.headDim());
+        assertEquals(128, c.intermediateSize()); // 4 x hidden
+        assertEquals(2, c.numKeyValueHeads()); // = heads
+    }
+
+    @Test
+    void badUsage() throws Exception {
+        Path tok = Cli.demoTokenizer(tmp.resolve("tok"));
+        String out = tmp.resolve("o").toString();
+        Cli.run("init", "--tokenizer", tok.toString(), "--output", out).assertOneLineError(2, "--family");
+        Cli.run("init", "--family", "gpt2", "--tokenizer", tok.toString(), "--output", out)
+                .assertOneLineError(2, "gpt2", "llama, mistral, qwen2, qwen3");
+        Cli.run("init", "--family", "llama", "--tokenizer", tok.toString(), "--output", out, "--layers", "two")
+                .assertOneLineError(2, "--layers", "two");
+        Cli.run("init", "--family", "llama", "--tokenizer", tok.toString(), "--output", out, "--heads", "3")
+                .assertOneLineError(2, "hidden_size 64");
+        assertFalse(Files.exists(tmp.resolve("o")));
+    }
+
+    @Test
+    void aFolderWithoutTokenizerFails() {
+        Cli.run("init", "--family", "llama", "--tokenizer", tmp.toString(), "--output", tmp.resolve("o").toString())
+                .assertOneLineError(1, tmp + ": no tokenizer.json");
+    }
+}

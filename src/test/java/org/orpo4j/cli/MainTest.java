@@ -1,0 +1,77 @@
+package org.orpo4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** The command set, the flag names of the issue (a contract) and the exit codes of bad usage. */
+class MainTest {
+
+    /** Every command and flag issue 6 lists, spelled exactly. */
+    private static final Map<String, List<String>> CONTRACT = Map.of(
+            "train", List.of("--model", "--data", "--output", "--eval-data", "--config", "--max-steps", "--epochs",
+                    "--batch-size", "--grad-accum", "--lr", "--beta", "--alpha", "--warmup-steps", "--warmup-ratio",
+                    "--scheduler", "--weight-decay", "--max-grad-norm", "--max-length", "--max-prompt-length",
+                    "--max-completion-length", "--truncation", "--no-prompt-loss", "--no-shuffle", "--seed",
+                    "--log-every", "--eval-every", "--save-every", "--save-total-limit", "--resume"),
+            "eval", List.of("--model", "--data", "--batch-size", "--max-length", "--max-prompt-length"),
+            "generate", List.of("--model", "--prompt", "--chat", "--max-new-tokens", "--temperature", "--top-p",
+                    "--seed"),
+            "chat-template", List.of("--model", "--messages", "--add-generation-prompt"),
+            "init", List.of("--family", "--tokenizer", "--output"),
+            "demo", List.of());
+
+    @Test
+    void everyCommandHasTheContractFlagsHelpAndVerbose() {
+        CommandLine cli = Main.newCommandLine();
+        for (Map.Entry<String, List<String>> e : CONTRACT.entrySet()) {
+            CommandLine sub = cli.getSubcommands().get(e.getKey());
+            assertNotNull(sub, "command " + e.getKey());
+            for (String flag : e.getValue()) {
+                assertNotNull(sub.getCommandSpec().findOption(flag), e.getKey() + " " + flag);
+            }
+            for (String flag : List.of("--help", "--verbose")) {
+                assertNotNull(sub.getCommandSpec().findOption(flag), e.getKey() + " " + flag);
+            }
+            Cli.Result help = Cli.run(e.getKey(), "--help").assertSuccess();
+            assertTrue(help.out().startsWith("Usage: orpo4j " + e.getKey()), help.out());
+            e.getValue().forEach(flag -> assertTrue(help.out().contains(flag), e.getKey() + " help lists " + flag));
+        }
+    }
+
+    @Test
+    void topLevelHelpListsTheCommands() {
+        Cli.Result help = Cli.run("--help").assertSuccess();
+        for (String command : CONTRACT.keySet()) {
+            assertTrue(help.out().contains("  " + command + " "), "help lists " + command + ":\n" + help.out());
+        }
+    }
+
+    @Test
+    void noCommandIsBadUsage() {
+        Cli.run().assertOneLineError(2, "missing command", "orpo4j --help");
+    }
+
+    @Test
+    void unknownCommandIsBadUsage() {
+        Cli.run("fly").assertOneLineError(2, "fly");
+    }
+
+    @Test
+    void unknownFlagIsBadUsage() {
+        Cli.run("demo", "--speed", "9").assertOneLineError(2, "--speed", "orpo4j demo --help");
+    }
+
+    @Test
+    void verbosePrintsTheStackTraceOfAFailure() {
+        Cli.Result r = Cli.run("chat-template", "--model", "/no/such/folder", "--messages", "m.json", "--verbose");
+        assertEquals(1, r.exitCode());
+        assertTrue(r.err().startsWith("orpo4j chat-template: error: no such file or folder: /no/such/folder"), r.err());
+        assertTrue(r.err().contains("\tat org.orpo4j.cli."), r.err());
+    }
+}
