@@ -51,19 +51,21 @@ public final class DemoAssets {
         return target;
     }
 
-    /** The prompt messages of the first {@code n} rows of a conversational preference file. */
-    static List<List<ChatMessage>> prompts(Path file, int n) throws IOException {
-        List<List<ChatMessage>> prompts = new ArrayList<>();
+    /** One conversational preference row: its prompt messages and the chosen and rejected answer texts. */
+    record Row(List<ChatMessage> prompt, String chosen, String rejected) {}
+
+    /** The rows of a bundled-style conversational preference file (prompt list, one-message chosen/rejected). */
+    static List<Row> rows(Path file) throws IOException {
+        List<Row> rows = new ArrayList<>();
         for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-            if (prompts.size() == n) {
-                break;
+            JsonNode row = JSON.readTree(line);
+            List<ChatMessage> prompt = new ArrayList<>();
+            for (JsonNode m : row.path("prompt")) {
+                prompt.add(new ChatMessage(m.path("role").asText(), m.path("content").asText()));
             }
-            List<ChatMessage> messages = new ArrayList<>();
-            for (JsonNode m : JSON.readTree(line).path("prompt")) {
-                messages.add(new ChatMessage(m.path("role").asText(), m.path("content").asText()));
-            }
-            prompts.add(messages);
+            rows.add(new Row(prompt, row.path("chosen").path(0).path("content").asText(),
+                    row.path("rejected").path(0).path("content").asText()));
         }
-        return prompts;
+        return rows;
     }
 }

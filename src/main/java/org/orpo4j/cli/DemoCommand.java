@@ -8,9 +8,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import org.orpo4j.data.ChatMessage;
 import org.orpo4j.data.DataOptions;
@@ -48,7 +50,7 @@ final class DemoCommand implements Callable<Integer> {
 
     static final int DEFAULT_STEPS = 300;
     private static final int SHOWN_PROMPTS = 3;
-    private static final int ANSWER_TOKENS = 24;
+    private static final int ANSWER_TOKENS = 20;
 
     @Spec
     CommandSpec spec;
@@ -68,6 +70,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--lr", paramLabel = "X", defaultValue = "2e-3", description = "Peak learning rate. Default: ${DEFAULT-VALUE}.")
     double lr;
 
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "1",
+            description = "PyTorch CPU threads; the demo model is so small that 1 is fastest. Default: ${DEFAULT-VALUE}.")
+    int threads;
+
     @Option(names = "--hidden-size", paramLabel = "H", defaultValue = "64", hidden = true)
     int hiddenSize;
 
@@ -81,6 +87,9 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (maxSteps <= 0) {
             throw new ParameterException(spec.commandLine(), "--max-steps must be positive, got " + maxSteps);
+        }
+        if (threads <= 0) {
+            throw new ParameterException(spec.commandLine(), "--threads must be positive, got " + threads);
         }
         long start = System.nanoTime();
         Path tokenizerDir = DemoAssets.writeTokenizer(output.resolve("base-model"));
@@ -97,8 +106,9 @@ final class DemoCommand implements Callable<Integer> {
                 .saveStrategy("no").outputDir(trainedDir).build();
 
         PrintWriter out = spec.commandLine().getOut();
-        Report report = new Report();
-        try (HfTokenizer tokenizer = HfTokenizer.load(tokenizerDir);
+        Report report;
+        try (TorchThreads t = new TorchThreads(threads);
+                HfTokenizer tokenizer = HfTokenizer.load(tokenizerDir);
                 NDManager manager = DjlRuntime.newManager(DjlRuntime.defaultDevice());
                 CausalLm model = CausalLm.random(modelConfig(tokenizer), manager, seed)) {
             model.save(tokenizerDir, SaveOptions.defaults(), null);
@@ -112,17 +122,15 @@ final class DemoCommand implements Callable<Integer> {
             out.flush();
 
             OrpoTrainer trainer = new OrpoTrainer(model, config).tokenizerDir(tokenizerDir);
-            List<List<ChatMessage>> shown = DemoAssets.prompts(heldoutFile, SHOWN_PROMPTS);
             Completion completion = new Completion(model, tokenizer);
-            report.before = trainer.evaluate(heldout);
-            report.answersBefore = answers(completion, shown);
+            List<DemoAssets.Row> rows = DemoAssets.rows(heldoutFile);
+            Map<String, Double> before = trainer.evaluate(heldout);
+            List<String> answersBefore = answers(completion, rows);
             LOG.info("training...");
             TrainResult result = trainer.train(train, heldout);
-            report.after = result.evalMetrics();
-            report.answersAfter = answers(completion, shown);
-            report.prompts = shown;
+            report = new Report(rows, before, result.evalMetrics(), answersBefore, answers(completion, rows));
         }
-        TrainingCurves.write(trainedDir.resolve(MetricsWriter.FILE), chart, "ORPO demo");
+        TrainingCurves.write(trainedDir.resolve(MetricsWriter.FILE), report.before, chart, "ORPO demo: ");
         String text = report.render(trainedDir, chart, (System.nanoTime() - start) / 1e9);
         Files.writeString(output.resolve("report.txt"), text, StandardCharsets.UTF_8);
         out.print(text);
@@ -142,10 +150,11 @@ final class DemoCommand implements Callable<Integer> {
                 .build();
     }
 
-    private static List<String> answers(Completion completion, List<List<ChatMessage>> prompts) {
+    /** The greedy answer to every row's prompt. */
+    private static List<String> answers(Completion completion, List<DemoAssets.Row> rows) {
         List<String> answers = new ArrayList<>();
-        for (List<ChatMessage> prompt : prompts) {
-            answers.add(readable(completion.chat(prompt, GenerationConfig.greedy(ANSWER_TOKENS, null))));
+        for (DemoAssets.Row row : rows) {
+            answers.add(readable(completion.chat(row.prompt(), GenerationConfig.greedy(ANSWER_TOKENS, null))));
         }
         return answers;
     }
@@ -155,27 +164,51 @@ final class DemoCommand implements Callable<Integer> {
         return decoded.replaceAll(" ([.,!?])", "$1").strip();
     }
 
+    /** The first two words of an answer: how the data's chosen and rejected styles differ at a glance. */
+    static String opener(String answer) {
+        String[] words = answer.strip().split("\\s+", 3);
+        return words.length < 2 ? words[0] : words[0] + " " + words[1];
+    }
+
     /** The before/after comparison. */
-    private static final class Report {
-        Map<String, Double> before;
-        Map<String, Double> after;
-        List<List<ChatMessage>> prompts;
-        List<String> answersBefore;
-        List<String> answersAfter;
+    record Report(List<DemoAssets.Row> rows, Map<String, Double> before, Map<String, Double> after,
+            List<String> answersBefore, List<String> answersAfter) {
+
+        /** How many answers open like one of the data's chosen answers, and like one of its rejected answers. */
+        int[] styles(List<String> answers) {
+            Set<String> chosen = new HashSet<>();
+            Set<String> rejected = new HashSet<>();
+            rows.forEach(r -> {
+                chosen.add(opener(r.chosen()));
+                rejected.add(opener(r.rejected()));
+            });
+            int[] counts = new int[2];
+            for (String a : answers) {
+                counts[0] += chosen.contains(opener(a)) ? 1 : 0;
+                counts[1] += rejected.contains(opener(a)) ? 1 : 0;
+            }
+            return counts;
+        }
 
         String render(Path trainedDir, Path chart, double seconds) {
             StringWriter s = new StringWriter();
             PrintWriter p = new PrintWriter(s);
             p.println();
-            p.println("Held-out preference pairs (topics never seen in training)   before -> after");
+            p.printf("Held-out pairs: %d, on topics never seen in training%n", rows.size());
+            p.printf("  %-46s %10s    %s%n", "", "before", "after");
             for (String metric : new String[] {"rewards/accuracies", "rewards/margins", "loss", "nll_loss"}) {
-                p.printf(Locale.ROOT, "  eval_%-22s %34.4f -> %.4f%n", metric, before.get("eval_" + metric),
+                p.printf(Locale.ROOT, "  %-46s %10.4f -> %.4f%n", "eval_" + metric, before.get("eval_" + metric),
                         after.get("eval_" + metric));
             }
+            int[] b = styles(answersBefore);
+            int[] a = styles(answersAfter);
+            String n = "/" + rows.size();
+            p.printf("  %-46s %10s -> %s%n", "greedy answers opening like a chosen answer", b[0] + n, a[0] + n);
+            p.printf("  %-46s %10s -> %s%n", "greedy answers opening like a rejected answer", b[1] + n, a[1] + n);
             p.println();
             p.println("Greedy answers to held-out prompts");
-            for (int i = 0; i < prompts.size(); i++) {
-                List<ChatMessage> prompt = prompts.get(i);
+            for (int i = 0; i < SHOWN_PROMPTS; i++) {
+                List<ChatMessage> prompt = rows.get(i).prompt();
                 p.printf("  user:   %s%n", prompt.get(prompt.size() - 1).content());
                 p.printf("  before: %s%n", answersBefore.get(i));
                 p.printf("  after:  %s%n", answersAfter.get(i));
@@ -183,8 +216,9 @@ final class DemoCommand implements Callable<Integer> {
             }
             p.printf(Locale.ROOT, "Done in %.0f s. Training curves: %s%n", seconds, chart);
             p.printf("Trained model (HF folder): %s%n", trainedDir);
-            p.printf("  try: java -jar target/orpo4j-cli.jar generate --model %s --chat --prompt \"Tell me about owls.\"%n",
-                    trainedDir);
+            List<ChatMessage> first = rows.get(0).prompt();
+            p.printf("  try: java -jar target/orpo4j-cli.jar generate --model %s --chat --system \"%s\" --prompt \"%s\"%n",
+                    trainedDir, first.get(0).content(), first.get(first.size() - 1).content());
             p.flush();
             return s.toString();
         }

@@ -3,6 +3,7 @@ package org.orpo4j.cli;
 import ai.djl.ndarray.NDManager;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.orpo4j.data.ChatMessage;
@@ -33,6 +34,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--chat", description = "Send the prompt as a user message through the chat template.")
     boolean chat;
 
+    @Option(names = "--system", paramLabel = "TEXT", description = "With --chat: a system message before the prompt.")
+    String system;
+
     @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "128",
             description = "Token budget. Default: ${DEFAULT-VALUE}.")
     int maxNewTokens;
@@ -56,13 +60,21 @@ final class GenerateCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
+        if (system != null && !chat) {
+            throw new ParameterException(spec.commandLine(), "--system needs --chat");
+        }
         Inputs.modelDir(model);
+        List<ChatMessage> messages = new ArrayList<>();
+        if (system != null) {
+            messages.add(new ChatMessage("system", system));
+        }
+        messages.add(new ChatMessage("user", prompt));
         String text;
         try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
                 NDManager manager = DjlRuntime.newManager(DjlRuntime.defaultDevice());
                 CausalLm lm = CausalLm.load(model, manager)) {
             Completion completion = new Completion(lm, tokenizer);
-            text = chat ? completion.chat(List.of(new ChatMessage("user", prompt)), settings)
+            text = chat ? completion.chat(messages, settings)
                     : completion.continueText(prompt, settings);
         }
         PrintWriter out = spec.commandLine().getOut();

@@ -65,6 +65,18 @@ class GenerateCommandTest {
     }
 
     @Test
+    void systemMessageGoesBeforeThePrompt() throws Exception {
+        Cli.Result r = Cli.run("generate", "--model", model.toString(), "--prompt", "Hi", "--chat", "--system",
+                "You are a helpful assistant.", "--max-new-tokens", "4").assertSuccess();
+        long[] ids;
+        try (HfTokenizer tok = HfTokenizer.load(model)) {
+            ids = tok.encode(tok.chatTemplate().orElseThrow().render(List.of(
+                    new ChatMessage("system", "You are a helpful assistant."), new ChatMessage("user", "Hi")), true));
+        }
+        assertEquals(expected(ids, 4) + "\n", r.out());
+    }
+
+    @Test
     void samplingIsSeededAndDiffersFromGreedy() {
         String[] args = {"generate", "--model", model.toString(), "--prompt", "Tell me about", "--max-new-tokens",
             "12", "--temperature", "5", "--top-p", "0.99", "--seed", "3"};
@@ -78,6 +90,7 @@ class GenerateCommandTest {
     void badUsage() {
         String m = model.toString();
         Cli.run("generate", "--model", m).assertOneLineError(2, "--prompt");
+        Cli.run("generate", "--model", m, "--prompt", "x", "--system", "s").assertOneLineError(2, "--system needs --chat");
         Cli.run("generate", "--model", m, "--prompt", "x", "--top-p", "0").assertOneLineError(2, "topP");
         Cli.run("generate", "--model", m, "--prompt", "x", "--temperature", "-1").assertOneLineError(2, "temperature");
         Cli.run("generate", "--model", m, "--prompt", "x", "--max-new-tokens", "lots")
