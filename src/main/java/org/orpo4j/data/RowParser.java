@@ -44,6 +44,9 @@ final class RowParser {
         }
         List<ChatMessage> c = messages(chosen, chosenField);
         List<ChatMessage> r = messages(requireArray(rejected, rejectedField), rejectedField);
+        if (c.equals(r)) {
+            throw new BadRowException(rejectedField, "identical to " + chosenField);
+        }
         List<ChatMessage> prompt;
         JsonNode promptNode = row.get(options.promptField());
         if (promptNode == null || promptNode.isNull()) {
@@ -76,9 +79,6 @@ final class RowParser {
             if (m.content().isEmpty()) {
                 throw new BadRowException(rejectedField, "empty answer");
             }
-        }
-        if (c.equals(r)) {
-            throw new BadRowException(rejectedField, "identical to " + chosenField);
         }
         return render(prompt, c, r);
     }

@@ -5,12 +5,17 @@ import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.el.TruthyTypeConverter;
-import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.Context;
+import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import com.hubspot.jinjava.tree.Node;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
 import jinjava.de.odysseus.el.ExpressionFactoryImpl;
 import jinjava.de.odysseus.el.tree.TreeBuilder;
 import jinjava.javax.el.CompositeELResolver;
@@ -27,12 +32,14 @@ public final class JinjaEngine {
     private static final JinjaEngine INSTANCE = new JinjaEngine();
 
     private final Jinjava jinjava;
+    private final JinjavaConfig config;
+    private final Map<String, Node> parsed = new ConcurrentHashMap<>();
 
     private JinjaEngine() {
         CompositeELResolver resolver = new CompositeELResolver();
         resolver.add(new PyMethodResolver());
         resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_WRITE);
-        JinjavaConfig config = JinjavaConfig.newBuilder()
+        config = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
                 .withLstripBlocks(true)
                 .withElResolver(resolver)
@@ -74,20 +81,50 @@ public final class JinjaEngine {
      * @throws TemplateException on raise_exception (its message) or any template error (Jinjava's message)
      */
     public String render(String source, Map<String, ?> variables, Clock clock) {
-        String jinja2Source = jinja2Newlines(source);
-        RenderResult result = PyFunctions.withClock(clock, () -> jinjava.renderForResult(jinja2Source, variables));
-        for (TemplateError error : result.getErrors()) {
+        Node tree = parsed.computeIfAbsent(source, this::parse);
+        List<TemplateError> errors = new ArrayList<>();
+        String output = PyFunctions.withClock(clock, () -> {
+            JinjavaInterpreter interpreter = new JinjavaInterpreter(jinjava,
+                    new Context(jinjava.getGlobalContext(), variables, config.getDisabled()), config);
+            JinjavaInterpreter.pushCurrent(interpreter);
+            try {
+                String out = interpreter.render(tree);
+                errors.addAll(interpreter.getErrorsCopy());
+                return out;
+            } finally {
+                JinjavaInterpreter.popCurrent();
+            }
+        });
+        for (TemplateError error : errors) {
             String raised = raisedMessage(error.getException());
             if (raised != null) {
                 throw new TemplateException(raised, true);
             }
         }
-        for (TemplateError error : result.getErrors()) {
+        for (TemplateError error : errors) {
             if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
                 throw new TemplateException("line " + error.getLineno() + ": " + error.getMessage(), false);
             }
         }
-        return result.getOutput();
+        return output;
+    }
+
+    /** Parses a template once (Jinja2 newline rules applied); its tree is shared by every later render. */
+    private Node parse(String source) {
+        JinjavaInterpreter interpreter = new JinjavaInterpreter(jinjava,
+                new Context(jinjava.getGlobalContext(), Map.of(), config.getDisabled()), config);
+        JinjavaInterpreter.pushCurrent(interpreter);
+        try {
+            Node tree = interpreter.parse(jinja2Newlines(source));
+            for (TemplateError error : interpreter.getErrorsCopy()) {
+                if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
+                    throw new TemplateException("line " + error.getLineno() + ": " + error.getMessage(), false);
+                }
+            }
+            return tree;
+        } finally {
+            JinjavaInterpreter.popCurrent();
+        }
     }
 
     /** Jinja2's lexer: newlines normalised to \n and one trailing newline dropped (keep_trailing_newline=False). */
