@@ -134,22 +134,23 @@ def repeat_kv(x, n_rep):
     return x[:, :, None, :, :].expand(b, kv, n_rep, s, d).reshape(b, kv * n_rep, s, d)
 
 
-def sliding_window(config):
+def sliding_window(config, layer):
+    """The window of a layer: mistral's on every layer, qwen2/qwen3's from max_window_layers on, else None."""
     if config["model_type"] == "mistral":
         return config.get("sliding_window")
     if config["model_type"] in ("qwen2", "qwen3") and config.get("use_sliding_window", False):
-        return config.get("sliding_window")
+        return config.get("sliding_window") if layer >= config.get("max_window_layers", 28) else None
     return None
 
 
-def causal_mask(config, attention_mask, t):
+def causal_mask(config, attention_mask, t, layer):
     """[N, 1, T, T] additive: 0 where visible, finfo(float32).min where not (HF eager's _update_causal_mask)."""
     n = attention_mask.shape[0]
     min_value = torch.finfo(torch.float32).min
     q = torch.arange(t)[:, None]
     k = torch.arange(t)[None, :]
     visible = k <= q
-    window = sliding_window(config)
+    window = sliding_window(config, layer)
     if window is not None:
         visible = visible & (k > q - window)
     visible = visible[None, None, :, :] & (attention_mask[:, None, None, :] != 0)
@@ -204,10 +205,10 @@ def hidden_states(state, config, input_ids, attention_mask=None):
     freqs = (inv_freq(config)[None, :, None].float() @ positions[:, None, :].float()).transpose(1, 2)  # [1, T, D/2]
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos()[:, None, :, :], emb.sin()[:, None, :, :]  # [1, 1, T, D]
-    mask = causal_mask(config, attention_mask, t)
     h = state["model.embed_tokens.weight"][input_ids]
     for i in range(config["num_hidden_layers"]):
         p = f"model.layers.{i}"
+        mask = causal_mask(config, attention_mask, t, i)
         h = h + attention(rms_norm(h, state[p + ".input_layernorm.weight"], eps), state, p + ".self_attn", config,
                           cos, sin, mask)
         h = h + mlp(rms_norm(h, state[p + ".post_attention_layernorm.weight"], eps), state, p + ".mlp")

@@ -39,9 +39,10 @@ CASES = OrderedDict([
                                           "rope_scaling": {"rope_type": "llama3", "factor": 32.0,
                                                            "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                                                            "original_max_position_embeddings": 256}})),
+    # q/k/v biases; a window of 4 on layer 1 only (max_window_layers 1), as Qwen2 windows the upper layers
     ("qwen2_bias", ("F16", {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2",
-                            "tie_word_embeddings": False, "rope_theta": 1000000.0, "use_sliding_window": False,
-                            "sliding_window": 32, "max_window_layers": 2})),
+                            "tie_word_embeddings": False, "rope_theta": 1000000.0, "use_sliding_window": True,
+                            "sliding_window": 4, "max_window_layers": 1})),
     # head_dim 16 with hidden 32 and 4 heads: q_proj is 32 -> 64
     ("qwen3_qk_norm", ("BF16", {"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3",
                                 "tie_word_embeddings": False, "head_dim": 16, "attention_bias": False,

@@ -57,11 +57,16 @@ final class StableMath {
     }
 
     /**
-     * log σ(z) = min(z, 0) − log1p(e^−|z|), finite for every finite z; min(z, 0) is written (z − |z|)/2 so that
-     * its gradient at z = 0 is ½ and the total derivative there is σ(0) = ½ exactly.
+     * log σ(z): −log1p(e^−z) for z ≥ 0 and z − log1p(e^z) for z < 0, finite for every finite z. Each branch sees z
+     * clipped to its own side (so the discarded one stays finite) and keeps its derivative accurate to the last
+     * bit, where the one-line min(z, 0) − log1p(e^−|z|) would round σ(−z) ≈ 1e-18 against ½ − ½ to zero.
      */
     static NDArray logSigmoid(NDArray z) {
-        NDArray magnitude = z.abs();
-        return z.sub(magnitude).div(2).sub(log1p(magnitude.neg().exp()));
+        NDArray negative = z.lt(0);
+        NDArray zNeg = z.clip(-Float.MAX_VALUE, 0);
+        NDArray zPos = z.clip(0, Float.MAX_VALUE);
+        NDArray below = zNeg.sub(log1p(zNeg.exp()));
+        NDArray above = log1p(zPos.neg().exp()).neg();
+        return NDArrays.where(negative, below, above);
     }
 }

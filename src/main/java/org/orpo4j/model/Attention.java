@@ -70,7 +70,7 @@ final class Attention extends Module {
         return oProj.forward(context); // [N, T, H]
     }
 
-    /** HF's {@code repeat_kv}: [N, Hkv, S, D] -> [N, Hkv*g, S, D], K/V head {@code h} serving query heads hg..hg+g-1. */
+    /** HF's {@code repeat_kv}: [N, Hkv, S, D] -> [N, Hq, S, D], K/V head {@code h} serving query heads hg..hg+g-1. */
     private NDArray repeatKv(NDArray kv) {
         int group = heads / kvHeads;
         if (group == 1) {

@@ -42,7 +42,8 @@ final class CheckpointIo {
                 Shape expected = e.getValue().shape();
                 if (!Arrays.equals(info.shape(), expected.getShape())) {
                     throw new IllegalArgumentException(reader.fileOf(name) + ": tensor '" + name + "' has shape "
-                            + Arrays.toString(info.shape()) + " but config.json implies " + expected);
+                            + Arrays.toString(info.shape()) + " but config.json implies "
+                            + Arrays.toString(expected.getShape()));
                 }
                 RandomInit.set(e.getValue(), reader.load(name, lm.manager()));
             }

@@ -7,7 +7,8 @@ import java.util.List;
 /**
  * The decoder stack HF calls {@code model}: token embedding, {@code num_hidden_layers} decoder layers sharing one
  * rotary table, and the final RMSNorm. Positions of a right-padded batch are {@code 0..T-1} (HF's default), or
- * continue after the cached prefix during generation.
+ * continue after the cached prefix during generation. A sliding window (mistral; qwen2/qwen3 with
+ * {@code use_sliding_window}, from layer {@code max_window_layers} on, as in HF) restricts how far back a query sees.
  */
 final class LlamaModel extends Module {
 
@@ -16,6 +17,7 @@ final class LlamaModel extends Module {
     private final RmsNorm norm;
     private final RotaryEmbedding rotary;
     private final Integer slidingWindow;
+    private final int firstWindowedLayer;
 
     LlamaModel(ModelConfig config) {
         this.embedTokens = addChild("embed_tokens", new Embedding(config.vocabSize(), config.hiddenSize()));
@@ -25,6 +27,13 @@ final class LlamaModel extends Module {
         this.norm = addChild("norm", new RmsNorm(config.hiddenSize(), config.rmsNormEps()));
         this.rotary = new RotaryEmbedding(config);
         this.slidingWindow = config.slidingWindow();
+        this.firstWindowedLayer = firstWindowedLayer(config);
+    }
+
+    /** Qwen2/Qwen3 window only layers >= {@code max_window_layers} (HF default 28); mistral windows every layer. */
+    private static int firstWindowedLayer(ModelConfig config) {
+        boolean qwen = config.modelType().equals("qwen2") || config.modelType().equals("qwen3");
+        return qwen ? config.raw().path("max_window_layers").asInt(28) : 0;
     }
 
     /**
@@ -38,10 +47,13 @@ final class LlamaModel extends Module {
         int t = Math.toIntExact(inputIds.getShape().get(1));
         long past = cache == null ? 0 : cache.length();
         RotaryEmbedding.Tables rope = rotary.tables(manager, past, t); // [T, D] each
-        NDArray mask = AttentionMask.build(manager, attentionMask, past, t, slidingWindow); // [N|1, 1, T, S]
+        boolean windowed = slidingWindow != null && firstWindowedLayer < layers.size();
+        NDArray fullMask = windowed && firstWindowedLayer == 0 ? null
+                : AttentionMask.build(manager, attentionMask, past, t, null); // [N|1, 1, T, S]
+        NDArray windowMask = windowed ? AttentionMask.build(manager, attentionMask, past, t, slidingWindow) : null;
         NDArray h = embedTokens.forward(inputIds); // [N, T, H]
-        for (DecoderLayer layer : layers) {
-            h = layer.forward(h, rope, mask, cache);
+        for (int i = 0; i < layers.size(); i++) {
+            h = layers.get(i).forward(h, rope, windowed && i >= firstWindowedLayer ? windowMask : fullMask, cache);
         }
         return norm.forward(h);
     }

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.ShortBuffer;
 import java.nio.channels.FileChannel;
@@ -24,13 +25,18 @@ import java.util.Map;
  */
 public final class SafetensorsFile implements AutoCloseable {
 
-    /** Elements per mapped chunk: 8 Mi elements = at most 32 MiB of F32 staging memory per load. */
+    /** Elements per mapped chunk: 8 Mi elements, so at most 32 MiB of F32 staging (per file) or of live mapping. */
     static final int DEFAULT_CHUNK_ELEMENTS = 8 << 20;
 
     private final Path path;
     private final FileChannel channel;
     private final SafetensorsHeader header;
     private final int chunkElements;
+    /** Off-heap float32 staging for F16/BF16 widening, at most one chunk, allocated on first use. */
+    private ByteBuffer staging;
+    /** Small heap blocks for the widening loop (64 KiB + 128 KiB), so the JIT works on arrays. */
+    private final short[] halves = new short[1 << 15];
+    private final float[] floats = new float[1 << 15];
 
     private SafetensorsFile(Path path, FileChannel channel, SafetensorsHeader header, int chunkElements) {
         this.path = path;
@@ -98,18 +104,22 @@ public final class SafetensorsFile implements AutoCloseable {
         };
         long numel = info.numel();
         int srcSize = info.dtype().byteSize();
-        int dstSize = target.getNumOfBytes();
         NDArray flat = manager.create(new Shape(numel), target); // [numel], torch-owned
         try {
-            ByteBuffer staging = srcSize == dstSize ? null
-                    : ByteBuffer.allocateDirect((int) Math.min(numel, chunkElements) * dstSize)
-                            .order(ByteOrder.nativeOrder());
             for (long start = 0; start < numel; start += chunkElements) {
                 int n = (int) Math.min(chunkElements, numel - start);
-                ByteBuffer src = map(info, start * srcSize, (long) n * srcSize);
-                ByteBuffer chunk = staging == null ? src : widen(info.dtype(), src, staging, n);
-                try (NDArray view = manager.create(chunk, new Shape(n), target)) { // aliases chunk (from_blob)
-                    flat.set(new NDIndex().addSliceDim(start, start + n), view);
+                MappedByteBuffer mapped = map(info, start * srcSize, (long) n * srcSize);
+                try {
+                    ByteBuffer src = mapped.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+                    if (srcSize == target.getNumOfBytes()) { // F32/I64/I32: copy straight from the mapping
+                        copyInto(flat, start, src, n, target, manager);
+                    } else {
+                        synchronized (this) { // one staging buffer per file, reused by every load
+                            copyInto(flat, start, widen(info.dtype(), src, n), n, target, manager);
+                        }
+                    }
+                } finally {
+                    Unmapper.unmap(mapped); // the chunk is copied and its NDArray view closed
                 }
             }
             NDArray result = flat.reshape(new Shape(info.shape()));
@@ -118,6 +128,13 @@ public final class SafetensorsFile implements AutoCloseable {
         } catch (RuntimeException e) {
             flat.close();
             throw e;
+        }
+    }
+
+    /** Copies {@code n} elements of the direct buffer {@code chunk} into {@code flat[start, start + n)}. */
+    private static void copyInto(NDArray flat, long start, ByteBuffer chunk, int n, DataType type, NDManager m) {
+        try (NDArray view = m.create(chunk, new Shape(n), type)) { // aliases chunk's memory (from_blob), no copy
+            flat.set(new NDIndex().addSliceDim(start, start + n), view);
         }
     }
 
@@ -136,7 +153,9 @@ public final class SafetensorsFile implements AutoCloseable {
         float[] out = new float[n];
         for (int start = 0; start < n; start += chunkElements) {
             int len = Math.min(chunkElements, n - start);
-            ByteBuffer src = map(info, (long) start * info.dtype().byteSize(), (long) len * info.dtype().byteSize());
+            MappedByteBuffer mapped = map(info, (long) start * info.dtype().byteSize(),
+                    (long) len * info.dtype().byteSize());
+            ByteBuffer src = mapped.duplicate().order(ByteOrder.LITTLE_ENDIAN);
             if (info.dtype() == DType.F32) {
                 src.asFloatBuffer().get(out, start, len);
             } else {
@@ -146,6 +165,7 @@ public final class SafetensorsFile implements AutoCloseable {
                             : FloatFormats.f16ToF32(s.get(i));
                 }
             }
+            Unmapper.unmap(mapped);
         }
         return out;
     }
@@ -159,32 +179,42 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    /** Maps {@code length} bytes at {@code offset} within the tensor, little-endian, read-only. */
-    private ByteBuffer map(TensorInfo info, long offset, long length) {
+    /** Maps {@code length} bytes at {@code offset} within the tensor, read-only. */
+    private MappedByteBuffer map(TensorInfo info, long offset, long length) {
         try {
-            MappedByteBuffer mapped = channel.map(FileChannel.MapMode.READ_ONLY,
-                    header.dataStart() + info.begin() + offset, length);
-            return mapped.order(ByteOrder.LITTLE_ENDIAN);
+            return channel.map(FileChannel.MapMode.READ_ONLY, header.dataStart() + info.begin() + offset, length);
         } catch (IOException e) {
             throw new UncheckedIOException(path + ": tensor '" + info.name() + "': cannot map: " + e.getMessage(), e);
         }
     }
 
-    /** Widens {@code n} F16/BF16 values of {@code src} into float32 in {@code staging}; returns its [0, n) slice. */
-    private static ByteBuffer widen(DType dtype, ByteBuffer src, ByteBuffer staging, int n) {
-        ShortBuffer in = src.asShortBuffer();
-        staging.clear();
-        if (dtype == DType.BF16) {
-            for (int i = 0; i < n; i++) {
-                staging.putFloat(FloatFormats.bf16ToF32(in.get(i)));
-            }
-        } else {
-            for (int i = 0; i < n; i++) {
-                staging.putFloat(FloatFormats.f16ToF32(in.get(i)));
-            }
+    /** Widens {@code n} F16/BF16 values of {@code src} into float32 in the staging buffer; returns its [0, n). */
+    private ByteBuffer widen(DType dtype, ByteBuffer src, int n) {
+        if (staging == null || staging.capacity() < n * 4) {
+            staging = ByteBuffer.allocateDirect(4 * (int) Math.min(chunkElements, largestNumel()))
+                    .order(ByteOrder.nativeOrder());
         }
-        staging.flip();
-        return staging.slice().order(ByteOrder.nativeOrder());
+        ShortBuffer in = src.asShortBuffer();
+        FloatBuffer out = staging.clear().asFloatBuffer();
+        for (int done = 0; done < n; done += halves.length) {
+            int len = Math.min(halves.length, n - done);
+            in.get(halves, 0, len);
+            if (dtype == DType.BF16) {
+                for (int i = 0; i < len; i++) {
+                    floats[i] = FloatFormats.bf16ToF32(halves[i]);
+                }
+            } else {
+                for (int i = 0; i < len; i++) {
+                    floats[i] = FloatFormats.f16ToF32(halves[i]);
+                }
+            }
+            out.put(floats, 0, len);
+        }
+        return staging.slice(0, n * 4).order(ByteOrder.nativeOrder());
+    }
+
+    private long largestNumel() {
+        return header.tensors().values().stream().mapToLong(TensorInfo::numel).max().orElse(0);
     }
 
     private SafetensorsException unsupported(TensorInfo info) {

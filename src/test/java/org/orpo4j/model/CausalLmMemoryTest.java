@@ -51,6 +51,19 @@ class CausalLmMemoryTest {
         }
     }
 
+    @Test
+    void generationWithTheKvCacheLeavesTheModelManagerUnchanged() {
+        ModelConfig config = ModelConfig.builder("mistral").vocabSize(64).hiddenSize(32).intermediateSize(48).build();
+        try (NDManager root = DjlRuntime.newManager(Device.cpu());
+                CausalLm lm = CausalLm.random(config, root, 3)) {
+            BaseNDManager modelManager = (BaseNDManager) lm.manager();
+            Set<NDArray> before = live(modelManager);
+            long[] out = new Generator(lm).generate(new long[] {1, 5, 7}, new GenerationConfig(8, 0.8, 0.9, 5, null));
+            assertEquals(8, out.length);
+            assertEquals(before, live(modelManager));
+        }
+    }
+
     private static Set<NDArray> live(BaseNDManager manager) {
         Set<NDArray> arrays = Collections.newSetFromMap(new IdentityHashMap<>());
         arrays.addAll(manager.getManagedArrays());

@@ -108,6 +108,18 @@ class CheckpointRoundTripTest {
     }
 
     @Test
+    void nonContiguousArraysAreWrittenInLogicalOrder() {
+        NDArray base = manager.arange(6f).reshape(2, 3);
+        Map<String, NDArray> t = new LinkedHashMap<>();
+        t.put("transposed", base.transpose()); // [3, 2] view: 0 3 / 1 4 / 2 5
+        CheckpointWriter.write(dir, t, SaveOptions.bf16());
+        try (CheckpointReader r = CheckpointReader.open(dir)) {
+            assertArrayEquals(new float[] {0, 3, 1, 4, 2, 5}, r.readFloats("transposed"));
+            assertArrayEquals(new long[] {3, 2}, r.info("transposed").shape());
+        }
+    }
+
+    @Test
     void loadOwnsItsMemoryAndLeavesNoTemporariesInTheManager() {
         CheckpointWriter.write(dir, tensors(), SaveOptions.defaults());
         try (CheckpointReader r = CheckpointReader.open(dir); NDManager sub = manager.newSubManager()) {

@@ -1,0 +1,100 @@
+package org.orpo4j.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.safetensors.CheckpointReader;
+import org.orpo4j.safetensors.DType;
+import org.orpo4j.safetensors.SaveOptions;
+
+/** load -> save -> load gives bit-identical parameters, as one file, as shards and (for bf16 weights) as BF16. */
+class CheckpointRoundTripTest {
+
+    private static NDManager root;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void start() {
+        root = DjlRuntime.newManager(Device.cpu());
+    }
+
+    @AfterAll
+    static void stop() {
+        root.close();
+    }
+
+    @Test
+    void f32SaveReloadsBitIdenticalWithConfigAndTokenizerFiles() throws IOException {
+        Path tokenizer = Files.createDirectories(tmp.resolve("tokenizer"));
+        Files.writeString(tokenizer.resolve("tokenizer.json"), "{\"model\":{}}");
+        Files.writeString(tokenizer.resolve("chat_template.jinja"), "{{ messages }}");
+        Files.writeString(tokenizer.resolve("README.md"), "not a tokenizer file");
+        Path out = tmp.resolve("saved");
+        try (CausalLm lm = CausalLm.load(Golden.dir("qwen2_bias"), root)) {
+            lm.save(out, SaveOptions.defaults(), tokenizer);
+            try (CausalLm again = CausalLm.load(out, root)) {
+                assertBitIdentical(lm.parameters(), again.parameters());
+            }
+        }
+        assertEquals("{\"model\":{}}", Files.readString(out.resolve("tokenizer.json")));
+        assertEquals("{{ messages }}", Files.readString(out.resolve("chat_template.jinja")));
+        assertFalse(Files.exists(out.resolve("README.md")));
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode original = (ObjectNode) json.readTree(Golden.dir("qwen2_bias").resolve("config.json").toFile());
+        ObjectNode saved = (ObjectNode) json.readTree(out.resolve("config.json").toFile());
+        assertEquals("float32", saved.get("torch_dtype").asText());
+        original.put("torch_dtype", "float32");
+        assertEquals(original, saved, "config.json unchanged but for the dtype");
+        try (CheckpointReader reader = CheckpointReader.open(out)) {
+            assertEquals(DType.F32, reader.info("lm_head.weight").dtype());
+        }
+    }
+
+    @Test
+    void shardedBf16SaveOfATiedModelReloadsBitIdentical() {
+        Path out = tmp.resolve("sharded");
+        try (CausalLm lm = CausalLm.load(Golden.dir("llama_tied_rope_scaling"), root)) { // bf16 on disk
+            lm.save(out, new SaveOptions(DType.BF16, 8_000), null);
+            assertTrue(Files.exists(out.resolve(CheckpointReader.INDEX_FILE)), "sharded above 8 kB");
+            assertFalse(Files.exists(out.resolve(CheckpointReader.SINGLE_FILE)));
+            try (CheckpointReader reader = CheckpointReader.open(out)) {
+                assertFalse(reader.contains("lm_head.weight"), "tied: the head is the embedding");
+                assertEquals(DType.BF16, reader.info("model.norm.weight").dtype());
+            }
+            try (CausalLm again = CausalLm.load(out, root)) {
+                assertBitIdentical(lm.parameters(), again.parameters());
+                assertEquals("bfloat16", again.config().torchDtype());
+            }
+        }
+    }
+
+    private static void assertBitIdentical(Map<String, NDArray> expected, Map<String, NDArray> actual) {
+        assertEquals(expected.keySet(), actual.keySet());
+        expected.forEach((name, array) -> {
+            assertEquals(array.getShape(), actual.get(name).getShape(), name);
+            float[] a = array.toFloatArray();
+            float[] b = actual.get(name).toFloatArray();
+            for (int i = 0; i < a.length; i++) {
+                assertEquals(Float.floatToRawIntBits(a[i]), Float.floatToRawIntBits(b[i]), name + "[" + i + "]");
+            }
+        });
+    }
+}
