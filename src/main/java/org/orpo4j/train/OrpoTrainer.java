@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.orpo4j.data.PreferenceDataset;
 import org.orpo4j.loss.OrpoLoss;
 import org.orpo4j.loss.OrpoMetrics;
 import org.orpo4j.model.CausalLm;
@@ -58,6 +59,11 @@ public final class OrpoTrainer {
 
     public OrpoConfig config() {
         return config;
+    }
+
+    /** {@link #train(PairSource, PairSource)} on tokenized preference datasets ({@code eval} nullable). */
+    public TrainResult train(PreferenceDataset train, PreferenceDataset eval) {
+        return train(PairSource.of(train), eval == null ? null : PairSource.of(eval));
     }
 
     /**
@@ -225,6 +231,11 @@ public final class OrpoTrainer {
         try (NDArray max = logits.stopGradient().abs().max()) {
             return Float.isFinite(max.getFloat());
         }
+    }
+
+    /** The {@code eval_} metrics over {@code eval} in file order, without gradients. */
+    public Map<String, Double> evaluate(PreferenceDataset eval) {
+        return evaluate(PairSource.of(eval));
     }
 
     /** The {@code eval_} metrics over {@code eval} in file order, without gradients. */

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.orpo4j.data.PreferenceDataset;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.DjlRuntime;
 
@@ -44,8 +45,8 @@ class OrpoTrainerTest {
     /** Acceptance 3: held-out reward accuracy from about 0.5 to at least 0.9, margins above 0. */
     @Test
     void trainingRaisesHeldOutRewardAccuracy() {
-        TokenPairs train = Synthetic.pairs(96, 1);
-        TokenPairs heldOut = Synthetic.pairs(48, 2);
+        PreferenceDataset train = Synthetic.pairs(96, 1);
+        PreferenceDataset heldOut = Synthetic.pairs(48, 2);
         OrpoConfig config = OrpoConfig.builder().learningRate(3e-3).perDeviceTrainBatchSize(8)
                 .perDeviceEvalBatchSize(16).maxSteps(48).warmupSteps(4).seed(5).loggingSteps(12)
                 .evalStrategy("steps").evalSteps(24).saveStrategy("no").outputDir(out.toString()).build();

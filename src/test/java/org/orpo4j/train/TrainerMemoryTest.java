@@ -43,6 +43,7 @@ class TrainerMemoryTest {
                 .loggingSteps(500).saveStrategy("no").outputDir(out.toString()).build();
         Map<Long, Integer> live = new LinkedHashMap<>();
         Map<Long, Long> rss = new LinkedHashMap<>();
+        Map<Long, Long> heap = new LinkedHashMap<>();
         long start = System.nanoTime();
         try (NDManager manager = DjlRuntime.newManager(Device.cpu());
                 CausalLm model = Synthetic.model(manager, 8, 1, 3)) {
@@ -53,13 +54,15 @@ class TrainerMemoryTest {
                     if (step == 20 || step % 500 == 0) {
                         live.put(step, manager.getManagedArrays().size());
                         rss.put(step, rssKiB());
+                        Runtime rt = Runtime.getRuntime();
+                        heap.put(step, (rt.totalMemory() - rt.freeMemory()) / 1024);
                     }
                 }
             }).train(Synthetic.pairs(64, 1), null);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf("%d steps in %.1f s (%.1f ms/step); live arrays %s; RSS KiB %s%n", STEPS, seconds,
-                1000 * seconds / STEPS, live, rss);
+        System.out.printf("%d steps in %.1f s (%.1f ms/step); live arrays %s; RSS KiB %s; Java heap used KiB %s%n",
+                STEPS, seconds, 1000 * seconds / STEPS, live, rss, heap);
         assertEquals(5, live.size());
         for (int count : live.values()) {
             assertEquals(live.get(20L), count, "live arrays by step: " + live);
