@@ -65,8 +65,11 @@ class TrajectoryParityTest {
             assertEquals(5, result.globalStep());
             List<Map<String, Object>> lines = MetricsWriter.read(out.resolve(MetricsWriter.FILE));
             assertEquals(5, lines.size());
+            double lossRel = 0;
+            double weightAbs = 0;
             for (int k = 0; k < 5; k++) {
                 JsonNode want = golden.get("log").get(k);
+                lossRel = Math.max(lossRel, Math.abs((Double) lines.get(k).get("loss") / want.get("loss").asDouble() - 1));
                 Map<String, Object> got = lines.get(k);
                 assertEquals(k + 1L, got.get("step"));
                 assertEquals(want.get("learning_rate").asDouble(), (Double) got.get("learning_rate"), 1e-12);
@@ -89,10 +92,13 @@ class TrajectoryParityTest {
                     double moved = 0;
                     for (int i = 0; i < want.length; i++) {
                         assertEquals(want[i], got[i], 1e-5, e.getKey() + "[" + i + "]");
+                        weightAbs = Math.max(weightAbs, Math.abs(want[i] - got[i]));
                         moved = Math.max(moved, Math.abs(want[i] - initial[i]));
                     }
                     assertTrue(moved > 1e-4, e.getKey() + " barely moved: " + moved);
                 }
+                System.out.printf("parity on %s: max loss rel. error %.2e, max weight abs. error %.2e%n", device,
+                        lossRel, weightAbs);
             }
         }
     }
