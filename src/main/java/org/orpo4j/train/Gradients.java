@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.Collection;
+import java.util.Map;
 
 /**
  * Whole-model gradient operations: the global L2 norm with torch's {@code clip_grad_norm_} clipping, and zeroing
@@ -39,6 +40,18 @@ public final class Gradients {
             }
             return total;
         }
+    }
+
+    /** Name of the first parameter whose gradient holds NaN or Inf, or null (for the non-finite warning). */
+    public static String firstNonFinite(Map<String, NDArray> params) {
+        try (NoGrad noGrad = new NoGrad(); NDScope scope = new NDScope()) {
+            for (Map.Entry<String, NDArray> e : params.entrySet()) {
+                if (!Float.isFinite(e.getValue().getGradient().abs().max().getFloat())) {
+                    return e.getKey();
+                }
+            }
+        }
+        return null;
     }
 
     /** Sets every parameter's gradient to zero (after an optimizer step, or after a skipped one). */

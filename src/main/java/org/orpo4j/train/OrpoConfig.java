@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
+import org.orpo4j.data.DataOptions;
+import org.orpo4j.data.TruncationMode;
 
 /**
  * Every training knob, named as TRL's {@code ORPOConfig}/HF's {@code TrainingArguments} (camelCase) with their
@@ -174,6 +176,13 @@ public final class OrpoConfig {
     public String resumeFromCheckpoint() { return resumeFromCheckpoint; }
     /** Non-finite loss/gradient steps in a row that stop the run (each one is skipped with a warning). */
     public int maxNonFiniteSteps() { return maxNonFiniteSteps; }
+
+    /** The tokenization knobs as the data package's options (field names and bad-data policy at defaults). */
+    public DataOptions dataOptions() {
+        return DataOptions.builder().maxLength(maxLength).maxPromptLength(maxPromptLength)
+                .maxCompletionLength(maxCompletionLength).truncationMode(TruncationMode.parse(truncationMode))
+                .build();
+    }
 
     // ---------------------------------------------------------------------------------------------- JSON
 

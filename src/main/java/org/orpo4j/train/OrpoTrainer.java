@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.orpo4j.data.PreferenceDataset;
 import org.orpo4j.loss.OrpoLoss;
 import org.orpo4j.loss.OrpoMetrics;
 import org.orpo4j.model.CausalLm;
@@ -58,6 +59,11 @@ public final class OrpoTrainer {
 
     public OrpoConfig config() {
         return config;
+    }
+
+    /** {@link #train(PairSource, PairSource)} on tokenized preference datasets ({@code eval} nullable). */
+    public TrainResult train(PreferenceDataset train, PreferenceDataset eval) {
+        return train(PairSource.of(train), eval == null ? null : PairSource.of(eval));
     }
 
     /**
@@ -121,13 +127,18 @@ public final class OrpoTrainer {
                     double lr = schedule.lr(step);
                     int epochBefore = state.epochIndex();
                     Map<String, Double> stepMetrics = trainStep(train, order, state, root);
-                    double gradNorm = Gradients.clipGlobalNorm(params.values(), config.maxGradNorm());
-                    boolean finite = Double.isFinite(stepMetrics.get("loss")) && Double.isFinite(gradNorm);
+                    double gradNorm = stepMetrics == null ? Double.NaN
+                            : Gradients.clipGlobalNorm(params.values(), config.maxGradNorm());
+                    boolean finite = stepMetrics != null && Double.isFinite(stepMetrics.get("loss"))
+                            && Double.isFinite(gradNorm);
                     if (finite) {
                         adamw.step(lr);
                     } else {
-                        LOG.warn("step {}: non-finite loss {} or grad_norm {}; update skipped ({} in a row)",
-                                step + 1, stepMetrics.get("loss"), gradNorm, state.nonFiniteInARow() + 1);
+                        LOG.warn("step {}: {}; update skipped ({} in a row, limit {})", step + 1,
+                                stepMetrics == null ? "non-finite logits" : "loss " + stepMetrics.get("loss")
+                                        + ", grad_norm " + gradNorm + " (first non-finite gradient: "
+                                        + Gradients.firstNonFinite(params) + ")",
+                                state.nonFiniteInARow() + 1, config.maxNonFiniteSteps());
                     }
                     Gradients.zero(params.values());
                     state.stepDone(finite);
@@ -150,9 +161,10 @@ public final class OrpoTrainer {
                     listeners.forEach(l -> l.onStep(state, control));
                     boolean last = state.globalStep() >= maxSteps || control.shouldStop();
                     long done = state.globalStep();
-                    if (done % config.loggingSteps() == 0 || (config.loggingFirstStep() && done == 1)
-                            || (last && !window.isEmpty())) {
-                        lastLog = log(metrics, state, window, lr, gradNorm, control);
+                    boolean logDue = done % config.loggingSteps() == 0 || (config.loggingFirstStep() && done == 1)
+                            || last;
+                    if (logDue && !window.isEmpty()) { // a window of skipped steps only has nothing to report
+                        lastLog = log(metrics, state, window, control);
                     }
                     if (eval != null && (due(config.evalStrategy(), config.effectiveEvalSteps(), done, epochEnded)
                             || last)) {
@@ -185,24 +197,45 @@ public final class OrpoTrainer {
 
     /**
      * One optimizer step's forward/backward passes: up to G micro-batches (fewer when the epoch ends), each
-     * backpropagating {@code loss / g}. Returns the mean of the micro-batch metrics (TRL names).
+     * backpropagating {@code loss / g}. Returns the mean of the micro-batch metrics (TRL names), or null when a
+     * micro-batch's logits are not finite: the step's remaining micro-batches are then consumed unseen, so the data
+     * position stays that of a normal step, and the update is skipped.
      */
     private Map<String, Double> trainStep(PairSource train, List<int[]> order, TrainerState state, NDManager root) {
         int g = Math.min(config.gradientAccumulationSteps(), state.microBatchesPerEpoch() - state.microBatchInEpoch());
         List<OrpoMetrics> micro = new ArrayList<>(g);
+        boolean finite = true;
         for (int i = 0; i < g; i++) {
             try (NDManager mb = root.newSubManager()) {
                 MicroBatch batch = train.collate(order.get(state.microBatchInEpoch()), mb);
-                try (GradientCollector collector = root.getEngine().newGradientCollector()) {
-                    NDArray logits = model.forward(batch.inputIds(), batch.attentionMask()); // [2B, T, V]
-                    OrpoLoss.Output o = loss.compute(logits, batch.inputIds(), batch.attentionMask(), batch.labels());
-                    collector.backward(o.loss().div(g));
-                    micro.add(o.metrics());
+                if (finite) {
+                    try (GradientCollector collector = root.getEngine().newGradientCollector()) {
+                        NDArray logits = model.forward(batch.inputIds(), batch.attentionMask()); // [2B, T, V]
+                        finite = isFinite(logits);
+                        if (finite) {
+                            OrpoLoss.Output o =
+                                    loss.compute(logits, batch.inputIds(), batch.attentionMask(), batch.labels());
+                            collector.backward(o.loss().div(g));
+                            micro.add(o.metrics());
+                        }
+                    }
                 }
                 state.microBatchConsumed(batch.tokens());
             }
         }
-        return new LinkedHashMap<>(OrpoMetrics.mean(micro).toMap(""));
+        return finite ? new LinkedHashMap<>(OrpoMetrics.mean(micro).toMap("")) : null;
+    }
+
+    /** Whether every logit is finite (the loss refuses non-finite logits; the trainer skips such steps). */
+    private static boolean isFinite(NDArray logits) {
+        try (NDArray max = logits.stopGradient().abs().max()) {
+            return Float.isFinite(max.getFloat());
+        }
+    }
+
+    /** The {@code eval_} metrics over {@code eval} in file order, without gradients. */
+    public Map<String, Double> evaluate(PreferenceDataset eval) {
+        return evaluate(PairSource.of(eval));
     }
 
     /** The {@code eval_} metrics over {@code eval} in file order, without gradients. */
@@ -233,6 +266,11 @@ public final class OrpoTrainer {
 
     private Map<String, Double> evaluateAndLog(PairSource eval, MetricsWriter metrics, TrainerState state,
             NDManager root, TrainerControl control) throws IOException {
+        String bad = CheckpointManager.firstNonFinite(model.parameters());
+        if (bad != null) {
+            LOG.warn("step {}: weight {} is not finite; evaluation skipped", state.globalStep(), bad);
+            return Map.of();
+        }
         Map<String, Double> m = evaluate(eval, root);
         Map<String, Object> line = new LinkedHashMap<>();
         line.put("step", state.globalStep());
@@ -244,20 +282,13 @@ public final class OrpoTrainer {
         return m;
     }
 
-    private Map<String, Double> log(MetricsWriter metrics, TrainerState state, LogWindow window, double lr,
-            double gradNorm, TrainerControl control) throws IOException {
-        Map<String, Double> means = window.isEmpty() ? new LinkedHashMap<>() : window.means();
-        window.reset();
+    private Map<String, Double> log(MetricsWriter metrics, TrainerState state, LogWindow window,
+            TrainerControl control) throws IOException {
         Map<String, Double> logs = new LinkedHashMap<>();
         logs.put("step", (double) state.globalStep());
         logs.put("epoch", state.epoch());
-        logs.put("learning_rate", lr); // the rate applied at this step
-        logs.put("grad_norm", gradNorm); // this step's norm before clipping, as HF
-        means.forEach((k, v) -> {
-            if (!k.equals("learning_rate") && !k.equals("grad_norm")) {
-                logs.put(k, v);
-            }
-        });
+        logs.putAll(window.means()); // learning_rate applied at, and grad_norm (before clipping) of, the last step
+        window.reset();
         Map<String, Object> line = new LinkedHashMap<>(logs);
         line.put("step", state.globalStep());
         line.put("num_input_tokens_seen", state.numInputTokensSeen());

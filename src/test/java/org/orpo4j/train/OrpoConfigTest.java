@@ -9,6 +9,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.orpo4j.data.DataOptions;
+import org.orpo4j.data.TruncationMode;
 import org.junit.jupiter.api.io.TempDir;
 
 class OrpoConfigTest {
@@ -69,6 +71,17 @@ class OrpoConfigTest {
         assertEquals("cosine", back.toJson().get("lrSchedulerType").asText());
         assertEquals(c, c.toBuilder().build());
         assertEquals(34, c.toJson().size());
+    }
+
+    @Test
+    void tokenizationKnobsBecomeDataOptions() {
+        DataOptions d = OrpoConfig.builder().maxLength(300).maxPromptLength(100).maxCompletionLength(50)
+                .truncationMode("keep_start").build().dataOptions();
+        assertEquals(300, d.maxLength());
+        assertEquals(100, d.maxPromptLength());
+        assertEquals(50, d.maxCompletionLength());
+        assertEquals(TruncationMode.KEEP_START, d.truncationMode());
+        assertEquals(DataOptions.defaults(), OrpoConfig.builder().build().dataOptions());
     }
 
     @Test
