@@ -27,6 +27,7 @@ import org.orpo4j.train.LrSchedulerType;
 import org.orpo4j.train.MetricsWriter;
 import org.orpo4j.train.OrpoConfig;
 import org.orpo4j.train.OrpoTrainer;
+import org.orpo4j.train.PairSource;
 import org.orpo4j.train.TrainResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -113,9 +114,9 @@ final class DemoCommand implements Callable<Integer> {
                 CausalLm model = CausalLm.random(modelConfig(tokenizer), manager, seed)) {
             model.save(tokenizerDir, SaveOptions.defaults(), null);
             long params = model.parameters().values().stream().mapToLong(NDArray::size).sum();
-            DataOptions options = TrainCommand.dataOptions(config);
-            DatasetPairs train = new DatasetPairs(PreferenceDataset.load(trainFile, tokenizer, options));
-            DatasetPairs heldout = new DatasetPairs(PreferenceDataset.load(heldoutFile, tokenizer, options));
+            DataOptions options = config.dataOptions();
+            PairSource train = PairSource.of(PreferenceDataset.load(trainFile, tokenizer, options));
+            PairSource heldout = PairSource.of(PreferenceDataset.load(heldoutFile, tokenizer, options));
             out.printf(Locale.ROOT, "orpo4j demo: a random %d-layer llama (%,d parameters) learns to prefer polite,"
                     + " helpful answers%n  from %d preference pairs; %d held-out pairs on unseen topics; %d steps."
                     + " Work folder: %s%n", layers, params, train.size(), heldout.size(), maxSteps, output);

@@ -7,13 +7,13 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.orpo4j.data.DataOptions;
 import org.orpo4j.data.HfTokenizer;
 import org.orpo4j.data.PreferenceDataset;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.DjlRuntime;
 import org.orpo4j.train.OrpoConfig;
 import org.orpo4j.train.OrpoTrainer;
+import org.orpo4j.train.PairSource;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -72,9 +72,9 @@ final class EvalCommand implements Callable<Integer> {
         try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
                 NDManager manager = DjlRuntime.newManager(DjlRuntime.defaultDevice());
                 CausalLm lm = CausalLm.load(model, manager)) {
-            PreferenceDataset dataset = PreferenceDataset.load(data, tokenizer, TrainCommand.dataOptions(config));
+            PreferenceDataset dataset = PreferenceDataset.load(data, tokenizer, config.dataOptions());
             rows = dataset.size();
-            metrics = new OrpoTrainer(lm, config).evaluate(new DatasetPairs(dataset));
+            metrics = new OrpoTrainer(lm, config).evaluate(PairSource.of(dataset));
         }
         ObjectNode json = JSON.createObjectNode();
         metrics.forEach(json::put);

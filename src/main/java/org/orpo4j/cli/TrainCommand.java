@@ -10,12 +10,12 @@ import java.util.concurrent.Callable;
 import org.orpo4j.data.DataOptions;
 import org.orpo4j.data.HfTokenizer;
 import org.orpo4j.data.PreferenceDataset;
-import org.orpo4j.data.TruncationMode;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.DjlRuntime;
 import org.orpo4j.train.LrSchedulerType;
 import org.orpo4j.train.OrpoConfig;
 import org.orpo4j.train.OrpoTrainer;
+import org.orpo4j.train.PairSource;
 import org.orpo4j.train.TrainResult;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -150,19 +150,19 @@ final class TrainCommand implements Callable<Integer> {
         try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
                 NDManager manager = DjlRuntime.newManager(DjlRuntime.defaultDevice());
                 CausalLm lm = CausalLm.load(model, manager)) {
-            DataOptions options = dataOptions(config);
+            DataOptions options = config.dataOptions();
             PreferenceDataset train = PreferenceDataset.load(data, tokenizer, options);
-            DatasetPairs eval = evalData == null ? null
-                    : new DatasetPairs(PreferenceDataset.load(evalData, tokenizer, options));
+            PairSource eval = evalData == null ? null
+                    : PairSource.of(PreferenceDataset.load(evalData, tokenizer, options));
             Files.createDirectories(output);
             config.write(output.resolve("orpo_config.json"));
-            result = new OrpoTrainer(lm, config).tokenizerDir(model).train(new DatasetPairs(train), eval);
+            result = new OrpoTrainer(lm, config).tokenizerDir(model).train(PairSource.of(train), eval);
         }
         PrintWriter out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "trained %d steps%s; model saved to %s%n", result.globalStep(),
                 result.stopReason() == null ? "" : " (stopped: " + result.stopReason() + ")", result.modelDir());
-        printMetrics(out, "train", result.lastLog());
-        printMetrics(out, "eval", result.evalMetrics());
+        printMetrics(out, "train", result.lastLog(), "");
+        printMetrics(out, "eval", result.evalMetrics(), "eval_");
         out.flush();
         return 0;
     }
@@ -249,19 +249,18 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    /** How the data is read for a config: its length limits and truncation mode. */
-    static DataOptions dataOptions(OrpoConfig config) {
-        return DataOptions.builder().maxLength(config.maxLength()).maxPromptLength(config.maxPromptLength())
-                .maxCompletionLength(config.maxCompletionLength())
-                .truncationMode(TruncationMode.parse(config.truncationMode())).build();
-    }
-
-    private static void printMetrics(PrintWriter out, String label, Map<String, Double> metrics) {
+    /** The headline metrics of the last log or evaluation, e.g. {@code train: loss=0.3172 rewards/accuracies=1.000}. */
+    private static void printMetrics(PrintWriter out, String label, Map<String, Double> metrics, String prefix) {
         if (metrics.isEmpty()) {
             return;
         }
         StringBuilder line = new StringBuilder(label).append(':');
-        metrics.forEach((k, v) -> line.append(String.format(Locale.ROOT, " %s=%.4g", k, v)));
+        for (String name : new String[] {"loss", "nll_loss", "rewards/accuracies", "rewards/margins"}) {
+            Double v = metrics.get(prefix + name);
+            if (v != null) {
+                line.append(String.format(Locale.ROOT, " %s%s=%.4f", prefix, name, v));
+            }
+        }
         out.println(line);
     }
 }

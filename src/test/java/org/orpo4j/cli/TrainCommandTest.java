@@ -85,6 +85,7 @@ class TrainCommandTest {
         }
         assertFalse(Arrays.equals(weight(model, "model.norm.weight"), weight(out, "model.norm.weight")));
         assertTrue(r.out().contains("eval: eval_loss="), r.out());
+        assertTrue(r.out().contains("train: loss="), r.out());
     }
 
     @Test
