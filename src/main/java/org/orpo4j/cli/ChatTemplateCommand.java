@@ -14,8 +14,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code chat-template}: prints exactly the text a model's chat template makes of some messages. */
 @Command(name = "chat-template", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Render messages with a model's chat template and print exactly the result,",
-                "so you can check what the model will see."})
+        description = {"Print exactly what a model's chat template makes of some messages.",
+                "Check with it what the model will see during training and generation."})
 final class ChatTemplateCommand implements Callable<Integer> {
 
     @Spec

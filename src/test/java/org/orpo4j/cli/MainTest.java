@@ -1,12 +1,18 @@
 package org.orpo4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.orpo4j.train.OrpoConfig;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine;
 
 /** The command set, the flag names of the issue (a contract) and the exit codes of bad usage. */
@@ -42,6 +48,33 @@ class MainTest {
             assertTrue(help.out().startsWith("Usage: orpo4j " + e.getKey()), help.out());
             e.getValue().forEach(flag -> assertTrue(help.out().contains(flag), e.getKey() + " help lists " + flag));
         }
+    }
+
+    /** "Default: X" in a train flag's help is the default of the OrpoConfig knob it names, so the two cannot drift. */
+    @Test
+    void trainHelpDefaultsAreOrpoConfigDefaults() {
+        JsonNode defaults = OrpoConfig.builder().build().toJson();
+        Pattern knobAndDefault = Pattern.compile("\\((\\w+)(?:, [^)]*)?\\)\\. Default: (.+)\\.$");
+        int checked = 0;
+        for (OptionSpec option : Main.newCommandLine().getSubcommands().get("train").getCommandSpec().options()) {
+            Matcher m = knobAndDefault.matcher(String.join(" ", option.description()));
+            if (!m.find()) {
+                assertFalse(String.join(" ", option.description()).contains("Default:"), option.longestName());
+                continue;
+            }
+            JsonNode value = defaults.get(m.group(1));
+            assertNotNull(value, option.longestName() + " names knob " + m.group(1));
+            String shown = m.group(2);
+            if (value.isNull()) {
+                assertTrue(shown.equals("none") || shown.equals("all"), option.longestName() + ": " + shown);
+            } else if (value.isNumber()) {
+                assertEquals(value.asDouble(), Double.parseDouble(shown), option.longestName());
+            } else {
+                assertEquals(value.asText(), shown, option.longestName());
+            }
+            checked++;
+        }
+        assertEquals(19, checked);
     }
 
     @Test
