@@ -44,13 +44,17 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Train a tiny model with ORPO on a bundled preference set and show what changed.",
-                "Reports held-out reward accuracy and margin and greedy answers to unseen prompts before and after",
-                "training, and writes the training curves as a PNG. Needs nothing but this jar; about 30 s on 2 cores."})
+                "Reports held-out reward accuracy and margin and greedy answers to unseen prompts before and after "
+                        + "training, and writes the training curves as a PNG. Needs nothing but this jar; "
+                        + "about 30 s on 2 cores."})
 final class DemoCommand implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(DemoCommand.class);
 
     static final int DEFAULT_STEPS = 300;
+    private static final int HIDDEN_SIZE = 64;
+    private static final int LAYERS = 2;
+    private static final int BATCH_SIZE = 8;
     private static final int SHOWN_PROMPTS = 3;
     private static final int ANSWER_TOKENS = 20;
 
@@ -76,15 +80,6 @@ final class DemoCommand implements Callable<Integer> {
             description = "PyTorch CPU threads; the demo model is so small that 1 is fastest. Default: ${DEFAULT-VALUE}.")
     int threads;
 
-    @Option(names = "--hidden-size", paramLabel = "H", defaultValue = "64", hidden = true)
-    int hiddenSize;
-
-    @Option(names = "--layers", paramLabel = "N", defaultValue = "2", hidden = true)
-    int layers;
-
-    @Option(names = "--batch-size", paramLabel = "B", defaultValue = "8", hidden = true)
-    int batchSize;
-
     @Override
     public Integer call() throws Exception {
         if (maxSteps <= 0) {
@@ -101,7 +96,7 @@ final class DemoCommand implements Callable<Integer> {
         Path chart = output.resolve("training_curves.png");
         OrpoConfig config = OrpoConfig.builder()
                 .learningRate(lr).lrSchedulerType(LrSchedulerType.LINEAR).warmupRatio(0.05)
-                .perDeviceTrainBatchSize(batchSize).perDeviceEvalBatchSize(20).maxSteps(maxSteps)
+                .perDeviceTrainBatchSize(BATCH_SIZE).perDeviceEvalBatchSize(20).maxSteps(maxSteps)
                 .beta(0.1).alpha(1.0).seed(seed).weightDecay(0.0)
                 .loggingSteps(Math.max(1, maxSteps / 30)).loggingFirstStep(true)
                 .evalStrategy("steps").evalSteps(Math.max(1, maxSteps / 6))
@@ -120,7 +115,7 @@ final class DemoCommand implements Callable<Integer> {
             PairSource heldout = PairSource.of(PreferenceDataset.load(heldoutFile, tokenizer, options));
             out.printf(Locale.ROOT, "orpo4j demo: a random %d-layer llama (%,d parameters) learns to prefer polite,"
                     + " helpful answers%n  from %d preference pairs; %d held-out pairs on unseen topics; %d steps."
-                    + " Work folder: %s%n", layers, params, train.size(), heldout.size(), maxSteps, output);
+                    + " Work folder: %s%n", LAYERS, params, train.size(), heldout.size(), maxSteps, output);
             out.flush();
 
             OrpoTrainer trainer = new OrpoTrainer(model, config).tokenizerDir(tokenizerDir);
@@ -144,7 +139,7 @@ final class DemoCommand implements Callable<Integer> {
     private ModelConfig modelConfig(HfTokenizer tokenizer) throws java.io.IOException {
         return ModelConfig.builder("llama")
                 .vocabSize(TokenizerVocab.size(tokenizer.directory()))
-                .hiddenSize(hiddenSize).intermediateSize(2 * hiddenSize).numHiddenLayers(layers)
+                .hiddenSize(HIDDEN_SIZE).intermediateSize(2 * HIDDEN_SIZE).numHiddenLayers(LAYERS)
                 .numAttentionHeads(4).numKeyValueHeads(4).maxPositionEmbeddings(128)
                 .tieWordEmbeddings(true).bosTokenId(null)
                 .eosTokenIds((int) tokenizer.eosId().orElseThrow())

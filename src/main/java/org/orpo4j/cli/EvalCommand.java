@@ -34,7 +34,7 @@ final class EvalCommand implements Callable<Integer> {
     Path model;
 
     @Option(names = "--data", required = true, paramLabel = "FILE",
-            description = "Preference pairs, JSONL or JSON array (see docs/cli.md for the row shapes).")
+            description = "Preference pairs, JSONL or JSON array (row shapes: docs/data-formats.md).")
     Path data;
 
     @Option(names = "--batch-size", paramLabel = "B", defaultValue = "8", description = "Pairs per batch. Default: ${DEFAULT-VALUE}.")

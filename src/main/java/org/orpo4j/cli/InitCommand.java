@@ -34,6 +34,10 @@ final class InitCommand implements Callable<Integer> {
     @Option(names = "--output", required = true, paramLabel = "DIR", description = "Where to write the model.")
     Path output;
 
+    @Option(names = "--vocab-size", paramLabel = "V",
+            description = "Embedding rows, at least the tokenizer's (HF models often round it up). Default: the tokenizer's.")
+    Integer vocabSize;
+
     @Option(names = "--hidden-size", paramLabel = "H", defaultValue = "64", description = "Default: ${DEFAULT-VALUE}.")
     int hiddenSize;
 
@@ -72,10 +76,14 @@ final class InitCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--hidden-size, --layers and --heads must be positive");
         }
         Inputs.tokenizerDir(tokenizer);
-        int vocabSize = TokenizerVocab.size(tokenizer);
+        int needed = TokenizerVocab.size(tokenizer);
+        if (vocabSize != null && vocabSize < needed) {
+            throw new ParameterException(spec.commandLine(), "--vocab-size " + vocabSize + " is smaller than the "
+                    + needed + " ids of " + tokenizer.resolve("tokenizer.json"));
+        }
         ModelConfig config;
         try (HfTokenizer tok = HfTokenizer.load(tokenizer)) {
-            config = config(family, vocabSize, tok);
+            config = config(family, vocabSize != null ? vocabSize : needed, tok);
         }
         long count;
         try (NDManager manager = DjlRuntime.newManager(DjlRuntime.defaultDevice());

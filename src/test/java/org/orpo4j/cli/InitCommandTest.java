@@ -63,9 +63,21 @@ class InitCommandTest {
         Cli.run("init", "--family", "qwen3", "--tokenizer", tok.toString(), "--output", out.toString(),
                 "--hidden-size", "32", "--layers", "1", "--heads", "2").assertSuccess();
         ModelConfig c = ModelConfig.load(out.resolve("config.json"));
+        assertEquals(180, c.vocabSize());
         assertEquals(16, c.headDim());
         assertEquals(128, c.intermediateSize()); // 4 x hidden
         assertEquals(2, c.numKeyValueHeads()); // = heads
+    }
+
+    @Test
+    void vocabSizeCanBeRoundedUpButNotBelowTheTokenizer() throws Exception {
+        Path tok = Cli.demoTokenizer(tmp.resolve("tok"));
+        Path out = tmp.resolve("padded");
+        Cli.run("init", "--family", "mistral", "--tokenizer", tok.toString(), "--output", out.toString(),
+                "--hidden-size", "16", "--layers", "1", "--heads", "2", "--vocab-size", "256").assertSuccess();
+        assertEquals(256, ModelConfig.load(out.resolve("config.json")).vocabSize());
+        Cli.run("init", "--family", "mistral", "--tokenizer", tok.toString(), "--output", tmp.resolve("p2").toString(),
+                "--vocab-size", "100").assertOneLineError(2, "--vocab-size 100 is smaller than the 180 ids");
     }
 
     @Test

@@ -1,0 +1,59 @@
+package org.orpo4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.orpo4j.train.OrpoConfig;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.OptionSpec;
+
+/** The reference pages cannot fall behind the code: every knob with its default, every command flag. */
+class DocsTest {
+
+    @Test
+    void configurationMdHasEveryKnobWithItsDefault() throws Exception {
+        String doc = Files.readString(Path.of("docs/configuration.md"));
+        JsonNode defaults = OrpoConfig.builder().build().toJson();
+        for (Iterator<Map.Entry<String, JsonNode>> it = defaults.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> knob = it.next();
+            Optional<String> row = doc.lines().filter(l -> l.startsWith("| `" + knob.getKey() + "` |")).findFirst();
+            assertTrue(row.isPresent(), "docs/configuration.md has no row for " + knob.getKey());
+            String shown = row.get().split("\\|")[3].strip().split(" ")[0].replace("`", "");
+            JsonNode value = knob.getValue();
+            if (value.isNull()) {
+                assertEquals("null", shown, knob.getKey());
+            } else if (value.isNumber()) {
+                assertEquals(value.asDouble(), Double.parseDouble(shown), knob.getKey());
+            } else {
+                assertEquals(value.asText(), shown, knob.getKey());
+            }
+        }
+    }
+
+    @Test
+    void cliMdDocumentsEveryFlagOfEveryCommand() throws Exception {
+        String doc = Files.readString(Path.of("docs/cli.md"));
+        for (Map.Entry<String, CommandLine> command : Main.newCommandLine().getSubcommands().entrySet()) {
+            if (command.getKey().equals("help")) {
+                continue;
+            }
+            int start = doc.indexOf("\n## " + command.getKey() + "\n");
+            assertTrue(start >= 0, "docs/cli.md has a section " + command.getKey());
+            int end = doc.indexOf("\n## ", start + 1);
+            String section = doc.substring(start, end < 0 ? doc.length() : end);
+            for (OptionSpec option : command.getValue().getCommandSpec().options()) {
+                String name = option.longestName();
+                if (!option.hidden() && !name.equals("--help") && !name.equals("--version") && !name.equals("--verbose")) {
+                    assertTrue(section.contains("| `" + name), command.getKey() + " " + name + " in docs/cli.md");
+                }
+            }
+        }
+    }
+}
