@@ -1,0 +1,166 @@
+package org.orpo4j.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
+
+/**
+ * {@code torch.optim.AdamW} (single-tensor path, no amsgrad) on DJL NDArrays, updating the parameters in place
+ * under no-grad. Written here because DJL's AdamW decays every tensor and hides its state; this one's state
+ * ({@code step}, {@code exp_avg}, {@code exp_avg_sq} per parameter) lives on the parameters' device and can be
+ * checkpointed. Per step, with gradient {@code g}:
+ * <pre>
+ *   w   *= 1 - lr*wd                 (only when decays(name))
+ *   m    = b1*m + (1-b1)*g
+ *   v    = b2*v + (1-b2)*g*g
+ *   w   -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
+ * </pre>
+ */
+public final class AdamW implements AutoCloseable {
+
+    /**
+     * HF Trainer's no-decay rule ({@code get_decay_parameter_names}): biases and normalisation weights are not
+     * decayed. A name is exempt when it contains {@code bias}, {@code layernorm} or {@code rmsnorm}, has a
+     * component named {@code norm}, or a component ending in {@code _norm} (llama's {@code input_layernorm},
+     * {@code post_attention_layernorm}, {@code model.norm}, qwen3's {@code q_norm}/{@code k_norm}).
+     */
+    private static final Pattern NO_DECAY =
+            Pattern.compile("bias|layernorm|rmsnorm|(?:^|\\.)norm(?:$|\\.)|_norm(?:$|\\.)", Pattern.CASE_INSENSITIVE);
+
+    private static final String EXP_AVG = "exp_avg.";
+    private static final String EXP_AVG_SQ = "exp_avg_sq.";
+
+    private final Map<String, NDArray> params;
+    private final double beta1;
+    private final double beta2;
+    private final double eps;
+    private final double weightDecay;
+    private final Predicate<String> decays;
+    private final NDManager stateManager;
+    private final Map<String, NDArray> expAvg = new LinkedHashMap<>();
+    private final Map<String, NDArray> expAvgSq = new LinkedHashMap<>();
+    private long step;
+
+    /**
+     * @param params      the trainable parameters by name (their gradients are read at each step)
+     * @param decays      which names receive weight decay; {@link #decays(String)} is HF's rule
+     */
+    public AdamW(Map<String, NDArray> params, double beta1, double beta2, double eps, double weightDecay,
+            Predicate<String> decays) {
+        if (params.isEmpty()) {
+            throw new IllegalArgumentException("AdamW needs at least one parameter");
+        }
+        this.params = new LinkedHashMap<>(params);
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.weightDecay = weightDecay;
+        this.decays = decays;
+        this.stateManager = params.values().iterator().next().getManager().newSubManager();
+        for (Map.Entry<String, NDArray> e : this.params.entrySet()) {
+            NDArray p = e.getValue();
+            expAvg.put(e.getKey(), stateManager.zeros(p.getShape(), p.getDataType(), p.getDevice()));
+            expAvgSq.put(e.getKey(), stateManager.zeros(p.getShape(), p.getDataType(), p.getDevice()));
+        }
+    }
+
+    /** AdamW with the config's betas, epsilon and weight decay and HF's no-decay rule. */
+    public static AdamW of(Map<String, NDArray> params, OrpoConfig config) {
+        return new AdamW(params, config.adamBeta1(), config.adamBeta2(), config.adamEpsilon(),
+                config.weightDecay(), AdamW::decays);
+    }
+
+    /** HF's rule: false for biases and norm weights, true for everything else (embeddings included). */
+    public static boolean decays(String name) {
+        return !NO_DECAY.matcher(name).find();
+    }
+
+    /** Optimizer steps taken so far (torch's {@code state['step']}). */
+    public long stepCount() {
+        return step;
+    }
+
+    /** One update of every parameter from its current gradient with learning rate {@code lr}. */
+    public void step(double lr) {
+        step++;
+        double biasCorrection1 = 1 - Math.pow(beta1, step);
+        double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
+        float stepSize = (float) (lr / biasCorrection1);
+        float decayFactor = (float) (1 - lr * weightDecay);
+        try (NoGrad noGrad = new NoGrad(); NDScope scope = new NDScope()) {
+            for (Map.Entry<String, NDArray> e : params.entrySet()) {
+                String name = e.getKey();
+                NDArray w = e.getValue();
+                NDArray g = w.getGradient();
+                NDArray m = expAvg.get(name);
+                NDArray v = expAvgSq.get(name);
+                if (weightDecay != 0 && decays.test(name)) {
+                    w.muli(decayFactor);
+                }
+                m.muli((float) beta1).addi(g.mul((float) (1 - beta1)));
+                v.muli((float) beta2).addi(g.mul(g).muli((float) (1 - beta2)));
+                NDArray denom = v.sqrt().divi((float) biasCorrection2Sqrt).addi((float) eps);
+                w.subi(m.mul(stepSize).divi(denom));
+            }
+        }
+    }
+
+    /**
+     * The state tensors by name ({@code exp_avg.<param>}, {@code exp_avg_sq.<param>}), live views owned by the
+     * optimizer; with {@link #stepCount()} they are all a checkpoint needs.
+     */
+    public Map<String, NDArray> state() {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        expAvg.forEach((k, v) -> out.put(EXP_AVG + k, v));
+        expAvgSq.forEach((k, v) -> out.put(EXP_AVG_SQ + k, v));
+        return out;
+    }
+
+    /**
+     * Restores a state saved from {@link #state()}: copies every tensor's values in (the caller keeps ownership
+     * of {@code tensors}). Every parameter's two moments must be present with the parameter's shape.
+     */
+    public void loadState(long stepCount, Map<String, NDArray> tensors) {
+        if (stepCount < 0) {
+            throw new IllegalArgumentException("optimizer step " + stepCount + " must be >= 0");
+        }
+        if (tensors.size() != 2 * params.size()) {
+            throw new IllegalArgumentException("optimizer state has " + tensors.size() + " tensors, expected "
+                    + 2 * params.size() + " (exp_avg and exp_avg_sq for " + params.size() + " parameters)");
+        }
+        for (Map.Entry<String, NDArray> e : state().entrySet()) {
+            NDArray saved = tensors.get(e.getKey());
+            if (saved == null) {
+                throw new IllegalArgumentException("optimizer state lacks tensor " + e.getKey());
+            }
+            if (!saved.getShape().equals(e.getValue().getShape())
+                    || saved.getDataType() != e.getValue().getDataType()) {
+                throw new IllegalArgumentException("optimizer state tensor " + e.getKey() + " is "
+                        + saved.getDataType() + saved.getShape() + ", parameter needs "
+                        + e.getValue().getDataType() + e.getValue().getShape());
+            }
+        }
+        replace(expAvg, EXP_AVG, tensors);
+        replace(expAvgSq, EXP_AVG_SQ, tensors);
+        this.step = stepCount;
+    }
+
+    /** Swaps each moment for a copy of the saved one, on the parameter's device, owned by the optimizer. */
+    private void replace(Map<String, NDArray> moments, String prefix, Map<String, NDArray> tensors) {
+        for (Map.Entry<String, NDArray> e : moments.entrySet()) {
+            NDArray copy = tensors.get(prefix + e.getKey()).toDevice(e.getValue().getDevice(), true);
+            copy.attach(stateManager);
+            e.getValue().close();
+            e.setValue(copy);
+        }
+    }
+
+    @Override
+    public void close() {
+        stateManager.close();
+    }
+}

@@ -1,0 +1,180 @@
+package org.orpo4j.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code <outputDir>/checkpoint-<step>/} folders, written whole or not at all: the content goes into a hidden
+ * temporary folder beside them that is renamed into place (atomic on one file system), so a crash never leaves a
+ * half checkpoint. Keeps the newest {@code saveTotalLimit}; refuses to save non-finite weights.
+ */
+public final class CheckpointManager {
+
+    public static final String PREFIX = "checkpoint-";
+
+    private static final Logger LOG = LoggerFactory.getLogger(CheckpointManager.class);
+    private static final Pattern NAME = Pattern.compile("checkpoint-(\\d+)");
+    private static final String TMP_PREFIX = ".tmp-checkpoint-";
+
+    /** Writes a checkpoint's files into the (empty, existing) folder it is given. */
+    @FunctionalInterface
+    public interface ContentWriter {
+        void write(Path dir) throws IOException;
+    }
+
+    private final Path outputDir;
+    private final Integer saveTotalLimit;
+
+    /** Also removes temporary folders a crashed run left behind. */
+    public CheckpointManager(Path outputDir, Integer saveTotalLimit) throws IOException {
+        this.outputDir = outputDir;
+        this.saveTotalLimit = saveTotalLimit;
+        Files.createDirectories(outputDir);
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(outputDir, TMP_PREFIX + "*")) {
+            for (Path d : dirs) {
+                LOG.warn("removing the incomplete checkpoint {} left by an interrupted run", d);
+                deleteTree(d);
+            }
+        }
+    }
+
+    public Path outputDir() {
+        return outputDir;
+    }
+
+    /** The folder a checkpoint of {@code step} goes to. */
+    public Path folder(long step) {
+        return outputDir.resolve(PREFIX + step);
+    }
+
+    /**
+     * Saves checkpoint {@code step}: checks that every tensor of {@code mustBeFinite} is finite (else throws
+     * {@link IllegalStateException} naming it and writes nothing), lets {@code writer} fill a temporary folder,
+     * renames it to {@code checkpoint-<step>} (replacing one of the same step), then deletes the oldest beyond the
+     * limit. Returns the checkpoint folder.
+     */
+    public Path save(long step, Map<String, NDArray> mustBeFinite, ContentWriter writer) throws IOException {
+        String bad = firstNonFinite(mustBeFinite);
+        if (bad != null) {
+            throw new IllegalStateException("refusing to write checkpoint-" + step + ": tensor " + bad
+                    + " holds NaN or Inf");
+        }
+        Path tmp = outputDir.resolve(TMP_PREFIX + step);
+        if (Files.exists(tmp)) {
+            deleteTree(tmp);
+        }
+        Files.createDirectory(tmp);
+        Path target = folder(step);
+        try {
+            writer.write(tmp);
+            if (Files.exists(target)) {
+                Path old = outputDir.resolve(TMP_PREFIX + step + "-old");
+                move(target, old);
+                move(tmp, target);
+                deleteTree(old);
+            } else {
+                move(tmp, target);
+            }
+        } catch (IOException | RuntimeException e) {
+            deleteTree(tmp);
+            throw e;
+        }
+        rotate();
+        return target;
+    }
+
+    /** Checkpoint folders of {@code outputDir}, oldest step first. */
+    public static List<Path> list(Path outputDir) throws IOException {
+        List<Path> out = new ArrayList<>();
+        if (!Files.isDirectory(outputDir)) {
+            return out;
+        }
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(outputDir, PREFIX + "*")) {
+            for (Path d : dirs) {
+                if (Files.isDirectory(d) && NAME.matcher(d.getFileName().toString()).matches()) {
+                    out.add(d);
+                }
+            }
+        }
+        out.sort(Comparator.comparingLong(CheckpointManager::stepOf));
+        return out;
+    }
+
+    /** The newest complete checkpoint (one holding a trainer_state.json), if any. */
+    public static Optional<Path> latest(Path outputDir) throws IOException {
+        List<Path> all = list(outputDir);
+        for (int i = all.size() - 1; i >= 0; i--) {
+            if (Files.isRegularFile(all.get(i).resolve(TrainerState.FILE))) {
+                return Optional.of(all.get(i));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The step in a {@code checkpoint-<step>} folder name. */
+    public static long stepOf(Path checkpoint) {
+        Matcher m = NAME.matcher(checkpoint.getFileName().toString());
+        if (!m.matches()) {
+            throw new IllegalArgumentException(checkpoint + " is not a checkpoint-<step> folder");
+        }
+        return Long.parseLong(m.group(1));
+    }
+
+    /** Name of the first tensor holding NaN or Inf, or null. */
+    static String firstNonFinite(Map<String, NDArray> tensors) {
+        try (NDScope scope = new NDScope()) {
+            for (Map.Entry<String, NDArray> e : tensors.entrySet()) {
+                if (e.getValue().size() > 0 && !Float.isFinite(e.getValue().abs().max().getFloat())) {
+                    return e.getKey();
+                }
+            }
+        }
+        return null;
+    }
+
+    private void rotate() throws IOException {
+        if (saveTotalLimit == null) {
+            return;
+        }
+        List<Path> all = list(outputDir);
+        for (int i = 0; i < all.size() - saveTotalLimit; i++) {
+            LOG.info("deleting {} (saveTotalLimit {})", all.get(i), saveTotalLimit);
+            deleteTree(all.get(i));
+        }
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new IOException("cannot rename " + from + " to " + to + " atomically: " + e.getMessage(), e);
+        }
+    }
+
+    static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}

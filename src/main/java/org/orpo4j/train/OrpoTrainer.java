@@ -1,0 +1,361 @@
+package org.orpo4j.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.orpo4j.data.PreferenceDataset;
+import org.orpo4j.loss.OrpoLoss;
+import org.orpo4j.loss.OrpoMetrics;
+import org.orpo4j.model.CausalLm;
+import org.orpo4j.safetensors.SaveOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The single-stage ORPO loop, written plainly (nanoGPT style) with HF Trainer semantics (reference section 5):
+ * per optimizer step, G micro-batches each backpropagate {@code loss / G} (G = gradientAccumulationSteps, fewer at
+ * the end of an epoch), the global gradient norm is clipped, AdamW steps at the scheduled rate and the gradients
+ * are zeroed. Each micro-batch runs in its own NDManager (a child of the parameters' manager, so on their device)
+ * and memory stays flat. Logs, evaluates and checkpoints on the configured intervals; resumes from a checkpoint on
+ * the identical trajectory.
+ */
+public final class OrpoTrainer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(OrpoTrainer.class);
+
+    private final CausalLm model;
+    private final OrpoConfig config;
+    private final OrpoLoss loss;
+    private final List<TrainerListener> listeners = new ArrayList<>();
+    private Path tokenizerDir;
+
+    public OrpoTrainer(CausalLm model, OrpoConfig config) {
+        this.model = model;
+        this.config = config;
+        this.loss = OrpoLoss.builder().beta(config.beta()).alpha(config.alpha()).promptLoss(config.promptLoss())
+                .build();
+        listeners.add(new ProgressLogger());
+    }
+
+    /** The folder whose tokenizer files are copied into every checkpoint and the final model (nullable). */
+    public OrpoTrainer tokenizerDir(Path dir) {
+        this.tokenizerDir = dir;
+        return this;
+    }
+
+    public OrpoTrainer addListener(TrainerListener listener) {
+        listeners.add(listener);
+        return this;
+    }
+
+    public OrpoConfig config() {
+        return config;
+    }
+
+    /** {@link #train(PairSource, PairSource)} on tokenized preference datasets ({@code eval} nullable). */
+    public TrainResult train(PreferenceDataset train, PreferenceDataset eval) {
+        return train(PairSource.of(train), eval == null ? null : PairSource.of(eval));
+    }
+
+    /**
+     * Trains on {@code train}, evaluating on {@code eval} (nullable) as configured and at the end; resumes when
+     * {@link OrpoConfig#resumeFromCheckpoint()} says so. Writes metrics.jsonl, checkpoints and the final HF model
+     * folder into {@link OrpoConfig#outputDir()}.
+     */
+    public TrainResult train(PairSource train, PairSource eval) {
+        try {
+            return run(train, eval);
+        } catch (IOException e) {
+            throw new UncheckedIOException("training failed writing to " + config.outputDir() + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private TrainResult run(PairSource train, PairSource eval) throws IOException {
+        Path out = Path.of(config.outputDir());
+        Map<String, NDArray> params = model.parameters();
+        NDArray first = params.values().iterator().next();
+        int batchSize = config.perDeviceTrainBatchSize();
+        int microPerEpoch = train.batches(batchSize, 0, config.seed(), config.shuffle(), config.groupByLength()).size();
+        if (microPerEpoch == 0) {
+            throw new IllegalArgumentException("the training data is empty");
+        }
+        int stepsPerEpoch = Math.floorDiv(microPerEpoch + config.gradientAccumulationSteps() - 1,
+                config.gradientAccumulationSteps());
+        long maxSteps = config.maxSteps() > 0 ? config.maxSteps()
+                : (long) Math.ceil(config.numTrainEpochs() * stepsPerEpoch);
+        TrainerState state = new TrainerState(config, maxSteps, microPerEpoch);
+        LrSchedule schedule = LrSchedule.of(config, maxSteps);
+        TrainerControl control = new TrainerControl();
+        Map<String, Double> lastLog = Map.of();
+        Map<String, Double> evalMetrics = Map.of();
+
+        try (NDManager root = first.getManager().newSubManager(); AdamW adamw = AdamW.of(params, config)) {
+            CheckpointManager checkpoints = new CheckpointManager(out, config.saveTotalLimit());
+            Optional<Path> resume = resumeFolder(out);
+            MetricsWriter metrics;
+            if (resume.isPresent()) {
+                TrainerState saved = TrainingCheckpoint.restore(resume.get(), params, adamw, root);
+                warnOnChangedKnobs(saved.config());
+                state.restoreFrom(saved);
+                metrics = MetricsWriter.resume(out.resolve(MetricsWriter.FILE), state.globalStep());
+                LOG.info("resumed from {} at step {} (epoch {}, micro-batch {})", resume.get(), state.globalStep(),
+                        state.epochIndex(), state.microBatchInEpoch());
+            } else {
+                metrics = MetricsWriter.create(out.resolve(MetricsWriter.FILE));
+            }
+            LOG.info("training {} steps ({} per epoch, {} micro-batches of {} pairs, accumulation {}) on {}",
+                    maxSteps, state.stepsPerEpoch(), microPerEpoch, batchSize, config.gradientAccumulationSteps(),
+                    first.getDevice());
+            Gradients.zero(params.values());
+            try (metrics) {
+                List<int[]> order = epochOrder(train, state.epochIndex());
+                LogWindow window = new LogWindow();
+                long lastSaved = -1;
+                long lastEvaluated = -1;
+                while (state.globalStep() < maxSteps && !control.shouldStop()) {
+                    long step = state.globalStep();
+                    double lr = schedule.lr(step);
+                    int epochBefore = state.epochIndex();
+                    Map<String, Double> stepMetrics = trainStep(train, order, state, root);
+                    double gradNorm = stepMetrics == null ? Double.NaN
+                            : Gradients.clipGlobalNorm(params.values(), config.maxGradNorm());
+                    boolean finite = stepMetrics != null && Double.isFinite(stepMetrics.get("loss"))
+                            && Double.isFinite(gradNorm);
+                    if (finite) {
+                        adamw.step(lr);
+                    } else {
+                        LOG.warn("step {}: {}; update skipped ({} in a row, limit {})", step + 1,
+                                stepMetrics == null ? "non-finite logits" : "loss " + stepMetrics.get("loss")
+                                        + ", grad_norm " + gradNorm + " (first non-finite gradient: "
+                                        + Gradients.firstNonFinite(params) + ")",
+                                state.nonFiniteInARow() + 1, config.maxNonFiniteSteps());
+                    }
+                    Gradients.zero(params.values());
+                    state.stepDone(finite);
+                    state.rollEpochIfDone();
+                    boolean epochEnded = state.epochIndex() != epochBefore;
+                    if (epochEnded) {
+                        order = epochOrder(train, state.epochIndex());
+                    }
+                    if (state.nonFiniteInARow() >= config.maxNonFiniteSteps()) {
+                        throw new NonFiniteTrainingException(state.nonFiniteInARow() + " steps in a row up to step "
+                                + state.globalStep() + " had a NaN/Inf loss or gradient norm (maxNonFiniteSteps "
+                                + config.maxNonFiniteSteps() + "); lower learningRate or check the data; the last"
+                                + " good checkpoint is in " + out);
+                    }
+                    if (finite) {
+                        stepMetrics.put("learning_rate", lr);
+                        stepMetrics.put("grad_norm", gradNorm);
+                        window.add(stepMetrics);
+                    }
+                    listeners.forEach(l -> l.onStep(state, control));
+                    boolean last = state.globalStep() >= maxSteps || control.shouldStop();
+                    long done = state.globalStep();
+                    boolean logDue = done % config.loggingSteps() == 0 || (config.loggingFirstStep() && done == 1)
+                            || last;
+                    if (logDue && !window.isEmpty()) { // a window of skipped steps only has nothing to report
+                        lastLog = log(metrics, state, window, control);
+                    }
+                    if (eval != null && (due(config.evalStrategy(), config.effectiveEvalSteps(), done, epochEnded)
+                            || last)) {
+                        evalMetrics = evaluateAndLog(eval, metrics, state, root, control);
+                        lastEvaluated = done;
+                    }
+                    if (!"no".equals(config.saveStrategy())
+                            && (due(config.saveStrategy(), config.saveSteps(), done, epochEnded) || last)) {
+                        save(checkpoints, params, adamw, state, control);
+                        lastSaved = done;
+                    }
+                }
+                if (eval != null && lastEvaluated != state.globalStep()) {
+                    evalMetrics = evaluateAndLog(eval, metrics, state, root, control);
+                }
+                if (!"no".equals(config.saveStrategy()) && lastSaved != state.globalStep()) {
+                    save(checkpoints, params, adamw, state, control);
+                }
+            }
+            String bad = CheckpointManager.firstNonFinite(params);
+            if (bad != null) {
+                throw new NonFiniteTrainingException("final weights are not finite (tensor " + bad
+                        + "); the model was not saved");
+            }
+            model.save(out, SaveOptions.defaults(), tokenizerDir);
+            LOG.info("saved the trained model to {}", out);
+        }
+        return new TrainResult(state.globalStep(), lastLog, evalMetrics, out, control.reason());
+    }
+
+    /**
+     * One optimizer step's forward/backward passes: up to G micro-batches (fewer when the epoch ends), each
+     * backpropagating {@code loss / g}. Returns the mean of the micro-batch metrics (TRL names), or null when a
+     * micro-batch's logits are not finite: the step's remaining micro-batches are then consumed unseen, so the data
+     * position stays that of a normal step, and the update is skipped.
+     */
+    private Map<String, Double> trainStep(PairSource train, List<int[]> order, TrainerState state, NDManager root) {
+        int g = Math.min(config.gradientAccumulationSteps(), state.microBatchesPerEpoch() - state.microBatchInEpoch());
+        List<OrpoMetrics> micro = new ArrayList<>(g);
+        boolean finite = true;
+        for (int i = 0; i < g; i++) {
+            try (NDManager mb = root.newSubManager()) {
+                MicroBatch batch = train.collate(order.get(state.microBatchInEpoch()), mb);
+                if (finite) {
+                    try (GradientCollector collector = root.getEngine().newGradientCollector()) {
+                        NDArray logits = model.forward(batch.inputIds(), batch.attentionMask()); // [2B, T, V]
+                        finite = isFinite(logits);
+                        if (finite) {
+                            OrpoLoss.Output o =
+                                    loss.compute(logits, batch.inputIds(), batch.attentionMask(), batch.labels());
+                            collector.backward(o.loss().div(g));
+                            micro.add(o.metrics());
+                        }
+                    }
+                }
+                state.microBatchConsumed(batch.tokens());
+            }
+        }
+        return finite ? new LinkedHashMap<>(OrpoMetrics.mean(micro).toMap("")) : null;
+    }
+
+    /** Whether every logit is finite (the loss refuses non-finite logits; the trainer skips such steps). */
+    private static boolean isFinite(NDArray logits) {
+        try (NDArray max = logits.stopGradient().abs().max()) {
+            return Float.isFinite(max.getFloat());
+        }
+    }
+
+    /** The {@code eval_} metrics over {@code eval} in file order, without gradients. */
+    public Map<String, Double> evaluate(PreferenceDataset eval) {
+        return evaluate(PairSource.of(eval));
+    }
+
+    /** The {@code eval_} metrics over {@code eval} in file order, without gradients. */
+    public Map<String, Double> evaluate(PairSource eval) {
+        Map<String, NDArray> params = model.parameters();
+        try (NDManager root = params.values().iterator().next().getManager().newSubManager()) {
+            return evaluate(eval, root);
+        }
+    }
+
+    private Map<String, Double> evaluate(PairSource eval, NDManager root) {
+        List<OrpoMetrics> batches = new ArrayList<>();
+        try (NoGrad noGrad = new NoGrad()) {
+            for (int[] rows : eval.batches(config.perDeviceEvalBatchSize(), 0, config.seed(), false, false)) {
+                try (NDManager m = root.newSubManager()) {
+                    MicroBatch batch = eval.collate(rows, m);
+                    NDArray logits = model.forward(batch.inputIds(), batch.attentionMask());
+                    batches.add(loss.compute(logits, batch.inputIds(), batch.attentionMask(), batch.labels())
+                            .metrics());
+                }
+            }
+        }
+        if (batches.isEmpty()) {
+            throw new IllegalArgumentException("the evaluation data is empty");
+        }
+        return OrpoMetrics.mean(batches).toMap("eval_");
+    }
+
+    private Map<String, Double> evaluateAndLog(PairSource eval, MetricsWriter metrics, TrainerState state,
+            NDManager root, TrainerControl control) throws IOException {
+        String bad = CheckpointManager.firstNonFinite(model.parameters());
+        if (bad != null) {
+            LOG.warn("step {}: weight {} is not finite; evaluation skipped", state.globalStep(), bad);
+            return Map.of();
+        }
+        Map<String, Double> m = evaluate(eval, root);
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("step", state.globalStep());
+        line.put("epoch", state.epoch());
+        line.putAll(m);
+        metrics.write(line);
+        state.log(line);
+        listeners.forEach(l -> l.onEvaluate(state, m, control));
+        return m;
+    }
+
+    private Map<String, Double> log(MetricsWriter metrics, TrainerState state, LogWindow window,
+            TrainerControl control) throws IOException {
+        Map<String, Double> logs = new LinkedHashMap<>();
+        logs.put("step", (double) state.globalStep());
+        logs.put("epoch", state.epoch());
+        logs.putAll(window.means()); // learning_rate applied at, and grad_norm (before clipping) of, the last step
+        window.reset();
+        Map<String, Object> line = new LinkedHashMap<>(logs);
+        line.put("step", state.globalStep());
+        line.put("num_input_tokens_seen", state.numInputTokensSeen());
+        metrics.write(line);
+        state.log(line);
+        listeners.forEach(l -> l.onLog(state, logs, control));
+        return logs;
+    }
+
+    private void save(CheckpointManager checkpoints, Map<String, NDArray> params, AdamW adamw, TrainerState state,
+            TrainerControl control) throws IOException {
+        String bad = CheckpointManager.firstNonFinite(params);
+        if (bad != null) {
+            LOG.warn("step {}: weight {} is not finite; checkpoint not written", state.globalStep(), bad);
+            return;
+        }
+        Path dir = checkpoints.save(state.globalStep(), params,
+                tmp -> TrainingCheckpoint.write(tmp, model, adamw, state, tokenizerDir));
+        LOG.info("saved checkpoint {}", dir);
+        listeners.forEach(l -> l.onSave(state, dir, control));
+    }
+
+    private List<int[]> epochOrder(PairSource train, int epoch) {
+        return train.batches(config.perDeviceTrainBatchSize(), epoch, config.seed(), config.shuffle(),
+                config.groupByLength());
+    }
+
+    private static boolean due(String strategy, int every, long step, boolean epochEnded) {
+        return switch (strategy) {
+            case "steps" -> step % every == 0;
+            case "epoch" -> epochEnded;
+            default -> false;
+        };
+    }
+
+    /** The checkpoint to resume from: none, the newest in {@code out} ({@code latest}) or a named folder. */
+    private Optional<Path> resumeFolder(Path out) throws IOException {
+        String r = config.resumeFromCheckpoint();
+        if (r == null) {
+            return Optional.empty();
+        }
+        if (r.equals("latest")) {
+            Optional<Path> latest = CheckpointManager.latest(out);
+            if (latest.isEmpty()) {
+                LOG.info("no checkpoint in {} to resume from; starting fresh", out);
+            }
+            return latest;
+        }
+        Path dir = Path.of(r);
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("resumeFromCheckpoint " + r + " is not a folder");
+        }
+        return Optional.of(dir);
+    }
+
+    /** Resuming with different trajectory knobs is allowed (e.g. more steps) but worth a warning. */
+    private void warnOnChangedKnobs(OrpoConfig saved) {
+        List<String> changed = new ArrayList<>();
+        saved.toJson().fields().forEachRemaining(e -> {
+            if (!e.getKey().equals("resumeFromCheckpoint") && !e.getKey().equals("outputDir")
+                    && !e.getValue().equals(config.toJson().get(e.getKey()))) {
+                changed.add(e.getKey() + " " + e.getValue() + " -> " + config.toJson().get(e.getKey()));
+            }
+        });
+        if (!changed.isEmpty()) {
+            LOG.warn("resuming with changed settings (the trajectory will differ from the original run): {}",
+                    changed);
+        }
+    }
+}

@@ -1,0 +1,46 @@
+package org.orpo4j.train;
+
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import java.util.List;
+import org.orpo4j.data.PreferenceBatch;
+import org.orpo4j.data.PreferenceDataset;
+
+/**
+ * What the trainer reads: tokenized preference pairs that can be ordered into micro-batches per epoch and collated
+ * into TRL's concatenated {@code [2B, T]} batch. {@link #batches} must be a pure function of its arguments: a
+ * resumed run re-derives the order of an epoch from (seed, epoch) and skips the micro-batches already consumed.
+ */
+public interface PairSource {
+
+    /** Number of pairs. */
+    int size();
+
+    /** The micro-batches of {@code epoch} as row indices (the last may be smaller). */
+    List<int[]> batches(int batchSize, int epoch, long seed, boolean shuffle, boolean groupByLength);
+
+    /** The rows as one batch: chosen rows then rejected rows, right-padded, on {@code manager}'s device. */
+    MicroBatch collate(int[] rows, NDManager manager);
+
+    /** A tokenized {@link PreferenceDataset} (its BatchSampler orders the epochs, its collate pads). */
+    static PairSource of(PreferenceDataset dataset) {
+        return new PairSource() {
+            @Override
+            public int size() {
+                return dataset.size();
+            }
+
+            @Override
+            public List<int[]> batches(int batchSize, int epoch, long seed, boolean shuffle, boolean groupByLength) {
+                return dataset.batches(batchSize, epoch, seed, shuffle, groupByLength);
+            }
+
+            @Override
+            public MicroBatch collate(int[] rows, NDManager manager) {
+                PreferenceBatch batch = dataset.collate(rows);
+                NDList arrays = batch.toNDList(manager);
+                return new MicroBatch(arrays.get(0), arrays.get(1), arrays.get(2), batch.pairs(), batch.tokens());
+            }
+        };
+    }
+}

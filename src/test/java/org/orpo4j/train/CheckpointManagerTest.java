@@ -1,0 +1,81 @@
+package org.orpo4j.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.orpo4j.runtime.DjlRuntime;
+
+class CheckpointManagerTest {
+
+    @TempDir
+    Path out;
+
+    @Test
+    void writesWholeFoldersAndKeepsTheLastK() throws IOException {
+        CheckpointManager ckpt = new CheckpointManager(out, 2);
+        for (long step : new long[] {5, 10, 15}) {
+            Path dir = ckpt.save(step, Map.of(), d -> Files.writeString(d.resolve("trainer_state.json"), "{}"));
+            assertEquals(out.resolve("checkpoint-" + step), dir);
+        }
+        assertEquals(List.of(out.resolve("checkpoint-10"), out.resolve("checkpoint-15")),
+                CheckpointManager.list(out));
+        assertEquals(out.resolve("checkpoint-15"), CheckpointManager.latest(out).orElseThrow());
+        assertEquals(15, CheckpointManager.stepOf(out.resolve("checkpoint-15")));
+        // numeric, not lexicographic, order
+        ckpt = new CheckpointManager(out, null);
+        ckpt.save(100, Map.of(), d -> Files.writeString(d.resolve("trainer_state.json"), "{}"));
+        assertEquals(out.resolve("checkpoint-100"), CheckpointManager.latest(out).orElseThrow());
+        try (var files = Files.list(out)) {
+            assertEquals(3, files.count()); // no temporary folder left
+        }
+    }
+
+    @Test
+    void aFailedWriteLeavesNothingAndLeftoversAreCleaned() throws IOException {
+        CheckpointManager ckpt = new CheckpointManager(out, null);
+        assertThrows(IOException.class, () -> ckpt.save(3, Map.of(), d -> {
+            Files.writeString(d.resolve("model.safetensors"), "half");
+            throw new IOException("disk full");
+        }));
+        assertTrue(CheckpointManager.list(out).isEmpty());
+        try (var files = Files.list(out)) {
+            assertEquals(0, files.count());
+        }
+        Files.createDirectories(out.resolve(".tmp-checkpoint-7"));
+        Files.createDirectories(out.resolve("checkpoint-9")); // no trainer_state.json: incomplete, never latest
+        new CheckpointManager(out, null);
+        assertFalse(Files.exists(out.resolve(".tmp-checkpoint-7")));
+        assertTrue(CheckpointManager.latest(out).isEmpty());
+    }
+
+    @Test
+    void neverWritesNonFiniteWeights() throws IOException {
+        CheckpointManager ckpt = new CheckpointManager(out, null);
+        try (NDManager m = DjlRuntime.newManager(Device.cpu())) {
+            NDArray fine = m.create(new float[] {1f, -2f});
+            NDArray bad = m.create(new float[] {1f, Float.NaN});
+            NDArray inf = m.create(new float[] {Float.NEGATIVE_INFINITY});
+            int before = m.getManagedArrays().size();
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> ckpt.save(4, Map.of("a", fine, "model.norm.weight", bad), d -> {}));
+            assertTrue(e.getMessage().contains("model.norm.weight"), e.getMessage());
+            assertThrows(IllegalStateException.class, () -> ckpt.save(4, Map.of("x", inf), d -> {}));
+            assertEquals(before, m.getManagedArrays().size());
+            assertTrue(CheckpointManager.list(out).isEmpty());
+            ckpt.save(4, Map.of("a", fine), d -> Files.writeString(d.resolve("trainer_state.json"), "{}"));
+            assertEquals(1, CheckpointManager.list(out).size());
+        }
+    }
+}

@@ -1,0 +1,124 @@
+package org.orpo4j.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.orpo4j.data.DataOptions;
+import org.orpo4j.data.TruncationMode;
+import org.junit.jupiter.api.io.TempDir;
+
+class OrpoConfigTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void defaultsAreTrlAndHf() {
+        OrpoConfig c = OrpoConfig.builder().build();
+        assertEquals(1e-6, c.learningRate());
+        assertEquals(0.1, c.beta());
+        assertEquals(1.0, c.alpha());
+        assertTrue(c.promptLoss());
+        assertEquals(1024, c.maxLength());
+        assertEquals(512, c.maxPromptLength());
+        assertNull(c.maxCompletionLength());
+        assertEquals("keep_end", c.truncationMode());
+        assertEquals(8, c.perDeviceTrainBatchSize());
+        assertEquals(8, c.perDeviceEvalBatchSize());
+        assertEquals(1, c.gradientAccumulationSteps());
+        assertEquals(3.0, c.numTrainEpochs());
+        assertEquals(-1, c.maxSteps());
+        assertEquals(LrSchedulerType.LINEAR, c.lrSchedulerType());
+        assertEquals(0, c.warmupSteps());
+        assertEquals(0.0, c.warmupRatio());
+        assertEquals(0.0, c.weightDecay());
+        assertEquals(0.9, c.adamBeta1());
+        assertEquals(0.999, c.adamBeta2());
+        assertEquals(1e-8, c.adamEpsilon());
+        assertEquals(1.0, c.maxGradNorm());
+        assertEquals(42, c.seed());
+        assertTrue(c.shuffle());
+        assertEquals(10, c.loggingSteps());
+        assertEquals("no", c.evalStrategy());
+        assertEquals(10, c.effectiveEvalSteps());
+        assertEquals("steps", c.saveStrategy());
+        assertEquals(500, c.saveSteps());
+        assertNull(c.saveTotalLimit());
+        assertNull(c.resumeFromCheckpoint());
+    }
+
+    @Test
+    void jsonRoundTripKeepsEveryKnob() throws IOException {
+        OrpoConfig c = OrpoConfig.builder().learningRate(5e-5).beta(0.25).alpha(0.5).promptLoss(false)
+                .maxLength(256).maxPromptLength(128).maxCompletionLength(64).truncationMode("keep_start")
+                .perDeviceTrainBatchSize(2).perDeviceEvalBatchSize(3).gradientAccumulationSteps(4)
+                .numTrainEpochs(1.5).maxSteps(77).lrSchedulerType(LrSchedulerType.COSINE).warmupSteps(3)
+                .warmupRatio(0.1).weightDecay(0.01).adamBeta1(0.8).adamBeta2(0.99).adamEpsilon(1e-6)
+                .maxGradNorm(0.5).seed(7).shuffle(false).groupByLength(true).loggingSteps(2).loggingFirstStep(true)
+                .evalStrategy("steps").evalSteps(5).saveStrategy("epoch").saveSteps(9).saveTotalLimit(2)
+                .outputDir("runs/x").resumeFromCheckpoint("latest").maxNonFiniteSteps(3).build();
+        Path file = dir.resolve("orpo.json");
+        c.write(file);
+        OrpoConfig back = OrpoConfig.read(file);
+        assertEquals(c, back);
+        assertEquals(c.toJson(), back.toJson());
+        assertEquals("cosine", back.toJson().get("lrSchedulerType").asText());
+        assertEquals(c, c.toBuilder().build());
+        assertEquals(34, c.toJson().size());
+    }
+
+    @Test
+    void tokenizationKnobsBecomeDataOptions() {
+        DataOptions d = OrpoConfig.builder().maxLength(300).maxPromptLength(100).maxCompletionLength(50)
+                .truncationMode("keep_start").build().dataOptions();
+        assertEquals(300, d.maxLength());
+        assertEquals(100, d.maxPromptLength());
+        assertEquals(50, d.maxCompletionLength());
+        assertEquals(TruncationMode.KEEP_START, d.truncationMode());
+        assertEquals(DataOptions.defaults(), OrpoConfig.builder().build().dataOptions());
+    }
+
+    @Test
+    void snakeCaseKeysAndGuideAliases() {
+        OrpoConfig c = OrpoConfig.fromJson("{\"learning_rate\": 1e-5, \"orpo_alpha\": 1.0, \"orpo_beta\": 0.2,"
+                + " \"per_device_train_batch_size\": 2, \"lr_scheduler_type\": \"constant_with_warmup\","
+                + " \"max_completion_length\": null}",
+                "inline");
+        assertEquals(1e-5, c.learningRate());
+        assertEquals(0.2, c.beta());
+        assertEquals(1.0, c.alpha());
+        assertEquals(2, c.perDeviceTrainBatchSize());
+        assertEquals(LrSchedulerType.CONSTANT_WITH_WARMUP, c.lrSchedulerType());
+        assertEquals(0.3, OrpoConfig.builder().orpoBeta(0.3).orpoAlpha(2).build().beta());
+        assertEquals(2.0, OrpoConfig.builder().orpoBeta(0.3).orpoAlpha(2).build().alpha());
+    }
+
+    @Test
+    void errorsNameTheKeyAndTheFile() throws IOException {
+        Path file = dir.resolve("bad.json");
+        Files.writeString(file, "{\"learningRate\": 1e-5, \"learning_rat\": 2}");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OrpoConfig.read(file));
+        assertTrue(e.getMessage().contains("'learning_rat'") && e.getMessage().contains(file.toString()),
+                e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> OrpoConfig.fromJson("{\"beta\": 0.1, \"orpo_beta\": 0.2}", "dup.json"));
+        assertTrue(e.getMessage().contains("orpo_beta") && e.getMessage().contains("dup.json"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> OrpoConfig.fromJson("{\"seed\": \"x\"}", "types.json"));
+        assertTrue(e.getMessage().contains("'seed'") && e.getMessage().contains("integer"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> OrpoConfig.fromJson("{\"truncation_mode\": \"middle\"}", "t.json"));
+        assertTrue(e.getMessage().contains("truncationMode") && e.getMessage().contains("t.json"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> OrpoConfig.fromJson("{\"lr_scheduler_type\": \"polynomial\"}", "s.json"));
+        assertTrue(e.getMessage().contains("polynomial"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> OrpoConfig.builder().perDeviceTrainBatchSize(0).build());
+        assertThrows(IllegalArgumentException.class, () -> OrpoConfig.builder().maxPromptLength(2048).build());
+    }
+}

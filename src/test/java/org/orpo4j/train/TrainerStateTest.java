@@ -1,0 +1,65 @@
+package org.orpo4j.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainerStateTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void positionAndHistoryRoundTrip() throws IOException {
+        OrpoConfig config = OrpoConfig.builder().gradientAccumulationSteps(2).seed(9).learningRate(1e-4).build();
+        TrainerState s = new TrainerState(config, 20, 5);
+        assertEquals(3, s.stepsPerEpoch()); // ceil(5 / 2)
+        for (int i = 0; i < 7; i++) {
+            s.microBatchConsumed(10);
+            s.rollEpochIfDone();
+        }
+        s.stepDone(true);
+        s.stepDone(false);
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("step", 2L);
+        line.put("loss", 1.5);
+        s.log(line);
+        assertEquals(1, s.epochIndex());
+        assertEquals(2, s.microBatchInEpoch());
+        assertEquals(1.4, s.epoch(), 1e-12);
+        Path file = dir.resolve(TrainerState.FILE);
+        s.write(file);
+        TrainerState back = TrainerState.read(file);
+        assertEquals(s.toJson(), back.toJson());
+        assertEquals(2, back.globalStep());
+        assertEquals(70, back.numInputTokensSeen());
+        assertEquals(1, back.nonFiniteInARow());
+        assertEquals(config, back.config());
+        assertEquals(1.5, back.logHistory().get(0).get("loss"));
+        assertEquals(9, back.toJson().get("rng").get("seed").asLong());
+
+        Files.writeString(file, Files.readString(file).replace("\"global_step\"", "\"globalstep\""));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TrainerState.read(file));
+        assertEquals(file + ": missing field 'global_step'", e.getMessage());
+    }
+
+    @Test
+    void progressLineAndDurations() {
+        TrainerState s = new TrainerState(OrpoConfig.builder().build(), 300, 10);
+        for (int i = 0; i < 40; i++) {
+            s.stepDone(true);
+        }
+        String line = ProgressLogger.line(s, Map.of("loss", 1.23456, "rewards/accuracies", 0.625), 812.4, 192);
+        assertEquals("step 40/300 (13%) | loss 1.2346 | rewards/accuracies 0.625 | 812 tok/s | ETA 3m12s", line);
+        assertEquals("1h02m03s", ProgressLogger.duration(3723));
+        assertEquals("7s", ProgressLogger.duration(7.2));
+        assertEquals("?", ProgressLogger.duration(Double.NaN));
+    }
+}

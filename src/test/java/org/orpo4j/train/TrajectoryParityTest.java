@@ -1,0 +1,109 @@
+package org.orpo4j.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.orpo4j.model.CausalLm;
+import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.safetensors.SafetensorsFile;
+
+/**
+ * Acceptance 1: five optimizer steps on a tiny random llama (4 pairs per micro-batch, accumulation 2, lr 1e-3,
+ * 1 warmup step, file order, 16 pairs so epochs wrap) against trainer_golden.py, an independent torch
+ * implementation of TRL ORPO + HF Trainer + torch AdamW: loss to 1e-4 relative, weights to 1e-5 absolute.
+ */
+class TrajectoryParityTest {
+
+    @TempDir
+    Path out;
+
+    @Test
+    void fiveStepsMatchTheTorchReference() throws Exception {
+        fiveSteps(Device.cpu());
+    }
+
+    /** The same trajectory with model, batches and optimizer state on the GPU; skipped where there is none. */
+    @Test
+    @Tag("gpu")
+    void fiveStepsOnTheGpu() throws Exception {
+        Assumptions.assumeTrue(DjlRuntime.engine().getGpuCount() > 0, "no GPU");
+        fiveSteps(Device.gpu());
+    }
+
+    private void fiveSteps(Device device) throws Exception {
+        JsonNode golden;
+        try (InputStream in = getClass().getResourceAsStream("/golden/train/trajectory.json")) {
+            golden = new ObjectMapper().readTree(in);
+        }
+        OrpoConfig config = OrpoConfig.builder()
+                .perDeviceTrainBatchSize(golden.get("per_device_train_batch_size").asInt())
+                .gradientAccumulationSteps(golden.get("gradient_accumulation_steps").asInt())
+                .maxSteps(golden.get("max_steps").asInt()).learningRate(golden.get("learning_rate").asDouble())
+                .warmupSteps(golden.get("warmup_steps").asInt()).beta(golden.get("beta").asDouble())
+                .alpha(golden.get("alpha").asDouble()).maxGradNorm(golden.get("max_grad_norm").asDouble())
+                .shuffle(false).loggingSteps(1).saveStrategy("no").outputDir(out.toString()).build();
+        try (NDManager manager = DjlRuntime.newManager(device);
+                CausalLm model = CausalLm.load(resource("/golden/train/tiny_llama"), manager)) {
+            assertEquals(device, model.parameters().get("lm_head.weight").getDevice());
+            OrpoTrainer trainer = new OrpoTrainer(model, config);
+            TrainResult result = trainer.train(Synthetic.resource("/golden/train/tiny_pairs.jsonl", 0), null);
+            assertEquals(5, result.globalStep());
+            List<Map<String, Object>> lines = MetricsWriter.read(out.resolve(MetricsWriter.FILE));
+            assertEquals(5, lines.size());
+            double lossRel = 0;
+            double weightAbs = 0;
+            for (int k = 0; k < 5; k++) {
+                JsonNode want = golden.get("log").get(k);
+                lossRel = Math.max(lossRel, Math.abs((Double) lines.get(k).get("loss") / want.get("loss").asDouble() - 1));
+                Map<String, Object> got = lines.get(k);
+                assertEquals(k + 1L, got.get("step"));
+                assertEquals(want.get("learning_rate").asDouble(), (Double) got.get("learning_rate"), 1e-12);
+                for (String name : new String[] {"loss", "nll_loss", "log_odds_ratio", "rewards/chosen",
+                        "logps/rejected", "grad_norm"}) {
+                    double w = want.get(name).asDouble();
+                    assertEquals(w, (Double) got.get(name), 1e-4 * Math.abs(w), name + " at step " + (k + 1));
+                }
+                assertEquals(want.get("rewards/accuracies").asDouble(), (Double) got.get("rewards/accuracies"), 1e-9);
+                assertEquals(want.get("logits/chosen").asDouble(), (Double) got.get("logits/chosen"), 1e-5);
+            }
+            try (SafetensorsFile expected = SafetensorsFile.open(resource("/golden/train/trajectory_final.safetensors"));
+                    SafetensorsFile start = SafetensorsFile.open(resource("/golden/train/tiny_llama/model.safetensors"))) {
+                Map<String, NDArray> params = model.parameters();
+                assertEquals(expected.tensors().keySet(), params.keySet());
+                for (Map.Entry<String, NDArray> e : params.entrySet()) {
+                    float[] want = expected.readFloats(e.getKey());
+                    float[] got = e.getValue().toFloatArray();
+                    float[] initial = start.readFloats(e.getKey());
+                    double moved = 0;
+                    for (int i = 0; i < want.length; i++) {
+                        assertEquals(want[i], got[i], 1e-5, e.getKey() + "[" + i + "]");
+                        weightAbs = Math.max(weightAbs, Math.abs(want[i] - got[i]));
+                        moved = Math.max(moved, Math.abs(want[i] - initial[i]));
+                    }
+                    assertTrue(moved > 1e-4, e.getKey() + " barely moved: " + moved);
+                }
+                System.out.printf("parity on %s: max loss rel. error %.2e, max weight abs. error %.2e%n", device,
+                        lossRel, weightAbs);
+            }
+        }
+    }
+
+    static Path resource(String name) throws URISyntaxException, IOException {
+        return Path.of(TrajectoryParityTest.class.getResource(name).toURI());
+    }
+}
