@@ -166,15 +166,17 @@ class PreferenceDatasetTest {
 
     @Test
     void parallelLoadingKeepsFileOrderAndResults() throws IOException {
+        // conversational rows: the shared parsed Qwen3 template renders on both threads at once
         StringBuilder b = new StringBuilder();
         String[] words = {"Dogs", "Cats", "Bees", "Frogs", "Coffee", "Chess"};
         for (int i = 0; i < 300; i++) {
-            b.append("{\"prompt\": \"" + words[i % 6] + " ?".repeat(1 + i % 5) + "\", \"chosen\": \"Great question "
-                    + words[(i + 1) % 6] + " !\", \"rejected\": \"No " + words[(i + 2) % 6] + ".\"}\n");
+            b.append("{\"prompt\": [{\"role\": \"user\", \"content\": \"" + words[i % 6] + " ?".repeat(1 + i % 5)
+                    + "\"}], \"chosen\": [{\"role\": \"assistant\", \"content\": \"Great question " + words[(i + 1) % 6]
+                    + " !\"}], \"rejected\": [{\"role\": \"assistant\", \"content\": \"No " + words[(i + 2) % 6] + ".\"}]}\n");
         }
         Path f = write("many.jsonl", b.toString());
-        PreferenceDataset one = PreferenceDataset.load(f, TestTokenizers.demo(), DataOptions.builder().threads(1).build());
-        PreferenceDataset two = PreferenceDataset.load(f, TestTokenizers.demo(), DataOptions.builder().threads(2).build());
+        PreferenceDataset one = PreferenceDataset.load(f, TestTokenizers.qwen3(), DataOptions.builder().threads(1).build());
+        PreferenceDataset two = PreferenceDataset.load(f, TestTokenizers.qwen3(), DataOptions.builder().threads(2).build());
         assertEquals(300, two.size());
         List<Integer> lines = new ArrayList<>();
         for (int i = 0; i < 300; i++) {
