@@ -8,6 +8,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.training.loss.Loss;
 import java.util.Arrays;
+import org.orpo4j.runtime.Scalars;
 
 /**
  * The ORPO loss (Hong et al. 2024, arXiv 2403.07691) with TRL's ORPOTrainer semantics:
@@ -92,9 +93,9 @@ public final class OrpoLoss extends Loss {
             // scale [B] arrays before reducing them: DJL sends a Java double as a float64 0-dim tensor, which
             // would promote a float32 0-dim result (and so the loss) to float64
             double nllTokens = Arrays.stream(stats.nllTokens()).sum();
-            NDArray nll = stats.nllSum().div(nllTokens).sum(); // []
+            NDArray nll = stats.nllSum().div(Scalars.like(logpSum, nllTokens)).sum(); // []
             NDArray logOddsRatio = ratio.mean(); // []
-            NDArray loss = nll.sub(ratio.mul(alpha * beta).mean()); // []
+            NDArray loss = nll.sub(ratio.mul(Scalars.like(ratio, alpha * beta)).mean()); // []
 
             NDArray rewardsChosen = chosen.mul(beta); // [B]
             NDArray rewardsRejected = rejected.mul(beta); // [B]
@@ -152,9 +153,14 @@ public final class OrpoLoss extends Loss {
         }
     }
 
-    /** A non-differentiable [n] array of {@code like}'s dtype, device and manager. */
+    /**
+     * A non-differentiable [n] array of {@code like}'s dtype, device and manager, copied into libtorch's memory: the
+     * scope closes it before backward reads it (see {@link Scalars}).
+     */
     private static NDArray constant(NDArray like, double[] values) {
-        return like.getManager().create(values).toType(like.getDataType(), false).toDevice(like.getDevice(), false);
+        try (NDArray javaBacked = like.getManager().create(values)) {
+            return javaBacked.toType(like.getDataType(), true).toDevice(like.getDevice(), false);
+        }
     }
 
     private static double[] doubles(NDArray array) {

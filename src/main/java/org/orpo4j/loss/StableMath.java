@@ -2,6 +2,7 @@ package org.orpo4j.loss;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
+import org.orpo4j.runtime.Scalars;
 
 /**
  * The numerically stable primitives the ORPO loss needs and DJL lacks (no log1p, expm1 or logsigmoid), built from
@@ -40,7 +41,7 @@ final class StableMath {
     static NDArray log1mexp(NDArray x) {
         NDArray nearZero = x.gt(-LN2);
         NDArray xNear = x.clip(-LN2, LOG1MEXP_MAX_X);
-        NDArray xFar = x.minimum(-LN2);
+        NDArray xFar = x.clip(Float.NEGATIVE_INFINITY, -LN2);
         // −expm1(x) = (−x) · (e^x − 1)/x, and (e^x − 1)/x ∈ [0.72, 1] here, so both logs are well conditioned
         NDArray near = xNear.neg().log().add(expm1OverX(xNear).log());
         NDArray far = log1p(xFar.exp().neg());
@@ -51,7 +52,7 @@ final class StableMath {
     static NDArray expm1OverX(NDArray x) {
         NDArray e = x.onesLike();
         for (int k = EXPM1_TERMS; k >= 2; k--) {
-            e = e.mul(x).div(k).add(1);
+            e = e.mul(x).div(Scalars.like(x, k)).add(1);
         }
         return e;
     }

@@ -2,6 +2,7 @@ package org.orpo4j.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import org.orpo4j.runtime.Scalars;
 
 /**
  * Grouped-query self-attention ({@code self_attn}): {@code Hq} query heads share {@code Hkv} key/value heads, each
@@ -63,7 +64,7 @@ final class Attention extends Module {
         }
         k = repeatKv(k); // [N, Hq, S, D]
         v = repeatKv(v); // [N, Hq, S, D]
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scaling); // [N, Hq, T, S]
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(Scalars.like(q, scaling)); // [N, Hq, T, S]
         NDArray weights = scores.add(mask).softmax(-1); // [N, Hq, T, S]
         NDArray context = weights.matMul(v); // [N, Hq, T, D]
         context = context.transpose(0, 2, 1, 3).reshape(n, t, (long) heads * headDim); // [N, T, Hq*D]

@@ -104,9 +104,10 @@ public final class OrpoTrainer {
             Optional<Path> resume = resumeFolder(out);
             MetricsWriter metrics;
             if (resume.isPresent()) {
-                TrainerState saved = TrainingCheckpoint.restore(resume.get(), params, adamw, root);
+                TrainerState saved = TrainingCheckpoint.readState(resume.get());
+                state.restoreFrom(saved); // checks the data fits before the model is touched
                 warnOnChangedKnobs(saved.config());
-                state.restoreFrom(saved);
+                TrainingCheckpoint.restore(resume.get(), params, adamw, saved.optimizerSteps(), root);
                 metrics = MetricsWriter.resume(out.resolve(MetricsWriter.FILE), state.globalStep());
                 LOG.info("resumed from {} at step {} (epoch {}, micro-batch {})", resume.get(), state.globalStep(),
                         state.epochIndex(), state.microBatchInEpoch());
@@ -215,7 +216,9 @@ public final class OrpoTrainer {
                         if (finite) {
                             OrpoLoss.Output o =
                                     loss.compute(logits, batch.inputIds(), batch.attentionMask(), batch.labels());
-                            collector.backward(o.loss().div(g));
+                            // loss / g with g as an array owned by mb: DJL's div(Number) frees its scalar at once
+                            // while autograd keeps it for backward (a dangling Java buffer on CPU, see docs)
+                            collector.backward(g == 1 ? o.loss() : o.loss().div(mb.create((float) g)));
                             micro.add(o.metrics());
                         }
                     }

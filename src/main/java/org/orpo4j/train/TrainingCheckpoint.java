@@ -32,14 +32,18 @@ final class TrainingCheckpoint {
         state.write(dir.resolve(TrainerState.FILE));
     }
 
-    /** Copies the checkpoint's weights into {@code params} and its moments into {@code adamw}. */
-    static TrainerState restore(Path dir, Map<String, NDArray> params, AdamW adamw, NDManager scratch)
-            throws IOException {
+    /** The saved trainer state of a checkpoint folder. */
+    static TrainerState readState(Path dir) throws IOException {
         Path stateFile = dir.resolve(TrainerState.FILE);
         if (!Files.isRegularFile(stateFile)) {
             throw new IOException("cannot resume from " + dir + ": no " + TrainerState.FILE);
         }
-        TrainerState saved = TrainerState.read(stateFile);
+        return TrainerState.read(stateFile);
+    }
+
+    /** Copies the checkpoint's weights into {@code params} and its moments (after {@code steps} updates) into adamw. */
+    static void restore(Path dir, Map<String, NDArray> params, AdamW adamw, long steps, NDManager scratch)
+            throws IOException {
         try (NDManager m = scratch.newSubManager();
                 CheckpointReader weights = CheckpointReader.open(dir);
                 CheckpointReader moments = CheckpointReader.open(dir.resolve(OPTIMIZER_DIR));
@@ -59,8 +63,7 @@ final class TrainingCheckpoint {
             for (String name : moments.names()) {
                 state.put(name, moments.load(name, m).toDevice(params.values().iterator().next().getDevice(), false));
             }
-            adamw.loadState(saved.optimizerSteps(), state);
+            adamw.loadState(steps, state);
         }
-        return saved;
     }
 }

@@ -122,6 +122,44 @@ class OrpoTrainerTest {
         assertEquals(3, state.logHistory().size());
     }
 
+    /** A listener stops the run (final checkpoint and model still written); a named checkpoint resumes it. */
+    @Test
+    void listenerStopsAndANamedCheckpointResumes() throws Exception {
+        OrpoConfig config = OrpoConfig.builder().learningRate(1e-3).perDeviceTrainBatchSize(4).maxSteps(5)
+                .saveSteps(100).outputDir(out.toString()).build();
+        try (NDManager manager = DjlRuntime.newManager(Device.cpu());
+                CausalLm model = Synthetic.model(manager, 16, 1, 3)) {
+            TrainResult stopped = new OrpoTrainer(model, config).addListener(new TrainerListener() {
+                @Override
+                public void onStep(TrainerState state, TrainerControl control) {
+                    if (state.globalStep() == 2) {
+                        control.requestStop("enough");
+                    }
+                }
+            }).train(Synthetic.pairs(16, 1), null);
+            assertEquals(2, stopped.globalStep());
+            assertEquals("enough", stopped.stopReason());
+            assertEquals(List.of(out.resolve("checkpoint-2")), CheckpointManager.list(out));
+            assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
+        }
+        OrpoConfig resume = config.toBuilder().resumeFromCheckpoint(out.resolve("checkpoint-2").toString()).build();
+        try (NDManager manager = DjlRuntime.newManager(Device.cpu());
+                CausalLm model = Synthetic.model(manager, 16, 1, 99)) { // other init: the checkpoint overwrites it
+            TrainResult done = new OrpoTrainer(model, resume).train(Synthetic.pairs(16, 1), null);
+            assertEquals(5, done.globalStep());
+            assertEquals(List.of(out.resolve("checkpoint-2"), out.resolve("checkpoint-5")),
+                    CheckpointManager.list(out));
+            assertEquals(5, TrainerState.read(out.resolve("checkpoint-5").resolve(TrainerState.FILE)).optimizerSteps());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> {
+            try (NDManager manager = DjlRuntime.newManager(Device.cpu());
+                    CausalLm model = Synthetic.model(manager, 16, 1, 3)) {
+                new OrpoTrainer(model, resume).train(Synthetic.pairs(24, 1), null);
+            }
+        });
+        assertTrue(e.getMessage().contains("micro-batches per epoch"), e.getMessage());
+    }
+
     /** A NaN loss skips the update; K in a row stop the run with a clear error and no checkpoint. */
     @Test
     void nonFiniteStepsAreSkippedThenStopTheRun() throws Exception {

@@ -12,10 +12,10 @@ import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import com.hubspot.jinjava.tree.Node;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.ConcurrentHashMap;
 import jinjava.de.odysseus.el.ExpressionFactoryImpl;
 import jinjava.de.odysseus.el.tree.TreeBuilder;
 import jinjava.javax.el.CompositeELResolver;
@@ -25,15 +25,17 @@ import jinjava.javax.el.ExpressionFactory;
  * Jinjava set up like transformers' chat-template environment (Jinja2 {@code ImmutableSandboxedEnvironment} with
  * trim_blocks, lstrip_blocks and loop controls) plus the extensions listed in docs/data-formats.md: Python
  * slices ({@link PyParser}), str methods ({@link PyMethodResolver}), transformers' tojson, Python trim/length,
- * raise_exception and strftime_now. Thread-safe; one shared instance.
+ * raise_exception and strftime_now. Thread-safe; one shared instance. Each thread renders with its own Jinjava,
+ * because Jinjava's child contexts share their parent's variable-tracking sets, so renders on one global context
+ * race.
  */
 public final class JinjaEngine {
 
     private static final JinjaEngine INSTANCE = new JinjaEngine();
 
-    private final Jinjava jinjava;
     private final JinjavaConfig config;
-    private final Map<String, Node> parsed = new ConcurrentHashMap<>();
+    private final ThreadLocal<Jinjava> jinjava = ThreadLocal.withInitial(this::newJinjava);
+    private final ThreadLocal<Map<String, Node>> parsed = ThreadLocal.withInitial(HashMap::new);
 
     private JinjaEngine() {
         CompositeELResolver resolver = new CompositeELResolver();
@@ -54,7 +56,10 @@ public final class JinjaEngine {
                         .withUseTrimmingForNotesAndExpressions(true) // {{- and {#- strip whitespace too
                         .build())
                 .build();
-        jinjava = new PyJinjava(config);
+    }
+
+    private Jinjava newJinjava() {
+        Jinjava jinjava = new PyJinjava(config);
         jinjava.registerFilter(new PyFilters.ToJson());
         jinjava.registerFilter(new PyFilters.Trim());
         jinjava.registerFilter(new PyFilters.Length("length"));
@@ -63,6 +68,7 @@ public final class JinjaEngine {
                 "raiseException", Object.class));
         jinjava.registerFunction(new ELFunctionDefinition("", "strftime_now", PyFunctions.class,
                 "strftimeNow", String.class));
+        return jinjava;
     }
 
     /** The shared engine. */
@@ -81,7 +87,8 @@ public final class JinjaEngine {
      * @throws TemplateException on raise_exception (its message) or any template error (Jinjava's message)
      */
     public String render(String source, Map<String, ?> variables, Clock clock) {
-        Node tree = parsed.computeIfAbsent(source, this::parse);
+        Jinjava jinjava = this.jinjava.get();
+        Node tree = parsed.get().computeIfAbsent(source, this::parse);
         List<TemplateError> errors = new ArrayList<>();
         String output = PyFunctions.withClock(clock, () -> {
             JinjavaInterpreter interpreter = new JinjavaInterpreter(jinjava,
@@ -109,8 +116,9 @@ public final class JinjaEngine {
         return output;
     }
 
-    /** Parses a template once (Jinja2 newline rules applied); its tree is shared by every later render. */
+    /** Parses a template once per thread (Jinja2 newline rules applied); its tree serves every later render. */
     private Node parse(String source) {
+        Jinjava jinjava = this.jinjava.get();
         JinjavaInterpreter interpreter = new JinjavaInterpreter(jinjava,
                 new Context(jinjava.getGlobalContext(), Map.of(), config.getDisabled()), config);
         JinjavaInterpreter.pushCurrent(interpreter);
