@@ -22,7 +22,7 @@ public final class QuickStart {
         Path pairs = Path.of(args[1]);
         Path output = Path.of(args[2]);
         OrpoConfig config = OrpoConfig.builder()
-                .learningRate(8e-6)           // the ORPO guide's rate for small models
+                .learningRate(8e-6)           // a common ORPO fine-tuning rate (TRL defaults to 1e-6)
                 .beta(0.1)                    // TRL's beta = the paper's lambda = the guide's orpo_beta
                 .perDeviceTrainBatchSize(2).gradientAccumulationSteps(4)
                 .numTrainEpochs(1).maxSteps(args.length > 3 ? Integer.parseInt(args[3]) : -1)

@@ -46,7 +46,7 @@ import picocli.CommandLine.Spec;
         description = {"Train a tiny model with ORPO on a bundled preference set and show what changed.",
                 "Reports held-out reward accuracy and margin and greedy answers to unseen prompts before and after "
                         + "training, and writes the training curves as a PNG. Needs nothing but this jar; "
-                        + "about 30 s on 2 cores."})
+                        + "15-40 s on 2 cores."})
 final class DemoCommand implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(DemoCommand.class);

@@ -37,6 +37,9 @@ final class EvalCommand implements Callable<Integer> {
             description = "Preference pairs, JSONL or JSON array (row shapes: docs/data-formats.md).")
     Path data;
 
+    @Option(names = "--skip-bad-rows", description = "Skip rows that cannot be used instead of stopping at the first.")
+    boolean skipBadRows;
+
     @Option(names = "--batch-size", paramLabel = "B", defaultValue = "8", description = "Pairs per batch. Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
@@ -72,7 +75,8 @@ final class EvalCommand implements Callable<Integer> {
         try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
                 NDManager manager = DjlRuntime.newManager(DjlRuntime.defaultDevice());
                 CausalLm lm = CausalLm.load(model, manager)) {
-            PreferenceDataset dataset = PreferenceDataset.load(data, tokenizer, config.dataOptions());
+            PreferenceDataset dataset = PreferenceDataset.load(data, tokenizer,
+                    TrainCommand.dataOptions(config, skipBadRows));
             rows = dataset.size();
             metrics = new OrpoTrainer(lm, config).evaluate(PairSource.of(dataset));
         }

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.orpo4j.data.BadDataPolicy;
 import org.orpo4j.data.DataOptions;
 import org.orpo4j.data.HfTokenizer;
 import org.orpo4j.data.PreferenceDataset;
@@ -49,6 +50,10 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--eval-data", paramLabel = "FILE", description = "Held-out pairs: eval_ metrics every --eval-every steps and at the end.")
     Path evalData;
+
+    @Option(names = "--skip-bad-rows",
+            description = "Skip rows that cannot be used (counted per reason in the log) instead of stopping at the first.")
+    boolean skipBadRows;
 
     @Option(names = "--config", paramLabel = "FILE.json", description = "OrpoConfig JSON (camelCase or TRL snake_case keys).")
     Path configFile;
@@ -150,7 +155,7 @@ final class TrainCommand implements Callable<Integer> {
         try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
                 NDManager manager = DjlRuntime.newManager(DjlRuntime.defaultDevice());
                 CausalLm lm = CausalLm.load(model, manager)) {
-            DataOptions options = config.dataOptions();
+            DataOptions options = dataOptions(config, skipBadRows);
             PreferenceDataset train = PreferenceDataset.load(data, tokenizer, options);
             PairSource eval = evalData == null ? null
                     : PairSource.of(PreferenceDataset.load(evalData, tokenizer, options));
@@ -247,6 +252,12 @@ final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
+    }
+
+    /** How the data files are read: the config's lengths and truncation, and the bad-row policy. */
+    static DataOptions dataOptions(OrpoConfig config, boolean skipBadRows) {
+        DataOptions options = config.dataOptions();
+        return skipBadRows ? options.toBuilder().badData(BadDataPolicy.SKIP).build() : options;
     }
 
     /** The headline metrics of the last log or evaluation, e.g. {@code train: loss=0.3172 rewards/accuracies=1.000}. */

@@ -79,6 +79,9 @@ class EvalCommandTest {
         Files.write(noRejected, List.of(lines.get(0), "{\"prompt\": \"q\", \"chosen\": \"a\"}"));
         Cli.run("eval", "--model", model.toString(), "--data", noRejected.toString())
                 .assertOneLineError(1, noRejected + ":2:", "rejected");
+        JsonNode skipped = new ObjectMapper().readTree(Cli.run("eval", "--model", model.toString(), "--data",
+                bad.toString(), "--skip-bad-rows").assertSuccess().out());
+        assertEquals(3, skipped.get("eval_samples").asInt()); // lines 1, 2 and 4
         Cli.run("eval", "--model", model.toString(), "--data", tmp.resolve("nothing.jsonl").toString())
                 .assertOneLineError(1, "no such file or folder: " + tmp.resolve("nothing.jsonl"));
     }

@@ -115,6 +115,9 @@ class TrainCommandTest {
                 tmp.resolve("x").toString()).assertOneLineError(1, bad + ":2:", "chosen");
         Cli.run(train(tmp.resolve("y"), "--eval-data", bad.toString(), "--max-steps", "1"))
                 .assertOneLineError(1, bad + ":2:");
+        Cli.Result skipping = Cli.run("train", "--model", model.toString(), "--data", bad.toString(), "--output",
+                tmp.resolve("skip").toString(), "--max-steps", "1", "--skip-bad-rows").assertSuccess();
+        assertTrue(skipping.out().startsWith("trained 1 steps"), skipping.out());
         Path config = Files.writeString(tmp.resolve("c.json"), "{\"learningRate\": 1e-5, \"orpoGamma\": 1}");
         Cli.run(train(tmp.resolve("z"), "--config", config.toString())).assertOneLineError(1, "orpoGamma", config.toString());
         Path notJson = Files.writeString(tmp.resolve("c2.json"), "{learningRate: 1}");
