@@ -1,0 +1,159 @@
+package org.orpo4j.loss;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+
+/**
+ * The ORPO loss from the final hidden states and the LM head without ever holding the [2B, T, V] logits: the
+ * Liger-Kernel idea on DJL. Logits exist one chunk of C positions at a time ([C, V], C·V ≈ {@code chunkValues}),
+ * in three steps:
+ * <ol>
+ *   <li>pass 1, gradients off: the {@link RowStats} sums, chunk by chunk;</li>
+ *   <li>{@link OrpoLoss#fromRowStats} on those sums as autograd leaves: the loss, the metrics and the small
+ *       gradients d loss / d (row sums);</li>
+ *   <li>pass 2, gradients off: per chunk the logits again, d loss / d logits in closed form, accumulated into
+ *       dHidden [2B, T, H] and dW [V, H] (see {@link ChunkedGradients}).</li>
+ * </ol>
+ * The returned loss has the value of stage 2 and is wired to autograd through the surrogate
+ * {@code Σ hidden ⊙ dHidden + Σ W ⊙ dW} (whose value is subtracted again, so it adds exactly 0): its backward
+ * delivers exactly those gradients to the hidden states (and on through the model) and to W, so callers use it
+ * like {@link OrpoLoss#compute}'s loss, scaling included ({@code collector.backward(out.loss().div(g))}).
+ * Autograd keeps only dHidden and dW, never a chunk's logits. With tied embeddings W is the embedding matrix and
+ * both gradients add up. Outside a gradient collector (grad mode off: evaluation) pass 2 is skipped; a W that is
+ * not a trainable leaf (frozen head) gets no dW.
+ *
+ * <p>PyTorch engine only (it reads autograd state through {@link JniUtils}); FLOAT32 or FLOAT64, any device.
+ */
+public final class ChunkedOrpoLoss {
+
+    /** Logits values per chunk by default: 2^24 (64 MB in float32), e.g. 341 positions at V = 49152. */
+    public static final long DEFAULT_CHUNK_VALUES = 1L << 24;
+
+    /**
+     * Above this many logits values in a batch (2B·(T−1)·V) {@link #recommended} says chunk: 2^26 values are
+     * 256 MB in float32, which the plain path holds several times over (logits, log-softmax, their gradients).
+     */
+    public static final long AUTO_THRESHOLD_VALUES = 1L << 26;
+
+    private final OrpoLoss loss;
+    private final long chunkValues;
+    private final ChunkProbe probe;
+
+    private ChunkedOrpoLoss(OrpoLoss loss, long chunkValues, ChunkProbe probe) {
+        if (chunkValues < 1) {
+            throw new IllegalArgumentException("chunkValues must be >= 1, got " + chunkValues);
+        }
+        this.loss = loss;
+        this.chunkValues = chunkValues;
+        this.probe = probe;
+    }
+
+    /** The chunked path of {@code loss} (same beta, alpha, promptLoss) with {@link #DEFAULT_CHUNK_VALUES}. */
+    public static ChunkedOrpoLoss of(OrpoLoss loss) {
+        return new ChunkedOrpoLoss(loss, DEFAULT_CHUNK_VALUES, ChunkProbe.NONE);
+    }
+
+    /** The chunked path of {@code loss} with chunks of about {@code chunkValues} logits values (at least one row). */
+    public static ChunkedOrpoLoss of(OrpoLoss loss, long chunkValues) {
+        return new ChunkedOrpoLoss(loss, chunkValues, ChunkProbe.NONE);
+    }
+
+    /** The same loss with a probe called at each chunk's memory peak (tests). */
+    ChunkedOrpoLoss withProbe(ChunkProbe probe) {
+        return new ChunkedOrpoLoss(loss, chunkValues, probe);
+    }
+
+    /**
+     * The default rule for training: chunk once the batch's logits, {@code rows·(length−1)·vocab} values, exceed
+     * {@link #AUTO_THRESHOLD_VALUES}.
+     */
+    public static boolean recommended(long rows, long length, long vocab) {
+        return rows * Math.max(0, length - 1) * vocab > AUTO_THRESHOLD_VALUES;
+    }
+
+    public OrpoLoss loss() {
+        return loss;
+    }
+
+    public long chunkValues() {
+        return chunkValues;
+    }
+
+    /** C, positions per chunk at vocabulary size {@code vocab}: chunkValues / V, at least 1. */
+    public int chunkTokens(long vocab) {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE / vocab, chunkValues / vocab));
+    }
+
+    /**
+     * The loss and metrics of one micro-batch, as {@link OrpoLoss#compute} on {@code hidden · lmHeadWeightᵀ}.
+     *
+     * @param hidden        [2B, T, H] final hidden states (after the final norm), chosen rows then rejected rows
+     * @param lmHeadWeight  [V, H] the LM head (the embedding matrix when tied), same dtype and device
+     * @param inputIds      [2B, T] token ids
+     * @param attentionMask [2B, T] 1 on tokens, 0 on padding
+     * @param labels        [2B, T] completion token ids, {@link OrpoLoss#IGNORE_INDEX} on prompt and padding
+     * @return the scalar loss (attached to the manager of {@code hidden}; call backward on it) and the metrics
+     */
+    public OrpoLoss.Output compute(
+            NDArray hidden, NDArray lmHeadWeight, NDArray inputIds, NDArray attentionMask, NDArray labels) {
+        NDManager owner = hidden.getManager();
+        boolean recording = GradMode.isEnabled();
+        // JniUtils.requiresGrad answers only for leaves: hidden states are assumed tracked while recording
+        boolean wantHidden = recording;
+        boolean wantWeight = recording && JniUtils.requiresGrad((PtNDArray) lmHeadWeight);
+        NDArray result;
+        OrpoMetrics metrics;
+        try (NDScope scope = new NDScope()) {
+            ShiftedTokens tokens = ShiftedTokens.of(hidden, lmHeadWeight, inputIds, attentionMask, labels,
+                    loss.promptLoss());
+            long rows = tokens.rows;
+            long width = hidden.getShape().get(2);
+            int chunk = chunkTokens(lmHeadWeight.getShape().get(0));
+            NDArray flat; // [N, H]
+            NDArray weight; // [V, H]
+            RowStats stats;
+            try (GradMode off = GradMode.enabled(false)) {
+                flat = hidden.stopGradient().get(":, :-1, :").reshape(tokens.count(), width);
+                weight = lmHeadWeight.stopGradient();
+                stats = ChunkedRowStats.compute(flat, weight, tokens, chunk, probe);
+            }
+            if (!wantHidden && !wantWeight) {
+                OrpoLoss.Output out = loss.fromRowStats(stats);
+                result = out.loss();
+                metrics = out.metrics();
+            } else {
+                stats.logpSum().setRequiresGradient(true);
+                stats.nllSum().setRequiresGradient(true);
+                OrpoLoss.Output out;
+                try (GradMode on = GradMode.enabled(true)) {
+                    out = loss.fromRowStats(stats);
+                    JniUtils.backward((PtNDArray) out.loss(), (PtNDArray) out.loss().onesLike(), false, false);
+                }
+                metrics = out.metrics();
+                NDArray value = out.loss().stopGradient();
+                out.loss().close();
+                ChunkedGradients.Result grads;
+                try (GradMode off = GradMode.enabled(false)) {
+                    grads = ChunkedGradients.compute(flat, weight, tokens, stats.logpSum().getGradient(),
+                            stats.nllSum().getGradient(), chunk, wantHidden, wantWeight, probe);
+                }
+                NDArray surrogate = null; // Σ hidden ⊙ dHidden + Σ W ⊙ dW, [] ; receivers are step arrays
+                if (wantHidden) {
+                    NDArray dHidden = grads.hidden().reshape(rows, tokens.positions, width); // [2B, T-1, H]
+                    surrogate = dHidden.mul(hidden.get(":, :-1, :")).sum();
+                }
+                if (wantWeight) {
+                    NDArray w = grads.weight().mul(lmHeadWeight).sum();
+                    surrogate = surrogate == null ? w : surrogate.add(w);
+                }
+                result = value.add(surrogate.sub(surrogate.stopGradient()));
+            }
+            NDScope.unregister(result);
+        }
+        result.attach(owner);
+        return new OrpoLoss.Output(result, metrics);
+    }
+}

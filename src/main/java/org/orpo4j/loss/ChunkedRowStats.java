@@ -1,0 +1,64 @@
+package org.orpo4j.loss;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+
+/**
+ * Pass 1 of the chunked loss: the {@link RowStats} sums from hidden states, C positions at a time. Each chunk's
+ * logits [C, V] and log-softmax live only inside the chunk; what survives is three numbers per position (the
+ * target log-probs and the logits' sum), reduced per row exactly as {@link LogitsRowStats} does. Run it with
+ * gradients off on detached inputs: the sums it returns are leaves.
+ */
+final class ChunkedRowStats {
+
+    private ChunkedRowStats() {}
+
+    /**
+     * @param hidden [N, H] the predicting positions' hidden states, detached
+     * @param weight [V, H] the LM head, detached
+     * @param chunk  C, positions per chunk
+     */
+    static RowStats compute(NDArray hidden, NDArray weight, ShiftedTokens tokens, int chunk, ChunkProbe probe) {
+        long n = tokens.count();
+        long vocab = weight.getShape().get(0);
+        NDList labelLogp = new NDList(); // [C] each
+        NDList targetLogp = new NDList();
+        NDList logitsSums = new NDList();
+        try {
+            for (long start = 0; start < n; start += chunk) {
+                NDIndex range = new NDIndex().addSliceDim(start, Math.min(n, start + chunk));
+                try (NDScope scope = new NDScope()) {
+                    NDArray h = hidden.get(range); // [C, H]
+                    NDArray logits = h.getNDArrayInternal().linear(h, weight, null).singletonOrThrow(); // [C, V]
+                    NDArray logp = logits.logSoftmax(-1); // [C, V]
+                    NDArray label = logp.gather(tokens.labels.get(range).expandDims(-1), -1).squeeze(-1); // [C]
+                    NDArray target = logp.gather(tokens.nllTargets.get(range).expandDims(-1), -1).squeeze(-1);
+                    NDArray sum = logits.sum(new int[] {1}); // [C]
+                    probe.atChunkPeak(1, logits);
+                    NDScope.unregister(label, target, sum);
+                    labelLogp.add(label);
+                    targetLogp.add(target);
+                    logitsSums.add(sum);
+                }
+            }
+            int rows = tokens.rows;
+            int pairs = tokens.pairs();
+            int[] perRow = {1};
+            NDIndex chosen = new NDIndex().addSliceDim(0, pairs);
+            NDArray logpSum = NDArrays.concat(labelLogp).reshape(rows, tokens.positions)
+                    .mul(tokens.completion).sum(perRow); // [2B]
+            NDArray nllSum = NDArrays.concat(targetLogp).reshape(rows, tokens.positions).get(chosen)
+                    .mul(tokens.nllMask).sum(perRow).neg(); // [B]
+            NDArray logitsSum = NDArrays.concat(logitsSums).reshape(rows, tokens.positions).sum(perRow); // [2B]
+            return new RowStats(logpSum, tokens.completionTokens, nllSum, tokens.nllTokens, logitsSum,
+                    tokens.positions * vocab);
+        } finally {
+            labelLogp.close();
+            targetLogp.close();
+            logitsSums.close();
+        }
+    }
+}

@@ -1,0 +1,168 @@
+package org.orpo4j.loss;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.Objects;
+
+/**
+ * The token side of the chunked loss, prepared once for both passes: position t of each row predicts token t+1,
+ * so the N = 2B·(T−1) predicting positions are flattened row-major ({@code n = row·(T−1) + t}) and chunks are
+ * contiguous runs of n. Holds the targets (out-of-range ids replaced by 0, then masked) and the 0/1 masks.
+ */
+final class ShiftedTokens {
+
+    final int rows; // 2B
+    final long positions; // T − 1
+    final NDArray labels; // [N] int64 completion target, 0 where masked
+    final NDArray nllTargets; // [N] int64 the NLL target: the input id (promptLoss) or the label
+    final NDArray completion; // [2B, T-1] float 1 on completion tokens
+    final NDArray nllMask; // [B, T-1] float 1 on the chosen rows' NLL tokens
+    final long[] completionTokens; // [2B]
+    final long[] nllTokens; // [B]
+
+    private ShiftedTokens(int rows, long positions, NDArray labels, NDArray nllTargets, NDArray completion,
+            NDArray nllMask, long[] completionTokens, long[] nllTokens) {
+        this.rows = rows;
+        this.positions = positions;
+        this.labels = labels;
+        this.nllTargets = nllTargets;
+        this.completion = completion;
+        this.nllMask = nllMask;
+        this.completionTokens = completionTokens;
+        this.nllTokens = nllTokens;
+    }
+
+    /**
+     * Checks the shapes of hidden [2B, T, H], head weight [V, H] and the three [2B, T] integer arrays, the token
+     * ids against the vocabulary, and that every row has completion tokens. Call it inside the caller's
+     * {@link ai.djl.ndarray.NDScope}: the arrays live on the hidden states' device until that scope closes.
+     */
+    static ShiftedTokens of(NDArray hidden, NDArray weight, NDArray inputIds, NDArray attentionMask,
+            NDArray labels, boolean promptLoss) {
+        Shape shape = checkShapes(hidden, weight, inputIds, attentionMask, labels);
+        int rows = (int) shape.get(0);
+        int pairs = rows / 2;
+        long positions = shape.get(1) - 1;
+        long vocab = weight.getShape().get(0);
+        DataType type = hidden.getDataType();
+        NDIndex next = new NDIndex(":, 1:");
+        NDArray ids = tokens(inputIds, hidden.getDevice()).get(next); // [2B, T-1]
+        NDArray real = attentionMask.toDevice(hidden.getDevice(), false).get(next).neq(0); // [2B, T-1]
+        NDArray lab = tokens(labels, hidden.getDevice()).get(next); // [2B, T-1]
+        NDArray isCompletion = lab.neq(OrpoLoss.IGNORE_INDEX); // [2B, T-1]
+        NDArray safeLabels = NDArrays.where(isCompletion, lab, lab.zerosLike());
+        NDArray safeIds = NDArrays.where(real, ids, ids.zerosLike());
+        NDIndex chosen = new NDIndex().addSliceDim(0, pairs);
+        NDArray nllMaskBool = (promptLoss ? real : isCompletion).get(chosen); // [B, T-1]
+
+        int[] perRow = {1};
+        long[] host = NDArrays.concat(new NDList(
+                        count(isCompletion), count(nllMaskBool),
+                        safeLabels.min(perRow), safeLabels.max(perRow),
+                        safeIds.min(perRow), safeIds.max(perRow)))
+                .toLongArray();
+        long[] completionTokens = slice(host, 0, rows);
+        long[] nllTokens = slice(host, rows, pairs);
+        RowStats.requireCompletions(completionTokens);
+        requireVocabulary("labels", slice(host, rows + pairs, rows), slice(host, 2 * rows + pairs, rows), vocab, pairs);
+        requireVocabulary("inputIds", slice(host, 3 * rows + pairs, rows), slice(host, 4 * rows + pairs, rows),
+                vocab, pairs);
+        for (int i = 0; i < pairs; i++) {
+            if (nllTokens[i] <= 0) {
+                throw new IllegalArgumentException(RowStats.describeRow(i, pairs) + " has no NLL tokens");
+            }
+        }
+        NDArray nllTargets = promptLoss ? safeIds : safeLabels;
+        return new ShiftedTokens(rows, positions, safeLabels.reshape(-1), nllTargets.reshape(-1),
+                isCompletion.toType(type, false), nllMaskBool.toType(type, false), completionTokens, nllTokens);
+    }
+
+    int pairs() {
+        return rows / 2;
+    }
+
+    /** N, the number of predicting positions over the whole batch. */
+    long count() {
+        return rows * positions;
+    }
+
+    private static Shape checkShapes(NDArray hidden, NDArray weight, NDArray inputIds, NDArray attentionMask,
+            NDArray labels) {
+        Objects.requireNonNull(hidden, "hidden");
+        Objects.requireNonNull(weight, "lmHeadWeight");
+        DataType type = hidden.getDataType();
+        if (type != DataType.FLOAT32 && type != DataType.FLOAT64) {
+            throw new IllegalArgumentException("hidden states must be FLOAT32 or FLOAT64, got " + type);
+        }
+        if (weight.getDataType() != type) {
+            throw new IllegalArgumentException("lmHeadWeight is " + weight.getDataType() + " but hidden states are "
+                    + type + "; both must have one float dtype");
+        }
+        Shape shape = hidden.getShape();
+        if (shape.dimension() != 3) {
+            throw new IllegalArgumentException("hidden states must be [2B, T, H], got shape " + shape);
+        }
+        long rows = shape.get(0);
+        if (rows == 0 || rows % 2 != 0) {
+            throw new IllegalArgumentException("hidden states have " + rows
+                    + " rows; ORPO needs an even number 2B > 0 (B chosen rows, then B rejected rows)");
+        }
+        if (shape.get(1) < 2) {
+            throw new IllegalArgumentException(
+                    "hidden states have sequence length " + shape.get(1) + "; the shifted loss needs T >= 2");
+        }
+        Shape w = weight.getShape();
+        if (w.dimension() != 2 || w.get(1) != shape.get(2) || w.get(0) < 1) {
+            throw new IllegalArgumentException("lmHeadWeight has shape " + w + "; expected [V, " + shape.get(2)
+                    + "] to match hidden states " + shape);
+        }
+        Shape expected = new Shape(rows, shape.get(1));
+        requireTokens("inputIds", inputIds, expected, false);
+        requireTokens("attentionMask", attentionMask, expected, true);
+        requireTokens("labels", labels, expected, false);
+        return shape;
+    }
+
+    private static void requireTokens(String name, NDArray array, Shape expected, boolean maskOk) {
+        Objects.requireNonNull(array, name);
+        if (!array.getShape().equals(expected)) {
+            throw new IllegalArgumentException(
+                    name + " has shape " + array.getShape() + "; expected " + expected + " to match the hidden states");
+        }
+        DataType type = array.getDataType();
+        if (!type.isInteger() && !(maskOk && type.isBoolean())) {
+            throw new IllegalArgumentException(name + " must hold integers, got " + type);
+        }
+    }
+
+    /** Token ids as INT64 on the hidden states' device (gather and indexing want int64). */
+    private static NDArray tokens(NDArray array, Device device) {
+        return array.toDevice(device, false).toType(DataType.INT64, false);
+    }
+
+    private static NDArray count(NDArray mask) {
+        return mask.toType(DataType.INT64, false).sum(new int[] {1});
+    }
+
+    private static void requireVocabulary(String name, long[] min, long[] max, long vocab, int pairs) {
+        for (int i = 0; i < min.length; i++) {
+            if (min[i] < 0 || max[i] >= vocab) {
+                long bad = min[i] < 0 ? min[i] : max[i];
+                throw new IllegalArgumentException(name + " of " + RowStats.describeRow(i, pairs) + " hold token id "
+                        + bad + " outside the vocabulary [0, " + vocab + ") of the LM head");
+            }
+        }
+    }
+
+    private static long[] slice(long[] values, int from, int length) {
+        long[] out = new long[length];
+        System.arraycopy(values, from, out, 0, length);
+        return out;
+    }
+
+}

@@ -1,0 +1,394 @@
+package org.orpo4j.bench;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import org.orpo4j.loss.ChunkedOrpoLoss;
+import org.orpo4j.loss.OrpoLoss;
+import org.orpo4j.model.CausalLm;
+import org.orpo4j.model.ModelConfig;
+import org.orpo4j.runtime.DjlRuntime;
+
+/**
+ * Hand-run benchmark (not a test, not in CI) of one full ORPO training step — forward, loss, backward, AdamW
+ * update — in orpo4j and in PyTorch eager, side by side, each configuration in its own process so that every
+ * peak RSS (VmHWM) is its own. Reports step time (median of the timed steps after one warm-up), tokens/s, peak
+ * RSS, RSS over the weights+grads+Adam baseline, and MFU against a large fp32 matmul timed in the same process.
+ * See docs/benchmarks.md. Usage: {@code OrpoStepBenchmark [--steps 5] [--threads 2] [--cases a,b,b2] [--no-torch]}.
+ */
+public final class OrpoStepBenchmark {
+
+    private static final String TORCH_SCRIPT = "src/test/python/bench/orpo_step_torch.py";
+    private static final String PYTHON = "/usr/bin/python3";
+
+    /** One benchmark shape: the model (llama family, tied embeddings) and the batch (pairs × length). */
+    record Case(String name, int vocab, int hidden, int layers, int heads, int kvHeads, int intermediate,
+            int pairs, int length) {
+
+        ModelConfig config() {
+            return ModelConfig.builder("llama").vocabSize(vocab).hiddenSize(hidden).numHiddenLayers(layers)
+                    .numAttentionHeads(heads).numKeyValueHeads(kvHeads).intermediateSize(intermediate)
+                    .maxPositionEmbeddings(Math.max(2048, length)).tieWordEmbeddings(true).build();
+        }
+
+        long tokens() {
+            return 2L * pairs * length;
+        }
+
+        long headDim() {
+            return hidden / heads;
+        }
+
+        long parameters() {
+            long d = headDim();
+            long attention = (long) hidden * heads * d * 2 + (long) hidden * kvHeads * d * 2;
+            long mlp = 3L * hidden * intermediate;
+            return (long) vocab * hidden + layers * (attention + mlp + 2L * hidden) + hidden;
+        }
+
+        /**
+         * Model FLOPs of one training step (forward + backward = 3 × forward), counting every matmul: the layers'
+         * projections, attention scores and weighted sum over all T keys (eager attention computes the full
+         * square), and the LM head. The chunked path's recomputed logits are not model FLOPs and are not counted.
+         */
+        double stepFlops() {
+            double perTokenLinear = 2.0 * (parameters() - (long) vocab * hidden - layers * 2L * hidden - hidden);
+            double perTokenAttention = layers * 2.0 * 2.0 * length * heads * headDim();
+            double perTokenHead = 2.0 * vocab * hidden;
+            return 3.0 * tokens() * (perTokenLinear + perTokenAttention + perTokenHead);
+        }
+    }
+
+    static final Map<String, Case> CASES = new LinkedHashMap<>();
+
+    static {
+        // SmolLM2-135M shapes at 2 pairs x 256 tokens
+        CASES.put("a", new Case("a", 49152, 576, 30, 9, 3, 1536, 2, 256));
+        // large vocabulary (Qwen-like dims, 2 layers) at 1 pair x 1024 tokens, and the same at half the vocabulary
+        CASES.put("b", new Case("b", 151936, 1024, 2, 16, 8, 3072, 1, 1024));
+        CASES.put("b2", new Case("b2", 75968, 1024, 2, 16, 8, 3072, 1, 1024));
+        // a seconds-long check that the harness works
+        CASES.put("smoke", new Case("smoke", 4096, 128, 2, 4, 2, 256, 2, 64));
+    }
+
+    private OrpoStepBenchmark() {}
+
+    public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("child")) {
+            child(CASES.get(args[1]), args[2], Integer.parseInt(args[3]));
+            return;
+        }
+        int steps = 5;
+        int threads = 2;
+        List<String> cases = List.of("a", "b", "b2");
+        boolean torch = true;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--steps" -> steps = Integer.parseInt(args[++i]);
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--cases" -> cases = List.of(args[++i].split(","));
+                case "--no-torch" -> torch = false;
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]
+                        + "; usage: OrpoStepBenchmark [--steps 5] [--threads 2] [--cases a,b,b2] [--no-torch]");
+            }
+        }
+        System.out.printf(Locale.ROOT, "machine: %s, %d cores visible; load average %s; threads %d, steps %d%n",
+                cpuModel(), Runtime.getRuntime().availableProcessors(), loadAverage(), threads, steps);
+        List<Map<String, String>> rows = new ArrayList<>();
+        for (String name : cases) {
+            Case c = CASES.get(name);
+            if (c == null) {
+                throw new IllegalArgumentException("unknown case " + name + "; known: " + CASES.keySet());
+            }
+            for (String path : List.of("plain", "chunked")) {
+                rows.add(runJava(c, path, steps, threads));
+            }
+            if (torch && !name.equals("b2")) {
+                rows.add(runTorch(c, steps, threads));
+            }
+        }
+        report(rows);
+    }
+
+    // ------------------------------------------------------------------------------------------------ parent
+
+    private static Map<String, String> runJava(Case c, String path, int steps, int threads) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx1g", "-Dai.djl.offline=true",
+                "-Dai.djl.pytorch.num_threads=" + threads, "-Dai.djl.pytorch.num_interop_threads=" + threads,
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                "-cp", System.getProperty("java.class.path"), OrpoStepBenchmark.class.getName(),
+                "child", c.name(), path, Integer.toString(steps)));
+        Map<String, String> r = runChild(cmd);
+        r.put("impl", "orpo4j");
+        return r;
+    }
+
+    private static Map<String, String> runTorch(Case c, int steps, int threads) throws Exception {
+        if (!Files.exists(Path.of(TORCH_SCRIPT))) {
+            throw new IllegalStateException(TORCH_SCRIPT + " not found: run from the repository root");
+        }
+        List<String> cmd = List.of(PYTHON, TORCH_SCRIPT, "--vocab", "" + c.vocab(), "--hidden", "" + c.hidden(),
+                "--layers", "" + c.layers(), "--heads", "" + c.heads(), "--kv-heads", "" + c.kvHeads(),
+                "--intermediate", "" + c.intermediate(), "--pairs", "" + c.pairs(), "--length", "" + c.length(),
+                "--steps", "" + steps, "--threads", "" + threads, "--flops", "" + c.stepFlops(),
+                "--params", "" + c.parameters());
+        Map<String, String> r = runChild(cmd);
+        r.put("impl", "torch");
+        r.put("case", c.name());
+        r.put("path", "plain");
+        return r;
+    }
+
+    /** Runs a child, echoes its output and parses its {@code RESULT k=v ...} line. */
+    private static Map<String, String> runChild(List<String> cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        Map<String, String> result = null;
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = in.readLine()) != null; ) {
+                if (line.startsWith("RESULT ")) {
+                    result = new LinkedHashMap<>();
+                    for (String kv : line.substring(7).trim().split(" ")) {
+                        int eq = kv.indexOf('=');
+                        result.put(kv.substring(0, eq), kv.substring(eq + 1));
+                    }
+                }
+                System.out.println("  | " + line);
+            }
+        }
+        int rc = p.waitFor();
+        if (rc != 0 || result == null) {
+            throw new IllegalStateException("benchmark child failed (exit " + rc + "): " + String.join(" ", cmd));
+        }
+        return result;
+    }
+
+    private static void report(List<Map<String, String>> rows) {
+        System.out.println();
+        System.out.printf(Locale.ROOT, "%-4s %-8s %-7s %9s %9s %9s %10s %10s %10s %6s %8s%n", "case", "path", "impl",
+                "step_s", "min_s", "tok/s", "peakRSS_MB", "base_MB", "extra_MB", "MFU%", "peakGF/s");
+        for (Map<String, String> r : rows) {
+            System.out.printf(Locale.ROOT, "%-4s %-8s %-7s %9s %9s %9s %10s %10s %10s %6s %8s%n", r.get("case"),
+                    r.get("path"), r.get("impl"), r.get("step_median_s"), r.get("step_min_s"), r.get("tokens_per_s"),
+                    r.get("peak_rss_mb"), r.get("baseline_mb"), r.get("extra_mb"), r.get("mfu_pct"),
+                    r.get("matmul_peak_gflops"));
+        }
+        System.out.println();
+        for (String c : CASES.keySet()) {
+            Map<String, String> torch = find(rows, c, "plain", "torch");
+            for (String path : List.of("plain", "chunked")) {
+                Map<String, String> ours = find(rows, c, path, "orpo4j");
+                if (torch != null && ours != null) {
+                    System.out.printf(Locale.ROOT, "case %s: orpo4j %s / torch step time = %.3f%n", c, path,
+                            Double.parseDouble(ours.get("step_median_s"))
+                                    / Double.parseDouble(torch.get("step_median_s")));
+                }
+            }
+            Map<String, String> plain = find(rows, c, "plain", "orpo4j");
+            Map<String, String> chunked = find(rows, c, "chunked", "orpo4j");
+            if (plain != null && chunked != null) {
+                System.out.printf(Locale.ROOT,
+                        "case %s: chunked / plain peak RSS = %.3f; extra over baseline chunked %s MB vs plain %s MB%n",
+                        c, Double.parseDouble(chunked.get("peak_rss_mb")) / Double.parseDouble(plain.get("peak_rss_mb")),
+                        chunked.get("extra_mb"), plain.get("extra_mb"));
+            }
+        }
+    }
+
+    private static Map<String, String> find(List<Map<String, String>> rows, String c, String path, String impl) {
+        return rows.stream().filter(r -> c.equals(r.get("case")) && path.equals(r.get("path"))
+                && impl.equals(r.get("impl"))).findFirst().orElse(null);
+    }
+
+    // ------------------------------------------------------------------------------------------------- child
+
+    private static void child(Case c, String path, int steps) throws IOException {
+        boolean chunked = path.equals("chunked");
+        Device device = DjlRuntime.defaultDevice();
+        try (NDManager root = DjlRuntime.newManager(device)) {
+            double peakFlops = matmulPeak(root);
+            long rssStart = status("VmRSS");
+            try (CausalLm lm = CausalLm.random(c.config(), root, 1); AdamW adam = new AdamW(lm.parameters())) {
+                long params = lm.parameters().values().stream().mapToLong(NDArray::size).sum();
+                if (params != c.parameters()) {
+                    throw new IllegalStateException("parameter count " + params + " != formula " + c.parameters());
+                }
+                OrpoLoss loss = OrpoLoss.builder().build();
+                ChunkedOrpoLoss chunkedLoss = ChunkedOrpoLoss.of(loss);
+                long[][] batch = batch(c);
+                double[][] times = new double[steps + 1][];
+                for (int s = 0; s <= steps; s++) {
+                    times[s] = step(root, lm, adam, loss, chunkedLoss, chunked, c, batch);
+                    System.out.printf(Locale.ROOT, "step %d: total %.3f s (forward+loss %.3f, backward %.3f, adamw %.3f)%n",
+                            s, times[s][0], times[s][1], times[s][2], times[s][3]);
+                }
+                double[] totals = Arrays.stream(times, 1, steps + 1).mapToDouble(t -> t[0]).sorted().toArray();
+                double median = totals[totals.length / 2];
+                long peak = status("VmHWM");
+                // weights + gradients + two Adam moments, float32, over the process as it was before the model
+                long baseline = rssStart + 16L * params;
+                double flops = c.stepFlops();
+                System.out.printf(Locale.ROOT, "RESULT case=%s path=%s step_median_s=%.3f step_min_s=%.3f tokens_per_s=%.1f"
+                        + " peak_rss_mb=%d baseline_mb=%d extra_mb=%d rss_start_mb=%d rss_end_mb=%d mfu_pct=%.1f"
+                        + " matmul_peak_gflops=%.1f params=%d chunk_tokens=%d%n",
+                        c.name(), path, median, totals[0], c.tokens() / median, mb(peak), mb(baseline),
+                        mb(peak - baseline), mb(rssStart), mb(status("VmRSS")), 100 * flops / median / peakFlops,
+                        peakFlops / 1e9, params, chunked ? chunkedLoss.chunkTokens(c.vocab()) : 0);
+            }
+        }
+    }
+
+    /** One training step in a step manager; returns {total, forward+loss, backward, optimizer} seconds. */
+    private static double[] step(NDManager root, CausalLm lm, AdamW adam, OrpoLoss loss, ChunkedOrpoLoss chunkedLoss,
+            boolean chunked, Case c, long[][] batch) {
+        long t0 = System.nanoTime();
+        long t1;
+        long t2;
+        try (NDManager step = root.newSubManager()) {
+            Shape shape = new Shape(2L * c.pairs(), c.length());
+            NDArray ids = step.create(batch[0], shape);
+            NDArray mask = step.create(batch[1], shape);
+            NDArray labels = step.create(batch[2], shape);
+            try (GradientCollector collector = root.getEngine().newGradientCollector()) {
+                OrpoLoss.Output out = chunked
+                        ? chunkedLoss.compute(lm.hiddenStates(ids, mask), lm.lmHeadWeight(), ids, mask, labels)
+                        : loss.compute(lm.forward(ids, mask), ids, mask, labels);
+                t1 = System.nanoTime();
+                collector.backward(out.loss());
+                t2 = System.nanoTime();
+            }
+        }
+        adam.step(1e-5);
+        long t3 = System.nanoTime();
+        return new double[] {(t3 - t0) / 1e9, (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9};
+    }
+
+    /** Random ids (no padding: every row is T real tokens), a prompt of T/4 tokens, completion labels after it. */
+    private static long[][] batch(Case c) {
+        int rows = 2 * c.pairs();
+        int t = c.length();
+        Random random = new Random(7);
+        long[] ids = new long[rows * t];
+        long[] mask = new long[rows * t];
+        long[] labels = new long[rows * t];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = 1 + random.nextInt(c.vocab() - 1);
+            mask[i] = 1;
+            labels[i] = i % t < t / 4 ? OrpoLoss.IGNORE_INDEX : ids[i];
+        }
+        return new long[][] {ids, mask, labels};
+    }
+
+    /** Best-of-5 FLOP/s of a 2048³ float32 matmul (after a warm-up), the machine's practical fp32 peak here. */
+    private static double matmulPeak(NDManager root) {
+        int n = 2048;
+        try (NDManager m = root.newSubManager()) {
+            NDArray a = m.randomNormal(new Shape(n, n));
+            NDArray b = m.randomNormal(new Shape(n, n));
+            double best = Double.MAX_VALUE;
+            for (int i = 0; i < 6; i++) {
+                long t0 = System.nanoTime();
+                try (NDArray c = a.matMul(b)) {
+                    c.getFloat(0, 0); // wait for the result (asynchronous on GPU)
+                }
+                double s = (System.nanoTime() - t0) / 1e9;
+                if (i > 0) {
+                    best = Math.min(best, s);
+                }
+            }
+            return 2.0 * n * n * n / best;
+        }
+    }
+
+    /** A kB field of /proc/self/status in bytes (VmRSS now, VmHWM the peak). */
+    private static long status(String field) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith(field + ":")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        throw new IllegalStateException(field + " not in /proc/self/status");
+    }
+
+    private static long mb(long bytes) {
+        return bytes / (1024 * 1024);
+    }
+
+    private static String cpuModel() throws IOException {
+        return Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
+                .findFirst().map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse("unknown");
+    }
+
+    private static String loadAverage() throws IOException {
+        return Files.readString(Path.of("/proc/loadavg")).trim();
+    }
+
+    /**
+     * torch.optim.AdamW's single-tensor update (weight decay 0, HF's default), as orpo4j's trainer does it,
+     * followed by zeroing the gradients. State is allocated up front, as the trainer's is.
+     */
+    static final class AdamW implements AutoCloseable {
+        private final List<NDArray> params;
+        private final List<NDArray> expAvg = new ArrayList<>();
+        private final List<NDArray> expAvgSq = new ArrayList<>();
+        private final NDManager state;
+        private long step;
+
+        AdamW(Map<String, NDArray> params) {
+            this.params = new ArrayList<>(params.values());
+            this.state = this.params.get(0).getManager().newSubManager();
+            for (NDArray p : this.params) {
+                expAvg.add(state.zeros(p.getShape(), p.getDataType(), p.getDevice()));
+                expAvgSq.add(state.zeros(p.getShape(), p.getDataType(), p.getDevice()));
+            }
+        }
+
+        void step(double lr) {
+            step++;
+            double beta1 = 0.9;
+            double beta2 = 0.999;
+            float stepSize = (float) (lr / (1 - Math.pow(beta1, step)));
+            float bias2Sqrt = (float) Math.sqrt(1 - Math.pow(beta2, step));
+            boolean grad = JniUtils.isGradMode();
+            JniUtils.setGradMode(false);
+            try (NDScope scope = new NDScope()) {
+                for (int i = 0; i < params.size(); i++) {
+                    NDArray w = params.get(i);
+                    NDArray g = w.getGradient();
+                    NDArray m = expAvg.get(i);
+                    NDArray v = expAvgSq.get(i);
+                    m.muli((float) beta1).addi(g.mul((float) (1 - beta1)));
+                    v.muli((float) beta2).addi(g.mul(g).muli((float) (1 - beta2)));
+                    NDArray denom = v.sqrt().divi(bias2Sqrt).addi(1e-8f);
+                    w.subi(m.mul(stepSize).divi(denom));
+                    JniUtils.zeroGrad((PtNDArray) w);
+                }
+            } finally {
+                JniUtils.setGradMode(grad);
+            }
+        }
+
+        @Override
+        public void close() {
+            state.close();
+        }
+    }
+}

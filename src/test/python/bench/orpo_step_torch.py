@@ -1,0 +1,151 @@
+"""One full ORPO training step in PyTorch eager (forward, TRL's ORPO loss, backward, torch.optim.AdamW), timed.
+
+The PyTorch side of orpo4j's OrpoStepBenchmark (src/test/java/org/orpo4j/bench): the same llama-family model
+(tied embeddings, random N(0, 0.02) weights), the same batch shape and the same thread count. The forward is the
+independent HF reference (src/test/python/hf_llama_reference.py: RMSNorm, RoPE, GQA, SwiGLU) with the additive
+mask built once per forward, as HF does; the loss is TRL's ORPOTrainer.odds_ratio_loss + concatenated_forward.
+Prints per-step times and one `RESULT k=v ...` line. Run with /usr/bin/python3 (Debian's torch 1.13, OpenBLAS).
+"""
+import argparse
+import math
+import os
+import resource
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import hf_llama_reference as ref  # noqa: E402
+
+
+def rss(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(field)
+
+
+def hidden_states(state, config, input_ids, attention_mask):
+    n, t = input_ids.shape
+    eps = config["rms_norm_eps"]
+    positions = torch.arange(t, dtype=torch.int64)[None, :]
+    freqs = (ref.inv_freq(config)[None, :, None].float() @ positions[:, None, :].float()).transpose(1, 2)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos()[:, None, :, :], emb.sin()[:, None, :, :]
+    mask = ref.causal_mask(config, attention_mask, t, 0)  # once per forward, as HF
+    h = F.embedding(input_ids, state["model.embed_tokens.weight"])
+    for i in range(config["num_hidden_layers"]):
+        p = f"model.layers.{i}"
+        h = h + ref.attention(ref.rms_norm(h, state[p + ".input_layernorm.weight"], eps), state, p + ".self_attn",
+                              config, cos, sin, mask)
+        h = h + ref.mlp(ref.rms_norm(h, state[p + ".post_attention_layernorm.weight"], eps), state, p + ".mlp")
+    return ref.rms_norm(h, state["model.norm.weight"], eps)
+
+
+def orpo_loss(logits, input_ids, attention_mask, labels, beta=0.1):
+    """TRL ORPOTrainer: average completion log-probs, NLL over the chosen rows' full sequence, log-sigmoid odds."""
+    b = input_ids.shape[0] // 2
+    shift_logits = logits[:, :-1, :]
+    shift_labels = labels[:, 1:].clone()
+    mask = shift_labels != -100
+    shift_labels[~mask] = 0
+    logp = shift_logits.log_softmax(-1)
+    per_token = torch.gather(logp, 2, shift_labels.unsqueeze(2)).squeeze(2)
+    logps = (per_token * mask).sum(-1) / mask.sum(-1)
+    nll_labels = input_ids[:b, 1:].clone()
+    nll_labels[attention_mask[:b, 1:] == 0] = -100
+    nll = F.cross_entropy(shift_logits[:b].reshape(-1, shift_logits.shape[-1]), nll_labels.reshape(-1),
+                          ignore_index=-100)
+    chosen, rejected = logps[:b], logps[b:]
+    log_odds = (chosen - rejected) - (torch.log1p(-torch.exp(chosen)) - torch.log1p(-torch.exp(rejected)))
+    ratio = F.logsigmoid(log_odds)
+    return nll - beta * ratio.mean()
+
+
+def matmul_peak(n=2048):
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    best = float("inf")
+    for i in range(6):
+        t0 = time.perf_counter()
+        a @ b
+        s = time.perf_counter() - t0
+        if i > 0:
+            best = min(best, s)
+    return 2.0 * n ** 3 / best
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for name in ("vocab", "hidden", "layers", "heads", "kv-heads", "intermediate", "pairs", "length", "steps",
+                 "threads"):
+        ap.add_argument("--" + name, type=int, required=True)
+    ap.add_argument("--flops", type=float, required=True, help="model FLOPs of one step (from the Java side)")
+    ap.add_argument("--params", type=int, required=True)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.set_num_interop_threads(a.threads)
+    torch.manual_seed(1)
+    peak = matmul_peak()
+    rss_start = rss("VmRSS")
+    config = {"model_type": "llama", "vocab_size": a.vocab, "hidden_size": a.hidden, "num_hidden_layers": a.layers,
+              "num_attention_heads": a.heads, "num_key_value_heads": a.kv_heads, "intermediate_size": a.intermediate,
+              "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "tie_word_embeddings": True}
+    d = a.hidden // a.heads
+    shapes = {"model.embed_tokens.weight": (a.vocab, a.hidden)}
+    for i in range(a.layers):
+        p = f"model.layers.{i}"
+        shapes.update({p + ".self_attn.q_proj.weight": (a.heads * d, a.hidden),
+                       p + ".self_attn.k_proj.weight": (a.kv_heads * d, a.hidden),
+                       p + ".self_attn.v_proj.weight": (a.kv_heads * d, a.hidden),
+                       p + ".self_attn.o_proj.weight": (a.hidden, a.heads * d),
+                       p + ".mlp.gate_proj.weight": (a.intermediate, a.hidden),
+                       p + ".mlp.up_proj.weight": (a.intermediate, a.hidden),
+                       p + ".mlp.down_proj.weight": (a.hidden, a.intermediate),
+                       p + ".input_layernorm.weight": (a.hidden,),
+                       p + ".post_attention_layernorm.weight": (a.hidden,)})
+    shapes["model.norm.weight"] = (a.hidden,)
+    state = {k: (torch.ones(s) if len(s) == 1 else torch.randn(s) * 0.02).requires_grad_() for k, s in shapes.items()}
+    params = sum(t.numel() for t in state.values())
+    assert params == a.params, (params, a.params)
+    opt = torch.optim.AdamW(list(state.values()), lr=1e-5, weight_decay=0.0)
+
+    rows, t = 2 * a.pairs, a.length
+    g = torch.Generator().manual_seed(7)
+    input_ids = torch.randint(1, a.vocab, (rows, t), generator=g)
+    attention_mask = torch.ones(rows, t, dtype=torch.int64)
+    labels = input_ids.clone()
+    labels[:, : t // 4] = -100
+
+    times = []
+    for s in range(a.steps + 1):
+        t0 = time.perf_counter()
+        logits = hidden_states(state, config, input_ids, attention_mask) @ state["model.embed_tokens.weight"].t()
+        loss = orpo_loss(logits, input_ids, attention_mask, labels)
+        t1 = time.perf_counter()
+        loss.backward()
+        t2 = time.perf_counter()
+        opt.step()
+        opt.zero_grad(set_to_none=False)
+        t3 = time.perf_counter()
+        del logits, loss
+        print(f"step {s}: total {t3 - t0:.3f} s (forward+loss {t1 - t0:.3f}, backward {t2 - t1:.3f}, "
+              f"adamw {t3 - t2:.3f})", flush=True)
+        if s > 0:
+            times.append(t3 - t0)
+    median = statistics.median(times)
+    peak_rss = rss("VmHWM")
+    baseline = rss_start + 16 * params
+    mb = 1024 * 1024
+    print(f"RESULT step_median_s={median:.3f} step_min_s={min(times):.3f} tokens_per_s={rows * t / median:.1f} "
+          f"peak_rss_mb={peak_rss // mb} baseline_mb={baseline // mb} extra_mb={(peak_rss - baseline) // mb} "
+          f"rss_start_mb={rss_start // mb} rss_end_mb={rss('VmRSS') // mb} mfu_pct={100 * a.flops / median / peak:.1f} "
+          f"matmul_peak_gflops={peak / 1e9:.1f} params={params} torch={torch.__version__} "
+          f"threads={torch.get_num_threads()}")
+
+
+if __name__ == "__main__":
+    main()
