@@ -13,6 +13,7 @@ import org.orpo4j.data.HfTokenizer;
 import org.orpo4j.data.PreferenceDataset;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.train.ChunkedLoss;
 import org.orpo4j.train.LrSchedulerType;
 import org.orpo4j.train.OrpoConfig;
 import org.orpo4j.train.OrpoTrainer;
@@ -123,6 +124,12 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-shuffle", description = "Keep file order (shuffle=false).")
     boolean noShuffle;
 
+    @Option(names = "--no-group-by-length", description = "Do not group similar lengths into a micro-batch (groupByLength=false).")
+    boolean noGroupByLength;
+
+    @Option(names = "--chunked-loss", paramLabel = "WHEN", description = "Compute the loss chunk by chunk from the hidden states, never holding the full logits: auto, on or off (chunkedLoss). Default: auto.")
+    String chunkedLoss;
+
     @Option(names = "--seed", paramLabel = "S", description = "Data-order seed (seed). Default: 42.")
     Long seed;
 
@@ -225,6 +232,12 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (noShuffle) {
             b.shuffle(false);
+        }
+        if (noGroupByLength) {
+            b.groupByLength(false);
+        }
+        if (chunkedLoss != null) {
+            b.chunkedLoss(ChunkedLoss.parse(chunkedLoss));
         }
         if (seed != null) {
             b.seed(seed);

@@ -140,7 +140,7 @@ public final class OrpoLoss extends Loss {
             double logpSum = host[metricCount + i];
             double nllSum = i < pairs ? host[metricCount + rows + i] : 0;
             if (!Double.isFinite(logitsSum) || !Double.isFinite(logpSum) || !Double.isFinite(nllSum)) {
-                throw new IllegalArgumentException("logits of " + RowStats.describeRow(i, pairs)
+                throw new NonFiniteLogitsException("logits of " + RowStats.describeRow(i, pairs)
                         + " are not finite (NaN or Inf): sum of logits[" + i + ", :-1, :] = " + logitsSum
                         + ", completion log-prob sum = " + logpSum);
             }

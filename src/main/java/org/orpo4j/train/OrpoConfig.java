@@ -16,6 +16,7 @@ import java.util.function.BiConsumer;
 import java.util.function.Function;
 import org.orpo4j.data.DataOptions;
 import org.orpo4j.data.TruncationMode;
+import org.orpo4j.loss.ChunkedOrpoLoss;
 
 /**
  * Every training knob, named as TRL's {@code ORPOConfig}/HF's {@code TrainingArguments} (camelCase) with their
@@ -63,6 +64,8 @@ public final class OrpoConfig {
     private final String outputDir;
     private final String resumeFromCheckpoint;
     private final int maxNonFiniteSteps;
+    private final ChunkedLoss chunkedLoss;
+    private final long lossChunkValues;
 
     private OrpoConfig(Builder b) {
         learningRate = b.learningRate;
@@ -99,6 +102,8 @@ public final class OrpoConfig {
         outputDir = b.outputDir;
         resumeFromCheckpoint = b.resumeFromCheckpoint;
         maxNonFiniteSteps = b.maxNonFiniteSteps;
+        chunkedLoss = b.chunkedLoss;
+        lossChunkValues = b.lossChunkValues;
     }
 
     public static Builder builder() {
@@ -176,6 +181,10 @@ public final class OrpoConfig {
     public String resumeFromCheckpoint() { return resumeFromCheckpoint; }
     /** Non-finite loss/gradient steps in a row that stop the run (each one is skipped with a warning). */
     public int maxNonFiniteSteps() { return maxNonFiniteSteps; }
+    /** When the loss is computed chunk by chunk from the hidden states instead of from full logits. */
+    public ChunkedLoss chunkedLoss() { return chunkedLoss; }
+    /** Logits values per chunk of the chunked loss (about C·V). */
+    public long lossChunkValues() { return lossChunkValues; }
 
     /** The tokenization knobs as the data package's options (field names and bad-data policy at defaults). */
     public DataOptions dataOptions() {
@@ -342,6 +351,8 @@ public final class OrpoConfig {
         knob("outputDir", c -> c.outputDir, (b, n) -> b.outputDir(text(n)));
         knob("resumeFromCheckpoint", c -> c.resumeFromCheckpoint, (b, n) -> b.resumeFromCheckpoint(nullableText(n)));
         knob("maxNonFiniteSteps", c -> c.maxNonFiniteSteps, (b, n) -> b.maxNonFiniteSteps(integer(n)));
+        knob("chunkedLoss", c -> c.chunkedLoss.jsonName(), (b, n) -> b.chunkedLoss(ChunkedLoss.parse(text(n))));
+        knob("lossChunkValues", c -> c.lossChunkValues, (b, n) -> b.lossChunkValues(longValue(n)));
     }
 
     private static double dbl(JsonNode n) {
@@ -414,7 +425,7 @@ public final class OrpoConfig {
         private double maxGradNorm = 1.0;
         private long seed = 42;
         private boolean shuffle = true;
-        private boolean groupByLength;
+        private boolean groupByLength = true;
         private int loggingSteps = 10;
         private boolean loggingFirstStep;
         private String evalStrategy = "no";
@@ -425,6 +436,8 @@ public final class OrpoConfig {
         private String outputDir = "output";
         private String resumeFromCheckpoint;
         private int maxNonFiniteSteps = 5;
+        private ChunkedLoss chunkedLoss = ChunkedLoss.AUTO;
+        private long lossChunkValues = ChunkedOrpoLoss.DEFAULT_CHUNK_VALUES;
 
         private Builder() {}
 
@@ -467,6 +480,8 @@ public final class OrpoConfig {
         public Builder outputDir(Path v) { outputDir = v.toString(); return this; }
         public Builder resumeFromCheckpoint(String v) { resumeFromCheckpoint = v; return this; }
         public Builder maxNonFiniteSteps(int v) { maxNonFiniteSteps = v; return this; }
+        public Builder chunkedLoss(ChunkedLoss v) { chunkedLoss = v; return this; }
+        public Builder lossChunkValues(long v) { lossChunkValues = v; return this; }
 
         /** Validates and builds; errors name the field. */
         public OrpoConfig build() {
@@ -500,6 +515,7 @@ public final class OrpoConfig {
             require(saveTotalLimit == null || saveTotalLimit > 0, "saveTotalLimit", saveTotalLimit, "> 0 or null");
             require(outputDir != null && !outputDir.isBlank(), "outputDir", outputDir, "a folder");
             require(maxNonFiniteSteps > 0, "maxNonFiniteSteps", maxNonFiniteSteps, "> 0");
+            require(lossChunkValues > 0, "lossChunkValues", lossChunkValues, "> 0");
             return new OrpoConfig(this);
         }
 

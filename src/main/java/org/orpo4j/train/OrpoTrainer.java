@@ -13,9 +13,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.orpo4j.data.PreferenceDataset;
+import org.orpo4j.loss.ChunkedOrpoLoss;
+import org.orpo4j.loss.NonFiniteLogitsException;
 import org.orpo4j.loss.OrpoLoss;
 import org.orpo4j.loss.OrpoMetrics;
 import org.orpo4j.model.CausalLm;
+import org.orpo4j.runtime.Scalars;
 import org.orpo4j.safetensors.SaveOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +38,7 @@ public final class OrpoTrainer {
     private final CausalLm model;
     private final OrpoConfig config;
     private final OrpoLoss loss;
+    private final ChunkedOrpoLoss chunkedLoss;
     private final List<TrainerListener> listeners = new ArrayList<>();
     private Path tokenizerDir;
 
@@ -43,6 +47,7 @@ public final class OrpoTrainer {
         this.config = config;
         this.loss = OrpoLoss.builder().beta(config.beta()).alpha(config.alpha()).promptLoss(config.promptLoss())
                 .build();
+        this.chunkedLoss = ChunkedOrpoLoss.of(loss, config.lossChunkValues());
         listeners.add(new ProgressLogger());
     }
 
@@ -211,16 +216,13 @@ public final class OrpoTrainer {
                 MicroBatch batch = train.collate(order.get(state.microBatchInEpoch()), mb);
                 if (finite) {
                     try (GradientCollector collector = root.getEngine().newGradientCollector()) {
-                        NDArray logits = model.forward(batch.inputIds(), batch.attentionMask()); // [2B, T, V]
-                        finite = isFinite(logits);
-                        if (finite) {
-                            OrpoLoss.Output o =
-                                    loss.compute(logits, batch.inputIds(), batch.attentionMask(), batch.labels());
-                            // loss / g with g as an array owned by mb: DJL's div(Number) frees its scalar at once
-                            // while autograd keeps it for backward (a dangling Java buffer on CPU, see docs)
-                            collector.backward(g == 1 ? o.loss() : o.loss().div(mb.create((float) g)));
-                            micro.add(o.metrics());
-                        }
+                        OrpoLoss.Output o = microBatchLoss(batch);
+                        // loss / g through Scalars: DJL's div(Number) frees its scalar while backward still reads it
+                        collector.backward(g == 1 ? o.loss() : o.loss().div(Scalars.like(o.loss(), g)));
+                        micro.add(o.metrics());
+                    } catch (NonFiniteLogitsException e) {
+                        LOG.debug("non-finite logits: {}", e.getMessage());
+                        finite = false;
                     }
                 }
                 state.microBatchConsumed(batch.tokens());
@@ -229,11 +231,26 @@ public final class OrpoTrainer {
         return finite ? new LinkedHashMap<>(OrpoMetrics.mean(micro).toMap("")) : null;
     }
 
-    /** Whether every logit is finite (the loss refuses non-finite logits; the trainer skips such steps). */
-    private static boolean isFinite(NDArray logits) {
-        try (NDArray max = logits.stopGradient().abs().max()) {
-            return Float.isFinite(max.getFloat());
+    /**
+     * The ORPO loss of one micro-batch, from full logits or chunk by chunk from the hidden states as
+     * {@link OrpoConfig#chunkedLoss()} says; the same numbers either way, only the memory peak differs.
+     *
+     * @throws NonFiniteLogitsException when the model produced NaN or Inf logits
+     */
+    private OrpoLoss.Output microBatchLoss(MicroBatch batch) {
+        NDArray ids = batch.inputIds(); // [2B, T]
+        long[] shape = ids.getShape().getShape();
+        boolean chunk = switch (config.chunkedLoss()) {
+            case ON -> true;
+            case OFF -> false;
+            case AUTO -> ChunkedOrpoLoss.recommended(shape[0], shape[1], model.config().vocabSize());
+        };
+        if (chunk) {
+            NDArray hidden = model.hiddenStates(ids, batch.attentionMask()); // [2B, T, H]
+            return chunkedLoss.compute(hidden, model.lmHeadWeight(), ids, batch.attentionMask(), batch.labels());
         }
+        NDArray logits = model.forward(ids, batch.attentionMask()); // [2B, T, V]
+        return loss.compute(logits, ids, batch.attentionMask(), batch.labels());
     }
 
     /** The {@code eval_} metrics over {@code eval} in file order, without gradients. */
@@ -254,10 +271,7 @@ public final class OrpoTrainer {
         try (NoGrad noGrad = new NoGrad()) {
             for (int[] rows : eval.batches(config.perDeviceEvalBatchSize(), 0, config.seed(), false, false)) {
                 try (NDManager m = root.newSubManager()) {
-                    MicroBatch batch = eval.collate(rows, m);
-                    NDArray logits = model.forward(batch.inputIds(), batch.attentionMask());
-                    batches.add(loss.compute(logits, batch.inputIds(), batch.attentionMask(), batch.labels())
-                            .metrics());
+                    batches.add(microBatchLoss(eval.collate(rows, m)).metrics());
                 }
             }
         }
@@ -315,8 +329,9 @@ public final class OrpoTrainer {
     }
 
     private List<int[]> epochOrder(PairSource train, int epoch) {
+        // length grouping reorders a shuffled epoch; shuffle=false keeps file order exactly
         return train.batches(config.perDeviceTrainBatchSize(), epoch, config.seed(), config.shuffle(),
-                config.groupByLength());
+                config.shuffle() && config.groupByLength());
     }
 
     private static boolean due(String strategy, int every, long step, boolean epochEnded) {

@@ -74,7 +74,7 @@ class MainTest {
             }
             checked++;
         }
-        assertEquals(19, checked);
+        assertEquals(20, checked);
     }
 
     @Test

@@ -60,9 +60,10 @@ class OrpoConfigTest {
                 .perDeviceTrainBatchSize(2).perDeviceEvalBatchSize(3).gradientAccumulationSteps(4)
                 .numTrainEpochs(1.5).maxSteps(77).lrSchedulerType(LrSchedulerType.COSINE).warmupSteps(3)
                 .warmupRatio(0.1).weightDecay(0.01).adamBeta1(0.8).adamBeta2(0.99).adamEpsilon(1e-6)
-                .maxGradNorm(0.5).seed(7).shuffle(false).groupByLength(true).loggingSteps(2).loggingFirstStep(true)
+                .maxGradNorm(0.5).seed(7).shuffle(false).groupByLength(false).loggingSteps(2).loggingFirstStep(true)
                 .evalStrategy("steps").evalSteps(5).saveStrategy("epoch").saveSteps(9).saveTotalLimit(2)
-                .outputDir("runs/x").resumeFromCheckpoint("latest").maxNonFiniteSteps(3).build();
+                .outputDir("runs/x").resumeFromCheckpoint("latest").maxNonFiniteSteps(3)
+                .chunkedLoss(ChunkedLoss.ON).lossChunkValues(4096).build();
         Path file = dir.resolve("orpo.json");
         c.write(file);
         OrpoConfig back = OrpoConfig.read(file);
@@ -70,7 +71,7 @@ class OrpoConfigTest {
         assertEquals(c.toJson(), back.toJson());
         assertEquals("cosine", back.toJson().get("lrSchedulerType").asText());
         assertEquals(c, c.toBuilder().build());
-        assertEquals(34, c.toJson().size());
+        assertEquals(36, c.toJson().size());
     }
 
     @Test

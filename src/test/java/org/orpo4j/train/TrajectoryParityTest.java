@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.orpo4j.model.CausalLm;
+import org.orpo4j.model.ModelConfig;
 import org.orpo4j.runtime.DjlRuntime;
 import org.orpo4j.safetensors.SafetensorsFile;
 
@@ -34,7 +35,13 @@ class TrajectoryParityTest {
 
     @Test
     void fiveStepsMatchTheTorchReference() throws Exception {
-        fiveSteps(Device.cpu());
+        fiveSteps(Device.cpu(), ChunkedLoss.OFF);
+    }
+
+    /** The chunked loss path (never holding the logits) follows the same trajectory, in chunks of 5 positions. */
+    @Test
+    void fiveStepsWithTheChunkedLossMatchTheTorchReference() throws Exception {
+        fiveSteps(Device.cpu(), ChunkedLoss.ON);
     }
 
     /** The same trajectory with model, batches and optimizer state on the GPU; skipped where there is none. */
@@ -42,21 +49,23 @@ class TrajectoryParityTest {
     @Tag("gpu")
     void fiveStepsOnTheGpu() throws Exception {
         Assumptions.assumeTrue(DjlRuntime.engine().getGpuCount() > 0, "no GPU");
-        fiveSteps(Device.gpu());
+        fiveSteps(Device.gpu(), ChunkedLoss.OFF);
     }
 
-    private void fiveSteps(Device device) throws Exception {
+    private void fiveSteps(Device device, ChunkedLoss chunkedLoss) throws Exception {
         JsonNode golden;
         try (InputStream in = getClass().getResourceAsStream("/golden/train/trajectory.json")) {
             golden = new ObjectMapper().readTree(in);
         }
+        long vocab = ModelConfig.load(resource("/golden/train/tiny_llama").resolve("config.json")).vocabSize();
         OrpoConfig config = OrpoConfig.builder()
                 .perDeviceTrainBatchSize(golden.get("per_device_train_batch_size").asInt())
                 .gradientAccumulationSteps(golden.get("gradient_accumulation_steps").asInt())
                 .maxSteps(golden.get("max_steps").asInt()).learningRate(golden.get("learning_rate").asDouble())
                 .warmupSteps(golden.get("warmup_steps").asInt()).beta(golden.get("beta").asDouble())
                 .alpha(golden.get("alpha").asDouble()).maxGradNorm(golden.get("max_grad_norm").asDouble())
-                .shuffle(false).loggingSteps(1).saveStrategy("no").outputDir(out.toString()).build();
+                .shuffle(false).loggingSteps(1).saveStrategy("no").outputDir(out.toString())
+                .chunkedLoss(chunkedLoss).lossChunkValues(5 * vocab).build();
         try (NDManager manager = DjlRuntime.newManager(device);
                 CausalLm model = CausalLm.load(resource("/golden/train/tiny_llama"), manager)) {
             assertEquals(device, model.parameters().get("lm_head.weight").getDevice());
