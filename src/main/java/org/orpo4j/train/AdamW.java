@@ -91,20 +91,23 @@ public final class AdamW implements AutoCloseable {
         double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
         float stepSize = (float) (lr / biasCorrection1);
         float decayFactor = (float) (1 - lr * weightDecay);
-        try (NoGrad noGrad = new NoGrad(); NDScope scope = new NDScope()) {
+        try (NoGrad noGrad = new NoGrad()) {
             for (Map.Entry<String, NDArray> e : params.entrySet()) {
-                String name = e.getKey();
-                NDArray w = e.getValue();
-                NDArray g = w.getGradient();
-                NDArray m = expAvg.get(name);
-                NDArray v = expAvgSq.get(name);
-                if (weightDecay != 0 && decays.test(name)) {
-                    w.muli(decayFactor);
+                // one scope per parameter: its temporaries go before the next parameter's are made
+                try (NDScope scope = new NDScope()) {
+                    String name = e.getKey();
+                    NDArray w = e.getValue();
+                    NDArray g = w.getGradient();
+                    NDArray m = expAvg.get(name);
+                    NDArray v = expAvgSq.get(name);
+                    if (weightDecay != 0 && decays.test(name)) {
+                        w.muli(decayFactor);
+                    }
+                    m.muli((float) beta1).addi(g.mul((float) (1 - beta1)));
+                    v.muli((float) beta2).addi(g.mul(g).muli((float) (1 - beta2)));
+                    NDArray denom = v.sqrt().divi((float) biasCorrection2Sqrt).addi((float) eps);
+                    w.subi(m.mul(stepSize).divi(denom));
                 }
-                m.muli((float) beta1).addi(g.mul((float) (1 - beta1)));
-                v.muli((float) beta2).addi(g.mul(g).muli((float) (1 - beta2)));
-                NDArray denom = v.sqrt().divi((float) biasCorrection2Sqrt).addi((float) eps);
-                w.subi(m.mul(stepSize).divi(denom));
             }
         }
     }
