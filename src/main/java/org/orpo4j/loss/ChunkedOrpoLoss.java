@@ -146,7 +146,8 @@ public final class ChunkedOrpoLoss {
                     surrogate = dHidden.mul(hidden.get(":, :-1, :")).sum();
                 }
                 if (wantWeight) {
-                    NDArray w = grads.weight().mul(lmHeadWeight).sum();
+                    // a dot of the flattened [V·H] vectors: W ⊙ dW would materialise one more [V, H] array
+                    NDArray w = grads.weight().reshape(-1).dot(lmHeadWeight.reshape(-1));
                     surrogate = surrogate == null ? w : surrogate.add(w);
                 }
                 result = value.add(surrogate.sub(surrogate.stopGradient()));

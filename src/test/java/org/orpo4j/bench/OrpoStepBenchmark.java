@@ -3,7 +3,6 @@ package org.orpo4j.bench;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
@@ -32,7 +31,8 @@ import org.orpo4j.runtime.DjlRuntime;
  * update — in orpo4j and in PyTorch eager, side by side, each configuration in its own process so that every
  * peak RSS (VmHWM) is its own. Reports step time (median of the timed steps after one warm-up), tokens/s, peak
  * RSS, RSS over the weights+grads+Adam baseline, and MFU against a large fp32 matmul timed in the same process.
- * See docs/benchmarks.md. Usage: {@code OrpoStepBenchmark [--steps 5] [--threads 2] [--cases a,b,b2] [--no-torch]}.
+ * See docs/benchmarks.md. Usage: {@code OrpoStepBenchmark [--steps 5] [--threads 2] [--cases a,b,b2]
+ * [--paths plain,chunked] [--no-torch]}.
  */
 public final class OrpoStepBenchmark {
 
@@ -85,6 +85,8 @@ public final class OrpoStepBenchmark {
         // large vocabulary (Qwen-like dims, 2 layers) at 1 pair x 1024 tokens, and the same at half the vocabulary
         CASES.put("b", new Case("b", 151936, 1024, 2, 16, 8, 3072, 1, 1024));
         CASES.put("b2", new Case("b2", 75968, 1024, 2, 16, 8, 3072, 1, 1024));
+        // case a cut to 4 layers: quick profiling of the same shapes
+        CASES.put("a4", new Case("a4", 49152, 576, 4, 9, 3, 1536, 2, 256));
         // a seconds-long check that the harness works
         CASES.put("smoke", new Case("smoke", 4096, 128, 2, 4, 2, 256, 2, 64));
     }
@@ -100,14 +102,17 @@ public final class OrpoStepBenchmark {
         int threads = 2;
         List<String> cases = List.of("a", "b", "b2");
         boolean torch = true;
+        List<String> paths = List.of("plain", "chunked");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--steps" -> steps = Integer.parseInt(args[++i]);
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
                 case "--cases" -> cases = List.of(args[++i].split(","));
+                case "--paths" -> paths = List.of(args[++i].split(","));
                 case "--no-torch" -> torch = false;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + "; usage: OrpoStepBenchmark [--steps 5] [--threads 2] [--cases a,b,b2] [--no-torch]");
+                        + "; usage: OrpoStepBenchmark [--steps 5] [--threads 2] [--cases a,b,b2] [--paths plain,chunked]"
+                        + " [--no-torch]");
             }
         }
         System.out.printf(Locale.ROOT, "machine: %s, %d cores visible; load average %s; threads %d, steps %d%n",
@@ -118,7 +123,7 @@ public final class OrpoStepBenchmark {
             if (c == null) {
                 throw new IllegalArgumentException("unknown case " + name + "; known: " + CASES.keySet());
             }
-            for (String path : List.of("plain", "chunked")) {
+            for (String path : paths) {
                 rows.add(runJava(c, path, steps, threads));
             }
             if (torch && !name.equals("b2")) {
@@ -237,8 +242,9 @@ public final class OrpoStepBenchmark {
                 double[][] times = new double[steps + 1][];
                 for (int s = 0; s <= steps; s++) {
                     times[s] = step(root, lm, adam, loss, chunkedLoss, chunked, c, batch);
-                    System.out.printf(Locale.ROOT, "step %d: total %.3f s (forward+loss %.3f, backward %.3f, adamw %.3f)%n",
-                            s, times[s][0], times[s][1], times[s][2], times[s][3]);
+                    System.out.printf(Locale.ROOT, "step %d: total %.3f s (forward+loss %.3f, backward %.3f, adamw %.3f);"
+                            + " VmHWM after them %d / %d / %d MB%n", s, times[s][0], times[s][1], times[s][2],
+                            times[s][3], mb(hwm[0]), mb(hwm[1]), mb(hwm[2]));
                 }
                 double[] totals = Arrays.stream(times, 1, steps + 1).mapToDouble(t -> t[0]).sorted().toArray();
                 double median = totals[totals.length / 2];
@@ -256,9 +262,12 @@ public final class OrpoStepBenchmark {
         }
     }
 
+    /** VmHWM after forward+loss, after backward, after the optimizer: which phase sets the peak. */
+    private static final long[] hwm = new long[3];
+
     /** One training step in a step manager; returns {total, forward+loss, backward, optimizer} seconds. */
     private static double[] step(NDManager root, CausalLm lm, AdamW adam, OrpoLoss loss, ChunkedOrpoLoss chunkedLoss,
-            boolean chunked, Case c, long[][] batch) {
+            boolean chunked, Case c, long[][] batch) throws IOException {
         long t0 = System.nanoTime();
         long t1;
         long t2;
@@ -272,12 +281,15 @@ public final class OrpoStepBenchmark {
                         ? chunkedLoss.compute(lm.hiddenStates(ids, mask), lm.lmHeadWeight(), ids, mask, labels)
                         : loss.compute(lm.forward(ids, mask), ids, mask, labels);
                 t1 = System.nanoTime();
+                hwm[0] = status("VmHWM");
                 collector.backward(out.loss());
                 t2 = System.nanoTime();
+                hwm[1] = status("VmHWM");
             }
         }
         adam.step(1e-5);
         long t3 = System.nanoTime();
+        hwm[2] = status("VmHWM");
         return new double[] {(t3 - t0) / 1e9, (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9};
     }
 
@@ -369,16 +381,25 @@ public final class OrpoStepBenchmark {
             float bias2Sqrt = (float) Math.sqrt(1 - Math.pow(beta2, step));
             boolean grad = JniUtils.isGradMode();
             JniUtils.setGradMode(false);
-            try (NDScope scope = new NDScope()) {
+            try {
                 for (int i = 0; i < params.size(); i++) {
+                    // temporaries closed as soon as used: at most two parameter-sized ones at a time, as in
+                    // torch's single-tensor AdamW (a scope around the whole loop would keep ~4 per tensor alive)
                     NDArray w = params.get(i);
-                    NDArray g = w.getGradient();
                     NDArray m = expAvg.get(i);
                     NDArray v = expAvgSq.get(i);
-                    m.muli((float) beta1).addi(g.mul((float) (1 - beta1)));
-                    v.muli((float) beta2).addi(g.mul(g).muli((float) (1 - beta2)));
-                    NDArray denom = v.sqrt().divi(bias2Sqrt).addi(1e-8f);
-                    w.subi(m.mul(stepSize).divi(denom));
+                    try (NDArray g = w.getGradient()) {
+                        try (NDArray t = g.mul((float) (1 - beta1))) {
+                            m.muli((float) beta1).addi(t);
+                        }
+                        try (NDArray t = g.square()) {
+                            v.muli((float) beta2).addi(t.muli((float) (1 - beta2)));
+                        }
+                    }
+                    try (NDArray denom = v.sqrt(); NDArray update = m.mul(stepSize)) {
+                        denom.divi(bias2Sqrt).addi(1e-8f);
+                        w.subi(update.divi(denom));
+                    }
                     JniUtils.zeroGrad((PtNDArray) w);
                 }
             } finally {
