@@ -4,8 +4,6 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -25,6 +23,9 @@ import org.orpo4j.loss.OrpoLoss;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.model.ModelConfig;
 import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.train.AdamW;
+import org.orpo4j.train.Gradients;
+import org.orpo4j.train.OrpoConfig;
 
 /**
  * Hand-run benchmark (not a test, not in CI) of one full ORPO training step — forward, loss, backward, AdamW
@@ -231,7 +232,7 @@ public final class OrpoStepBenchmark {
         try (NDManager root = DjlRuntime.newManager(device)) {
             double peakFlops = matmulPeak(root);
             long rssStart = status("VmRSS");
-            try (CausalLm lm = CausalLm.random(c.config(), root, 1); AdamW adam = new AdamW(lm.parameters())) {
+            try (CausalLm lm = CausalLm.random(c.config(), root, 1); AdamW adam = AdamW.of(lm.parameters(), OrpoConfig.builder().build())) {
                 long params = lm.parameters().values().stream().mapToLong(NDArray::size).sum();
                 if (params != c.parameters()) {
                     throw new IllegalStateException("parameter count " + params + " != formula " + c.parameters());
@@ -288,6 +289,7 @@ public final class OrpoStepBenchmark {
             }
         }
         adam.step(1e-5);
+        Gradients.zero(lm.parameters().values());
         long t3 = System.nanoTime();
         hwm[2] = status("VmHWM");
         return new double[] {(t3 - t0) / 1e9, (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9};
@@ -351,65 +353,5 @@ public final class OrpoStepBenchmark {
 
     private static String loadAverage() throws IOException {
         return Files.readString(Path.of("/proc/loadavg")).trim();
-    }
-
-    /**
-     * torch.optim.AdamW's single-tensor update (weight decay 0, HF's default), as orpo4j's trainer does it,
-     * followed by zeroing the gradients. State is allocated up front, as the trainer's is.
-     */
-    static final class AdamW implements AutoCloseable {
-        private final List<NDArray> params;
-        private final List<NDArray> expAvg = new ArrayList<>();
-        private final List<NDArray> expAvgSq = new ArrayList<>();
-        private final NDManager state;
-        private long step;
-
-        AdamW(Map<String, NDArray> params) {
-            this.params = new ArrayList<>(params.values());
-            this.state = this.params.get(0).getManager().newSubManager();
-            for (NDArray p : this.params) {
-                expAvg.add(state.zeros(p.getShape(), p.getDataType(), p.getDevice()));
-                expAvgSq.add(state.zeros(p.getShape(), p.getDataType(), p.getDevice()));
-            }
-        }
-
-        void step(double lr) {
-            step++;
-            double beta1 = 0.9;
-            double beta2 = 0.999;
-            float stepSize = (float) (lr / (1 - Math.pow(beta1, step)));
-            float bias2Sqrt = (float) Math.sqrt(1 - Math.pow(beta2, step));
-            boolean grad = JniUtils.isGradMode();
-            JniUtils.setGradMode(false);
-            try {
-                for (int i = 0; i < params.size(); i++) {
-                    // temporaries closed as soon as used: at most two parameter-sized ones at a time, as in
-                    // torch's single-tensor AdamW (a scope around the whole loop would keep ~4 per tensor alive)
-                    NDArray w = params.get(i);
-                    NDArray m = expAvg.get(i);
-                    NDArray v = expAvgSq.get(i);
-                    try (NDArray g = w.getGradient()) {
-                        try (NDArray t = g.mul((float) (1 - beta1))) {
-                            m.muli((float) beta1).addi(t);
-                        }
-                        try (NDArray t = g.square()) {
-                            v.muli((float) beta2).addi(t.muli((float) (1 - beta2)));
-                        }
-                    }
-                    try (NDArray denom = v.sqrt(); NDArray update = m.mul(stepSize)) {
-                        denom.divi(bias2Sqrt).addi(1e-8f);
-                        w.subi(update.divi(denom));
-                    }
-                    JniUtils.zeroGrad((PtNDArray) w);
-                }
-            } finally {
-                JniUtils.setGradMode(grad);
-            }
-        }
-
-        @Override
-        public void close() {
-            state.close();
-        }
     }
 }
