@@ -1,5 +1,6 @@
 package org.orpo4j.loss;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -54,5 +55,32 @@ final class InputChecks {
         if (!type.isInteger() && !(maskOk && type.isBoolean())) {
             throw new IllegalArgumentException(name + " must hold integers, got " + type);
         }
+    }
+
+    /** Token ids as INT64 on {@code device} (gather and indexing want int64 indices). */
+    static NDArray tokens(NDArray array, Device device) {
+        return array.toDevice(device, false).toType(DataType.INT64, false);
+    }
+
+    /** [N, T-1] boolean -> [N] int64 count of true values. */
+    static NDArray count(NDArray mask) {
+        return mask.toType(DataType.INT64, false).sum(new int[] {1});
+    }
+
+    /** Names the first row holding a token id outside [0, vocab), given per-row minima and maxima. */
+    static void requireVocabulary(String name, long[] min, long[] max, long vocab, int pairs) {
+        for (int i = 0; i < min.length; i++) {
+            if (min[i] < 0 || max[i] >= vocab) {
+                long bad = min[i] < 0 ? min[i] : max[i];
+                throw new IllegalArgumentException(name + " of " + RowStats.describeRow(i, pairs) + " hold token id "
+                        + bad + " outside the vocabulary [0, " + vocab + ")");
+            }
+        }
+    }
+
+    static long[] slice(long[] values, int from, int length) {
+        long[] out = new long[length];
+        System.arraycopy(values, from, out, 0, length);
+        return out;
     }
 }

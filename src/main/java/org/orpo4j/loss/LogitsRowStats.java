@@ -30,9 +30,9 @@ final class LogitsRowStats {
         DataType type = logits.getDataType();
         try (NDScope scope = new NDScope()) {
             NDIndex next = new NDIndex(":, 1:");
-            NDArray ids = tokens(inputIds, device).get(next); // [2B, T-1] the token each position predicts
+            NDArray ids = InputChecks.tokens(inputIds, device).get(next); // [2B, T-1] the token each position predicts
             NDArray real = attentionMask.toDevice(device, false).get(next).neq(0); // [2B, T-1] not padding
-            NDArray lab = tokens(labels, device).get(next); // [2B, T-1]
+            NDArray lab = InputChecks.tokens(labels, device).get(next); // [2B, T-1]
             NDArray completion = lab.neq(OrpoLoss.IGNORE_INDEX); // [2B, T-1]
             NDArray safeLabels = NDArrays.where(completion, lab, lab.zerosLike()); // -100 -> 0, masked out below
             NDArray safeIds = NDArrays.where(real, ids, ids.zerosLike());
@@ -41,15 +41,15 @@ final class LogitsRowStats {
             // one small transfer, before any gather can index outside the vocabulary
             int[] perRow = {1};
             long[] host = NDArrays.concat(new NDList(
-                            count(completion), count(nllMask),
+                            InputChecks.count(completion), InputChecks.count(nllMask),
                             safeLabels.min(perRow), safeLabels.max(perRow),
                             safeIds.min(perRow), safeIds.max(perRow)))
                     .toLongArray();
-            long[] completionTokens = slice(host, 0, rows);
-            long[] nllTokens = slice(host, rows, pairs);
+            long[] completionTokens = InputChecks.slice(host, 0, rows);
+            long[] nllTokens = InputChecks.slice(host, rows, pairs);
             RowStats.requireCompletions(completionTokens);
-            requireVocabulary("labels", slice(host, 2 * rows, rows), slice(host, 3 * rows, rows), vocab, pairs);
-            requireVocabulary("inputIds", slice(host, 4 * rows, rows), slice(host, 5 * rows, rows), vocab, pairs);
+            InputChecks.requireVocabulary("labels", InputChecks.slice(host, 2 * rows, rows), InputChecks.slice(host, 3 * rows, rows), vocab, pairs);
+            InputChecks.requireVocabulary("inputIds", InputChecks.slice(host, 4 * rows, rows), InputChecks.slice(host, 5 * rows, rows), vocab, pairs);
 
             NDArray shifted = logits.get(":, :-1, :"); // [2B, T-1, V]
             NDArray logp = shifted.logSoftmax(-1); // [2B, T-1, V]
@@ -71,29 +71,7 @@ final class LogitsRowStats {
         }
     }
 
-    /** Token ids as INT64 on the logits' device (gather wants int64 indices). */
-    private static NDArray tokens(NDArray array, Device device) {
-        return array.toDevice(device, false).toType(DataType.INT64, false);
-    }
 
-    /** [N, T-1] boolean -> [N] int64 count of true values. */
-    private static NDArray count(NDArray mask) {
-        return mask.toType(DataType.INT64, false).sum(new int[] {1});
-    }
 
-    private static void requireVocabulary(String name, long[] min, long[] max, long vocab, int pairs) {
-        for (int i = 0; i < min.length; i++) {
-            long bad = min[i] < 0 ? min[i] : max[i] >= vocab ? max[i] : -1;
-            if (min[i] < 0 || max[i] >= vocab) {
-                throw new IllegalArgumentException(name + " of " + RowStats.describeRow(i, pairs) + " hold token id "
-                        + bad + " outside the vocabulary [0, " + vocab + ") of the logits");
-            }
-        }
-    }
 
-    private static long[] slice(long[] values, int from, int length) {
-        long[] out = new long[length];
-        System.arraycopy(values, from, out, 0, length);
-        return out;
-    }
 }

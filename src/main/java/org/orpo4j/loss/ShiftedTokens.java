@@ -1,6 +1,5 @@
 package org.orpo4j.loss;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -51,9 +50,9 @@ final class ShiftedTokens {
         long vocab = weight.getShape().get(0);
         DataType type = hidden.getDataType();
         NDIndex next = new NDIndex(":, 1:");
-        NDArray ids = tokens(inputIds, hidden.getDevice()).get(next); // [2B, T-1]
+        NDArray ids = InputChecks.tokens(inputIds, hidden.getDevice()).get(next); // [2B, T-1]
         NDArray real = attentionMask.toDevice(hidden.getDevice(), false).get(next).neq(0); // [2B, T-1]
-        NDArray lab = tokens(labels, hidden.getDevice()).get(next); // [2B, T-1]
+        NDArray lab = InputChecks.tokens(labels, hidden.getDevice()).get(next); // [2B, T-1]
         NDArray isCompletion = lab.neq(OrpoLoss.IGNORE_INDEX); // [2B, T-1]
         NDArray safeLabels = NDArrays.where(isCompletion, lab, lab.zerosLike());
         NDArray safeIds = NDArrays.where(real, ids, ids.zerosLike());
@@ -62,15 +61,15 @@ final class ShiftedTokens {
 
         int[] perRow = {1};
         long[] host = NDArrays.concat(new NDList(
-                        count(isCompletion), count(nllMaskBool),
+                        InputChecks.count(isCompletion), InputChecks.count(nllMaskBool),
                         safeLabels.min(perRow), safeLabels.max(perRow),
                         safeIds.min(perRow), safeIds.max(perRow)))
                 .toLongArray();
-        long[] completionTokens = slice(host, 0, rows);
-        long[] nllTokens = slice(host, rows, pairs);
+        long[] completionTokens = InputChecks.slice(host, 0, rows);
+        long[] nllTokens = InputChecks.slice(host, rows, pairs);
         RowStats.requireCompletions(completionTokens);
-        requireVocabulary("labels", slice(host, rows + pairs, rows), slice(host, 2 * rows + pairs, rows), vocab, pairs);
-        requireVocabulary("inputIds", slice(host, 3 * rows + pairs, rows), slice(host, 4 * rows + pairs, rows),
+        InputChecks.requireVocabulary("labels", InputChecks.slice(host, rows + pairs, rows), InputChecks.slice(host, 2 * rows + pairs, rows), vocab, pairs);
+        InputChecks.requireVocabulary("inputIds", InputChecks.slice(host, 3 * rows + pairs, rows), InputChecks.slice(host, 4 * rows + pairs, rows),
                 vocab, pairs);
         for (int i = 0; i < pairs; i++) {
             if (nllTokens[i] <= 0) {
@@ -140,29 +139,8 @@ final class ShiftedTokens {
         }
     }
 
-    /** Token ids as INT64 on the hidden states' device (gather and indexing want int64). */
-    private static NDArray tokens(NDArray array, Device device) {
-        return array.toDevice(device, false).toType(DataType.INT64, false);
-    }
 
-    private static NDArray count(NDArray mask) {
-        return mask.toType(DataType.INT64, false).sum(new int[] {1});
-    }
 
-    private static void requireVocabulary(String name, long[] min, long[] max, long vocab, int pairs) {
-        for (int i = 0; i < min.length; i++) {
-            if (min[i] < 0 || max[i] >= vocab) {
-                long bad = min[i] < 0 ? min[i] : max[i];
-                throw new IllegalArgumentException(name + " of " + RowStats.describeRow(i, pairs) + " hold token id "
-                        + bad + " outside the vocabulary [0, " + vocab + ") of the LM head");
-            }
-        }
-    }
 
-    private static long[] slice(long[] values, int from, int length) {
-        long[] out = new long[length];
-        System.arraycopy(values, from, out, 0, length);
-        return out;
-    }
 
 }
