@@ -2,6 +2,8 @@ package org.orpo4j.loss;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.Objects;
@@ -62,13 +64,41 @@ final class InputChecks {
         return array.toDevice(device, false).toType(DataType.INT64, false);
     }
 
+    /** Per-row token counts: completion tokens of every row, NLL tokens of every chosen row. */
+    record TokenCounts(long[] completion, long[] nll) {}
+
+    /**
+     * Counts each row's completion and NLL tokens and checks, in one small device-to-host transfer made before any
+     * gather could index outside the vocabulary, that every row has a completion and every id is in [0, vocab).
+     *
+     * @param completion    [2B, T-1] boolean, labels != -100
+     * @param chosenNllMask [B, T-1] boolean, the NLL positions of the chosen rows
+     * @param safeLabels    [2B, T-1] int64 labels with -100 replaced by 0
+     * @param safeIds       [2B, T-1] int64 predicted ids with padding replaced by 0
+     */
+    static TokenCounts countAndCheck(NDArray completion, NDArray chosenNllMask, NDArray safeLabels, NDArray safeIds,
+            long vocab) {
+        int rows = Math.toIntExact(completion.getShape().get(0));
+        int pairs = rows / 2;
+        int[] perRow = {1};
+        long[] host = NDArrays.concat(new NDList(count(completion), count(chosenNllMask),
+                        safeLabels.min(perRow), safeLabels.max(perRow), safeIds.min(perRow), safeIds.max(perRow)))
+                .toLongArray();
+        long[] completionTokens = slice(host, 0, rows);
+        RowStats.requireCompletions(completionTokens);
+        int at = rows + pairs;
+        requireVocabulary("labels", slice(host, at, rows), slice(host, at + rows, rows), vocab, pairs);
+        requireVocabulary("inputIds", slice(host, at + 2 * rows, rows), slice(host, at + 3 * rows, rows), vocab, pairs);
+        return new TokenCounts(completionTokens, slice(host, rows, pairs));
+    }
+
     /** [N, T-1] boolean -> [N] int64 count of true values. */
-    static NDArray count(NDArray mask) {
+    private static NDArray count(NDArray mask) {
         return mask.toType(DataType.INT64, false).sum(new int[] {1});
     }
 
     /** Names the first row holding a token id outside [0, vocab), given per-row minima and maxima. */
-    static void requireVocabulary(String name, long[] min, long[] max, long vocab, int pairs) {
+    private static void requireVocabulary(String name, long[] min, long[] max, long vocab, int pairs) {
         for (int i = 0; i < min.length; i++) {
             if (min[i] < 0 || max[i] >= vocab) {
                 long bad = min[i] < 0 ? min[i] : max[i];
@@ -78,7 +108,7 @@ final class InputChecks {
         }
     }
 
-    static long[] slice(long[] values, int from, int length) {
+    private static long[] slice(long[] values, int from, int length) {
         long[] out = new long[length];
         System.arraycopy(values, from, out, 0, length);
         return out;

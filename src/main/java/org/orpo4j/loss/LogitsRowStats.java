@@ -3,7 +3,6 @@ package org.orpo4j.loss;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
@@ -38,18 +37,11 @@ final class LogitsRowStats {
             NDArray safeIds = NDArrays.where(real, ids, ids.zerosLike());
             NDArray nllMask = promptLoss ? real : completion;
 
-            // one small transfer, before any gather can index outside the vocabulary
+            InputChecks.TokenCounts counts = InputChecks.countAndCheck(
+                    completion, nllMask.get(new NDIndex().addSliceDim(0, pairs)), safeLabels, safeIds, vocab);
+            long[] completionTokens = counts.completion();
+            long[] nllTokens = counts.nll();
             int[] perRow = {1};
-            long[] host = NDArrays.concat(new NDList(
-                            InputChecks.count(completion), InputChecks.count(nllMask),
-                            safeLabels.min(perRow), safeLabels.max(perRow),
-                            safeIds.min(perRow), safeIds.max(perRow)))
-                    .toLongArray();
-            long[] completionTokens = InputChecks.slice(host, 0, rows);
-            long[] nllTokens = InputChecks.slice(host, rows, pairs);
-            RowStats.requireCompletions(completionTokens);
-            InputChecks.requireVocabulary("labels", InputChecks.slice(host, 2 * rows, rows), InputChecks.slice(host, 3 * rows, rows), vocab, pairs);
-            InputChecks.requireVocabulary("inputIds", InputChecks.slice(host, 4 * rows, rows), InputChecks.slice(host, 5 * rows, rows), vocab, pairs);
 
             NDArray shifted = logits.get(":, :-1, :"); // [2B, T-1, V]
             NDArray logp = shifted.logSoftmax(-1); // [2B, T-1, V]

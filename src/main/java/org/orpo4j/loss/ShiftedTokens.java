@@ -2,7 +2,6 @@ package org.orpo4j.loss;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -59,18 +58,10 @@ final class ShiftedTokens {
         NDIndex chosen = new NDIndex().addSliceDim(0, pairs);
         NDArray nllMaskBool = (promptLoss ? real : isCompletion).get(chosen); // [B, T-1]
 
-        int[] perRow = {1};
-        long[] host = NDArrays.concat(new NDList(
-                        InputChecks.count(isCompletion), InputChecks.count(nllMaskBool),
-                        safeLabels.min(perRow), safeLabels.max(perRow),
-                        safeIds.min(perRow), safeIds.max(perRow)))
-                .toLongArray();
-        long[] completionTokens = InputChecks.slice(host, 0, rows);
-        long[] nllTokens = InputChecks.slice(host, rows, pairs);
-        RowStats.requireCompletions(completionTokens);
-        InputChecks.requireVocabulary("labels", InputChecks.slice(host, rows + pairs, rows), InputChecks.slice(host, 2 * rows + pairs, rows), vocab, pairs);
-        InputChecks.requireVocabulary("inputIds", InputChecks.slice(host, 3 * rows + pairs, rows), InputChecks.slice(host, 4 * rows + pairs, rows),
-                vocab, pairs);
+        InputChecks.TokenCounts counts =
+                InputChecks.countAndCheck(isCompletion, nllMaskBool, safeLabels, safeIds, vocab);
+        long[] completionTokens = counts.completion();
+        long[] nllTokens = counts.nll();
         for (int i = 0; i < pairs; i++) {
             if (nllTokens[i] <= 0) {
                 throw new IllegalArgumentException(RowStats.describeRow(i, pairs) + " has no NLL tokens");
