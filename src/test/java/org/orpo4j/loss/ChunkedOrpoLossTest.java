@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.Device;
 import ai.djl.ndarray.BaseNDManager;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -19,18 +18,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.model.ModelConfig;
-import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.runtime.WithCpuManager;
 
 /**
  * The chunked path against the plain one (full logits → {@link OrpoLoss#compute}) on a tiny CausalLm: same loss,
  * metrics and parameter gradients; and no logits tensor larger than one chunk while it runs.
  */
-class ChunkedOrpoLossTest {
+class ChunkedOrpoLossTest extends WithCpuManager {
 
     private static final int VOCAB = 37; // distinct from H, T and every chunk size
     private static final int HIDDEN = 16;
@@ -45,18 +42,6 @@ class ChunkedOrpoLossTest {
         {3, 4, 8, 17, 36, 19, 2, 0, 0},
     };
     private static final int[] PROMPT = {3, 4, 3, 4};
-
-    private static NDManager root;
-
-    @BeforeAll
-    static void start() {
-        root = DjlRuntime.newManager(Device.cpu());
-    }
-
-    @AfterAll
-    static void stop() {
-        root.close();
-    }
 
     @Test
     void untiedModelAgreesWithThePlainPathForChunkSizesThatDoNotDivideTheTokens() {

@@ -3,31 +3,26 @@ package org.orpo4j.loss;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.Device;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.runtime.WithCpuManager;
 
 /**
  * (f) Metrics and d loss / d logits against src/test/python/orpo_loss_golden.py, an independent torch
  * implementation of TRL's ORPOTrainer math (B = 3, T = 7, V = 11, prompts and padding, two option sets).
  */
-class OrpoLossGoldenTest {
+class OrpoLossGoldenTest extends WithCpuManager {
 
-    private static NDManager manager;
     private static JsonNode golden;
     private static TestBatch batch;
 
     @BeforeAll
     static void load() throws IOException {
-        manager = DjlRuntime.newManager(Device.cpu());
         try (InputStream in = OrpoLossGoldenTest.class.getResourceAsStream("/golden/loss/orpo_loss_golden.json")) {
             golden = new ObjectMapper().readTree(in);
         }
@@ -49,11 +44,6 @@ class OrpoLossGoldenTest {
                 tokens(golden.get("labels")));
     }
 
-    @AfterAll
-    static void stop() {
-        manager.close();
-    }
-
     @Test
     void metricsAndGradientsMatchTheTorchReference() {
         assertEquals(2, golden.get("runs").size());
@@ -68,12 +58,12 @@ class OrpoLossGoldenTest {
             assertEquals(OrpoMetrics.NAMES.size(), expected.size(), "golden metric names");
             for (DataType type : new DataType[] {DataType.FLOAT64, DataType.FLOAT32}) {
                 double tol = type == DataType.FLOAT64 ? 1e-12 : 2e-6;
-                var actual = LossTesting.metrics(loss, batch, manager, type).toMap("");
+                var actual = LossTesting.metrics(loss, batch, root, type).toMap("");
                 for (String name : OrpoMetrics.NAMES) {
                     double e = expected.get(name).asDouble();
                     assertEquals(e, actual.get(name), tol + tol * Math.abs(e), label + " " + type + " " + name);
                 }
-                double[] grad = LossTesting.gradient(loss, batch, manager, type);
+                double[] grad = LossTesting.gradient(loss, batch, root, type);
                 JsonNode expectedGrad = run.get("grad");
                 assertEquals(expectedGrad.size(), grad.length);
                 double gradTol = type == DataType.FLOAT64 ? 1e-13 : 1e-7;

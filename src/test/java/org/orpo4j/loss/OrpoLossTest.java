@@ -18,25 +18,13 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.loss.Loss;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.runtime.WithCpuManager;
 
-class OrpoLossTest {
+class OrpoLossTest extends WithCpuManager {
 
     private static final OrpoLoss TRL_DEFAULT = OrpoLoss.builder().build();
-    private static NDManager manager;
-
-    @BeforeAll
-    static void start() {
-        manager = DjlRuntime.newManager(Device.cpu());
-    }
-
-    @AfterAll
-    static void stop() {
-        manager.close();
-    }
 
     @Test
     void defaultsAreTrls() {
@@ -50,15 +38,15 @@ class OrpoLossTest {
     void everyMetricMatchesIndependentDoubleComputation() {
         TestBatch b = TestBatch.handBuilt();
         OrpoMetrics expected = ReferenceOrpo.metrics(b, 1.0, 0.1, true);
-        assertMetricsClose(expected, metrics(TRL_DEFAULT, b, manager, DataType.FLOAT64), 1e-12, 1e-12);
-        assertMetricsClose(expected, metrics(TRL_DEFAULT, b, manager, DataType.FLOAT32), 2e-6, 2e-6);
+        assertMetricsClose(expected, metrics(TRL_DEFAULT, b, root, DataType.FLOAT64), 1e-12, 1e-12);
+        assertMetricsClose(expected, metrics(TRL_DEFAULT, b, root, DataType.FLOAT32), 2e-6, 2e-6);
         // the case covers both branches of log1mexp and a pair won by the rejected row
         double[] logps = ReferenceOrpo.averageLogps(b);
         assertTrue(logps[0] > -Math.log(2) && logps[3] > -Math.log(2), "rows 0 and 3 above -ln 2");
         assertTrue(logps[1] < -Math.log(2) && logps[2] < -Math.log(2), "rows 1 and 2 below -ln 2");
         assertEquals(0.5, expected.rewardsAccuracies());
 
-        try (NDManager step = manager.newSubManager()) {
+        try (NDManager step = root.newSubManager()) {
             OrpoLoss.Output out = TRL_DEFAULT.compute(
                     b.logits(step, DataType.FLOAT32), b.inputIds(step), b.attentionMask(step), b.labels(step));
             assertEquals(new Shape(), out.loss().getShape());
@@ -74,7 +62,7 @@ class OrpoLossTest {
         for (OrpoLoss loss : new OrpoLoss[] {
             TRL_DEFAULT, OrpoLoss.builder().alpha(0.7).beta(0.3).promptLoss(false).build()
         }) {
-            double[] autograd = gradient(loss, b, manager, DataType.FLOAT64);
+            double[] autograd = gradient(loss, b, root, DataType.FLOAT64);
             double h = 1e-6;
             int k = 0;
             for (int i = 0; i < b.rows(); i++) {
@@ -84,8 +72,8 @@ class OrpoLossTest {
                         plus.logits[i][t][v] += h;
                         TestBatch minus = b.copy();
                         minus.logits[i][t][v] -= h;
-                        double fd = (metrics(loss, plus, manager, DataType.FLOAT64).loss()
-                                        - metrics(loss, minus, manager, DataType.FLOAT64).loss())
+                        double fd = (metrics(loss, plus, root, DataType.FLOAT64).loss()
+                                        - metrics(loss, minus, root, DataType.FLOAT64).loss())
                                 / (2 * h);
                         assertEquals(fd, autograd[k], 1e-8 + 1e-6 * Math.abs(fd),
                                 "d loss / d logits[" + i + "," + t + "," + v + "] promptLoss=" + loss.promptLoss());
@@ -93,7 +81,7 @@ class OrpoLossTest {
                 }
             }
             // the production float32 path gives the same gradient to float32 accuracy
-            double[] f32 = gradient(loss, b, manager, DataType.FLOAT32);
+            double[] f32 = gradient(loss, b, root, DataType.FLOAT32);
             for (int j = 0; j < f32.length; j++) {
                 assertEquals(autograd[j], f32[j], 1e-6, "float32 gradient at " + j);
             }
@@ -105,8 +93,8 @@ class OrpoLossTest {
     void appendingPaddingChangesOnlyLogitsMetrics() {
         TestBatch b = TestBatch.handBuilt();
         TestBatch padded = b.padded(3, 0, 5.0);
-        OrpoMetrics before = metrics(TRL_DEFAULT, b, manager, DataType.FLOAT32);
-        OrpoMetrics after = metrics(TRL_DEFAULT, padded, manager, DataType.FLOAT32);
+        OrpoMetrics before = metrics(TRL_DEFAULT, b, root, DataType.FLOAT32);
+        OrpoMetrics after = metrics(TRL_DEFAULT, padded, root, DataType.FLOAT32);
         double[] x = before.values();
         double[] y = after.values();
         for (int i = 0; i < x.length; i++) {
@@ -119,8 +107,8 @@ class OrpoLossTest {
         }
         assertMetricsClose(ReferenceOrpo.metrics(padded, 1.0, 0.1, true), after, 2e-6, 2e-6);
 
-        double[] g = gradient(TRL_DEFAULT, b, manager, DataType.FLOAT32);
-        double[] gp = gradient(TRL_DEFAULT, padded, manager, DataType.FLOAT32);
+        double[] g = gradient(TRL_DEFAULT, b, root, DataType.FLOAT32);
+        double[] gp = gradient(TRL_DEFAULT, padded, root, DataType.FLOAT32);
         int t0 = b.length();
         int tp = padded.length();
         int vocab = b.vocab();
@@ -141,12 +129,12 @@ class OrpoLossTest {
         TestBatch certain = TestBatch.handBuilt();
         TestBatch.raiseTargets(certain.logits, certain.labels, 0, 60.0);
         TestBatch.raiseTargets(certain.logits, certain.labels, 1, 60.0);
-        OrpoMetrics m = metrics(TRL_DEFAULT, certain, manager, DataType.FLOAT32);
+        OrpoMetrics m = metrics(TRL_DEFAULT, certain, root, DataType.FLOAT32);
         assertEquals(0.0, m.logpsChosen(), 0.0, "float32 rounds the chosen log-probs to exactly 0");
         assertAllFinite(m.values(), "metrics (p -> 1)");
         assertTrue(m.logOddsChosen() > 60, "odds of a certain completion are huge: " + m.logOddsChosen());
-        assertAllFinite(gradient(TRL_DEFAULT, certain, manager, DataType.FLOAT32), "gradient (p -> 1)");
-        try (NDArray c = manager.create(new float[] {(float) m.logpsChosen()})) {
+        assertAllFinite(gradient(TRL_DEFAULT, certain, root, DataType.FLOAT32), "gradient (p -> 1)");
+        try (NDArray c = root.create(new float[] {(float) m.logpsChosen()})) {
             float naive = c.exp().neg().add(1).log().getFloat();
             assertEquals(Float.NEGATIVE_INFINITY, naive, "naive log(1 - exp(0))");
         }
@@ -157,14 +145,14 @@ class OrpoLossTest {
         TestBatch.raiseTargets(hopeless.logits, hopeless.labels, 1, -130.0);
         TestBatch.raiseTargets(hopeless.logits, hopeless.labels, 2, 60.0);
         TestBatch.raiseTargets(hopeless.logits, hopeless.labels, 3, 60.0);
-        OrpoMetrics h = metrics(TRL_DEFAULT, hopeless, manager, DataType.FLOAT32);
+        OrpoMetrics h = metrics(TRL_DEFAULT, hopeless, root, DataType.FLOAT32);
         assertAllFinite(h.values(), "metrics (p -> 0)");
         assertTrue(h.logpsChosen() < -100, "chosen log-probs " + h.logpsChosen());
         assertTrue(h.logOddsChosen() < -150, "log odds " + h.logOddsChosen());
         assertEquals(h.logOddsChosen(), h.logOddsRatio(), 1e-3 * Math.abs(h.logOddsChosen()), "log σ(z) ≈ z");
-        double[] g = gradient(TRL_DEFAULT, hopeless, manager, DataType.FLOAT32);
+        double[] g = gradient(TRL_DEFAULT, hopeless, root, DataType.FLOAT32);
         assertAllFinite(g, "gradient (p -> 0)");
-        try (NDArray z = manager.create(new float[] {(float) h.logOddsChosen()})) {
+        try (NDArray z = root.create(new float[] {(float) h.logOddsChosen()})) {
             float naive = z.neg().exp().add(1).pow(-1).log().getFloat(); // log(1 / (1 + e^−z))
             assertEquals(Float.NEGATIVE_INFINITY, naive, "naive log(sigmoid(z))");
         }
@@ -177,28 +165,28 @@ class OrpoLossTest {
     void alphaBetaAndPromptLossChangeTheResultExactlyAsTheFormulaSays() {
         TestBatch b = TestBatch.handBuilt();
         DataType f64 = DataType.FLOAT64;
-        OrpoMetrics base = metrics(TRL_DEFAULT, b, manager, f64);
+        OrpoMetrics base = metrics(TRL_DEFAULT, b, root, f64);
         double tol = 1e-12;
 
-        OrpoMetrics alpha = metrics(OrpoLoss.builder().alpha(2.5).build(), b, manager, f64);
+        OrpoMetrics alpha = metrics(OrpoLoss.builder().alpha(2.5).build(), b, root, f64);
         assertEquals(base.loss() - 1.5 * 0.1 * base.logOddsRatio(), alpha.loss(), tol);
         assertEquals(alpha.nllLoss() - 2.5 * 0.1 * alpha.logOddsRatio(), alpha.loss(), tol);
         assertSameExcept(base, alpha, "loss");
 
-        OrpoMetrics beta = metrics(OrpoLoss.builder().beta(0.4).build(), b, manager, f64);
+        OrpoMetrics beta = metrics(OrpoLoss.builder().beta(0.4).build(), b, root, f64);
         assertEquals(base.nllLoss() - 0.4 * base.logOddsRatio(), beta.loss(), tol);
         assertEquals(0.4 * base.logpsChosen(), beta.rewardsChosen(), tol);
         assertEquals(0.4 * base.logpsRejected(), beta.rewardsRejected(), tol);
         assertEquals(4 * base.rewardsMargins(), beta.rewardsMargins(), tol);
         assertSameExcept(base, beta, "loss", "rewards/chosen", "rewards/rejected", "rewards/margins");
 
-        OrpoMetrics sftOnly = metrics(OrpoLoss.builder().alpha(0).build(), b, manager, f64);
+        OrpoMetrics sftOnly = metrics(OrpoLoss.builder().alpha(0).build(), b, root, f64);
         assertEquals(base.nllLoss(), sftOnly.loss(), tol);
-        OrpoMetrics noReward = metrics(OrpoLoss.builder().beta(0).build(), b, manager, f64);
+        OrpoMetrics noReward = metrics(OrpoLoss.builder().beta(0).build(), b, root, f64);
         assertEquals(base.nllLoss(), noReward.loss(), tol);
         assertEquals(0.0, noReward.rewardsAccuracies(), "0 > 0 is false, as in TRL");
 
-        OrpoMetrics completionOnly = metrics(OrpoLoss.builder().promptLoss(false).build(), b, manager, f64);
+        OrpoMetrics completionOnly = metrics(OrpoLoss.builder().promptLoss(false).build(), b, root, f64);
         assertEquals(ReferenceOrpo.nll(b, false), completionOnly.nllLoss(), tol);
         assertEquals(ReferenceOrpo.nll(b, true), base.nllLoss(), tol);
         assertNotEquals(base.nllLoss(), completionOnly.nllLoss(), 1e-3);
@@ -223,11 +211,11 @@ class OrpoLossTest {
             }
         }
         double nll = ReferenceOrpo.nll(b, true); // over 3 + 5 non-pad targets of the chosen rows
-        try (NDManager step = manager.newSubManager()) {
+        try (NDManager step = root.newSubManager()) {
             RowStats stats = new RowStats(step.create(logpSum), counts, step.create(new double[] {nll * 3, nll * 5}),
                     new long[] {3, 5}, step.create(logitsSum), (long) (b.length() - 1) * b.vocab());
             OrpoMetrics fromSums = TRL_DEFAULT.fromRowStats(stats).metrics();
-            assertMetricsClose(metrics(TRL_DEFAULT, b, manager, DataType.FLOAT64), fromSums, 1e-12, 1e-12);
+            assertMetricsClose(metrics(TRL_DEFAULT, b, root, DataType.FLOAT64), fromSums, 1e-12, 1e-12);
         }
     }
 
@@ -237,7 +225,7 @@ class OrpoLossTest {
         TestBatch b = TestBatch.handBuilt();
         Loss loss = TRL_DEFAULT;
         assertInstanceOf(Loss.class, loss);
-        try (NDManager step = manager.newSubManager()) {
+        try (NDManager step = root.newSubManager()) {
             NDList labels = new NDList(b.inputIds(step), b.attentionMask(step), b.labels(step));
             NDList predictions = new NDList(b.logits(step, DataType.FLOAT32));
             float value = loss.evaluate(labels, predictions).getFloat();
@@ -248,7 +236,7 @@ class OrpoLossTest {
         }
     }
 
-    /** Nothing leaks: intermediates are closed, the inputs' manager is untouched, only logits + loss remain. */
+    /** Nothing leaks: intermediates are closed, the inputs' root is untouched, only logits + loss remain. */
     @Test
     void leavesOnlyTheLossInTheLogitsManager() {
         TestBatch b = TestBatch.handBuilt();
@@ -262,13 +250,13 @@ class OrpoLossTest {
             logits.setRequiresGradient(true);
             try (GradientCollector collector = step.getEngine().newGradientCollector()) {
                 OrpoLoss.Output out = TRL_DEFAULT.compute(logits, ids, mask, labels);
-                assertEquals(2, step.getManagedArrays().size(), "the logits' manager holds only logits and the loss");
+                assertEquals(2, step.getManagedArrays().size(), "the logits' root holds only logits and the loss");
                 assertTrue(step.getManagedArrays().contains(out.loss()));
-                collector.backward(out.loss()); // (DJL's backward adds its own ones-like seed to the loss's manager)
+                collector.backward(out.loss()); // (DJL's backward adds its own ones-like seed to the loss's root)
             }
-            assertEquals(3, batch.getManagedArrays().size(), "the batch manager holds only ids, mask and labels");
+            assertEquals(3, batch.getManagedArrays().size(), "the batch root holds only ids, mask and labels");
             assertEquals(batch.getManagedArrays().size() + step.getManagedArrays().size(),
-                    root.getManagedArrays().size(), "nothing attached to the parent manager");
+                    root.getManagedArrays().size(), "nothing attached to the parent root");
             try (NDArray grad = logits.getGradient()) {
                 LossTesting.assertAllFinite(LossTesting.doubles(grad), "gradient after closing the intermediates");
             }

@@ -4,38 +4,24 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.runtime.WithCpuManager;
 
 /** Bad input raises an IllegalArgumentException naming the array or row at fault, and leaves nothing behind. */
-class OrpoLossValidationTest {
+class OrpoLossValidationTest extends WithCpuManager {
 
     private static final OrpoLoss LOSS = OrpoLoss.builder().build();
-    private static NDManager manager;
-
-    @BeforeAll
-    static void start() {
-        manager = DjlRuntime.newManager(Device.cpu());
-    }
-
-    @AfterAll
-    static void stop() {
-        manager.close();
-    }
 
     @Test
     void mismatchedShapesNameTheArrayAndBothShapes() {
         TestBatch b = TestBatch.handBuilt();
         TestBatch longer = b.padded(1, 0, 0.0);
         assertMessage(b, longer.labels, "labels has shape (4, 7) but logits has shape (4, 6, 5)", "(4, 6)");
-        try (NDManager step = manager.newSubManager()) {
+        try (NDManager step = root.newSubManager()) {
             NDArray logits = b.logits(step, DataType.FLOAT32);
             String m = fails(() -> LOSS.compute(logits, longer.inputIds(step), b.attentionMask(step), b.labels(step)));
             assertTrue(m.contains("inputIds has shape (4, 7)"), m);
@@ -49,7 +35,7 @@ class OrpoLossValidationTest {
 
     @Test
     void oddRowCountIsRejected() {
-        try (NDManager step = manager.newSubManager()) {
+        try (NDManager step = root.newSubManager()) {
             NDArray ids = step.zeros(new Shape(3, 4), DataType.INT64);
             String m = fails(() -> LOSS.compute(step.zeros(new Shape(3, 4, 5)), ids, ids, ids));
             assertTrue(m.contains("logits has 3 rows") && m.contains("even"), m);
@@ -91,7 +77,7 @@ class OrpoLossValidationTest {
 
     @Test
     void unsupportedDtypesAndLengthsAreRejected() {
-        try (NDManager step = manager.newSubManager()) {
+        try (NDManager step = root.newSubManager()) {
             NDArray ids = step.zeros(new Shape(2, 3), DataType.INT64);
             String m = fails(() -> LOSS.compute(step.zeros(new Shape(2, 3, 4), DataType.INT32), ids, ids, ids));
             assertTrue(m.contains("logits must be FLOAT32 or FLOAT64 (got int32)"), m);
@@ -107,7 +93,7 @@ class OrpoLossValidationTest {
 
     @Test
     void rowStatsRejectsSumsThatWouldAverageOverNothing() {
-        try (NDManager step = manager.newSubManager()) {
+        try (NDManager step = root.newSubManager()) {
             NDArray two = step.zeros(new Shape(2));
             NDArray one = step.zeros(new Shape(1));
             String m = fails(() -> new RowStats(two, new long[] {4, 0}, one, new long[] {6}, two, 10));
@@ -119,7 +105,7 @@ class OrpoLossValidationTest {
 
     /** Runs the loss on b with {@code labels} swapped in; checks the message and that no array is left behind. */
     private static void assertMessage(TestBatch b, long[][] labels, String... parts) {
-        try (NDManager step = manager.newSubManager()) {
+        try (NDManager step = root.newSubManager()) {
             TestBatch withLabels = new TestBatch(b.logits, b.inputIds, b.attentionMask, labels);
             NDArray logits = b.logits(step, DataType.FLOAT32);
             NDArray ids = b.inputIds(step);

@@ -3,35 +3,21 @@ package org.orpo4j.loss;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
 import java.util.function.DoubleUnaryOperator;
 import java.util.function.UnaryOperator;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.runtime.WithCpuManager;
 
 /** The stable primitives against java.lang.Math (log1p, expm1) in value and derivative, in float64 and float32. */
-class StableMathTest {
+class StableMathTest extends WithCpuManager {
 
     private static final double[] LOG_PROBS = {
         -1e-25, -1e-12, -1e-7, -1e-3, -0.3, -0.69, -0.6932, -1.0, -5.0, -20.0, -50.0, -700.0
     };
-    private static NDManager manager;
-
-    @BeforeAll
-    static void start() {
-        manager = DjlRuntime.newManager(Device.cpu());
-    }
-
-    @AfterAll
-    static void stop() {
-        manager.close();
-    }
 
     @Test
     void log1mexpMatchesMathInValueAndDerivative() {
@@ -55,7 +41,7 @@ class StableMathTest {
     /** p = 1 exactly (log-prob 0): the naive form is −∞ with a NaN/∞ gradient; ours is capped and finite. */
     @Test
     void log1mexpIsFiniteAtZeroWhereTheNaiveFormIsNot() {
-        NDArray x = manager.create(new float[] {0f, -1e-9f});
+        NDArray x = root.create(new float[] {0f, -1e-9f});
         float[] naive = x.exp().neg().add(1).log().toFloatArray();
         assertEquals(Float.NEGATIVE_INFINITY, naive[0], "naive log(1 - e^0)");
         assertEquals(Float.NEGATIVE_INFINITY, naive[1], "naive log(1 - e^-1e-9): e^x rounds to 1 in float32");
@@ -70,7 +56,7 @@ class StableMathTest {
     /** p → 0: the naive form returns exactly 0 (all relative precision lost); ours keeps −e^x. */
     @Test
     void log1mexpKeepsPrecisionForImprobableCompletions() {
-        NDArray x = manager.create(new float[] {-30f});
+        NDArray x = root.create(new float[] {-30f});
         assertEquals(0f, x.exp().neg().add(1).log().getFloat(), 0f, "naive log(1 - e^-30) in float32");
         assertEquals(-Math.exp(-30), StableMath.log1mexp(x).getFloat(), Math.exp(-30) * 1e-6);
     }
@@ -78,12 +64,12 @@ class StableMathTest {
     /** Value in float64 (tight) and float32 (loose), derivative in float64, dtype kept. */
     private static void check(UnaryOperator<NDArray> f, DoubleUnaryOperator value, DoubleUnaryOperator derivative,
             double[] xs, double rel64, double rel32) {
-        double[] v64 = LossTesting.doubles(f.apply(manager.create(xs)));
+        double[] v64 = LossTesting.doubles(f.apply(root.create(xs)));
         float[] xs32 = new float[xs.length];
         for (int i = 0; i < xs.length; i++) {
             xs32[i] = (float) xs[i];
         }
-        NDArray out32 = f.apply(manager.create(xs32));
+        NDArray out32 = f.apply(root.create(xs32));
         assertEquals(DataType.FLOAT32, out32.getDataType());
         float[] v32 = out32.toFloatArray();
         double[] d64 = derivatives(f, xs, DataType.FLOAT64);
@@ -99,7 +85,7 @@ class StableMathTest {
     }
 
     private static double[] derivatives(UnaryOperator<NDArray> f, double[] xs, DataType type) {
-        try (NDManager step = manager.newSubManager()) {
+        try (NDManager step = root.newSubManager()) {
             NDArray x = step.create(xs).toType(type, false);
             x.setRequiresGradient(true);
             try (GradientCollector collector = step.getEngine().newGradientCollector()) {

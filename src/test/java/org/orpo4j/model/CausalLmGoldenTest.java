@@ -4,33 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.runtime.WithCpuManager;
 
 /**
  * Logits of tiny random checkpoints of every family against hf_llama_reference.py (an independent torch
  * implementation of the HF forward), on a right-padded batch with a fully padded row. Tolerance: the max-norm of
  * the error is at most 1e-4 times the max-norm of the reference logits, over every position of every row.
  */
-class CausalLmGoldenTest {
-
-    private static NDManager root;
-
-    @BeforeAll
-    static void start() {
-        root = DjlRuntime.newManager(Device.cpu());
-    }
-
-    @AfterAll
-    static void stop() {
-        root.close();
-    }
+class CausalLmGoldenTest extends WithCpuManager {
 
     static Iterable<String> cases() {
         return Golden.CASES;

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.Device;
 import ai.djl.ndarray.BaseNDManager;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -13,32 +12,19 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.runtime.WithCpuManager;
 import org.orpo4j.safetensors.CheckpointWriter;
 import org.orpo4j.safetensors.SaveOptions;
 
 /** Broken folders fail on load with one line naming the file and the tensor or field, and leak nothing. */
-class CheckpointErrorsTest {
+class CheckpointErrorsTest extends WithCpuManager {
 
     private static final String CASE = "llama_untied";
-    private static NDManager root;
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    static void start() {
-        root = DjlRuntime.newManager(Device.cpu());
-    }
-
-    @AfterAll
-    static void stop() {
-        root.close();
-    }
 
     @Test
     void missingTensor() throws IOException {

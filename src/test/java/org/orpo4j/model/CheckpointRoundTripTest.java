@@ -5,41 +5,25 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.runtime.WithCpuManager;
 import org.orpo4j.safetensors.CheckpointReader;
 import org.orpo4j.safetensors.DType;
 import org.orpo4j.safetensors.SaveOptions;
 
 /** load -> save -> load gives bit-identical parameters, as one file, as shards and (for bf16 weights) as BF16. */
-class CheckpointRoundTripTest {
-
-    private static NDManager root;
+class CheckpointRoundTripTest extends WithCpuManager {
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    static void start() {
-        root = DjlRuntime.newManager(Device.cpu());
-    }
-
-    @AfterAll
-    static void stop() {
-        root.close();
-    }
 
     @Test
     void f32SaveReloadsBitIdenticalWithConfigAndTokenizerFiles() throws IOException {

@@ -4,34 +4,20 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.util.Arrays;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.runtime.WithCpuManager;
 
 /** Greedy decoding equals the argmax continuation of the full forward; sampling is reproducible; EOS stops. */
-class GeneratorTest {
+class GeneratorTest extends WithCpuManager {
 
     private static final int NEW_TOKENS = 20;
-    private static NDManager root;
-
-    @BeforeAll
-    static void start() {
-        root = DjlRuntime.newManager(Device.cpu());
-    }
-
-    @AfterAll
-    static void stop() {
-        root.close();
-    }
 
     static Iterable<String> cases() {
         return Golden.CASES;

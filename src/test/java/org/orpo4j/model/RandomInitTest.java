@@ -6,31 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.runtime.WithCpuManager;
 
 /** The tiny-model factory: HF names and order, HF-like init, determinism from the seed. */
-class RandomInitTest {
-
-    private static NDManager root;
-
-    @BeforeAll
-    static void start() {
-        root = DjlRuntime.newManager(Device.cpu());
-    }
-
-    @AfterAll
-    static void stop() {
-        root.close();
-    }
+class RandomInitTest extends WithCpuManager {
 
     @Test
     void qwen2HasHfNamesInStateDictOrder() {
