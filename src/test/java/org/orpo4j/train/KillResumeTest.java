@@ -15,9 +15,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.DjlRuntime;
@@ -27,6 +26,7 @@ import org.orpo4j.runtime.DjlRuntime;
  * (mid-epoch, shuffled data); resuming from the latest checkpoint ends with the weights and logged metrics of an
  * uninterrupted run.
  */
+@ExtendWith(SingleThread.class)
 class KillResumeTest {
 
     static final String MARKER = "CHECKPOINT-SAVED ";
@@ -34,16 +34,6 @@ class KillResumeTest {
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    static void oneThread() {
-        SingleThread.enter();
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        SingleThread.exit();
-    }
 
     /** 40 pairs, 4 per micro-batch, accumulation 2: 5 steps per epoch; 8 steps cross into the second epoch. */
     static OrpoConfig config(Path out) {
@@ -69,7 +59,7 @@ class KillResumeTest {
 
     /** The child process: trains in args[0], prints a marker after checkpoint-3 and blocks there until killed. */
     public static void main(String[] args) throws InterruptedException {
-        SingleThread.enter();
+        SingleThread.forThisProcess();
         train(Path.of(args[0]), new TrainerListener() {
             @Override
             public void onSave(TrainerState state, Path checkpoint, TrainerControl control) {

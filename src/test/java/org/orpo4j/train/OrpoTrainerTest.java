@@ -14,14 +14,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.orpo4j.data.PreferenceDataset;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.DjlRuntime;
 
+@ExtendWith(SingleThread.class)
 class OrpoTrainerTest {
 
     /** TRL ORPOTrainer's logged metric names (reference section 4). */
@@ -31,16 +31,6 @@ class OrpoTrainerTest {
 
     @TempDir
     Path out;
-
-    @BeforeAll
-    static void oneThread() {
-        SingleThread.enter();
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        SingleThread.exit();
-    }
 
     /** Acceptance 3: held-out reward accuracy from about 0.5 to at least 0.9, margins above 0. */
     @Test

@@ -10,9 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.DjlRuntime;
@@ -22,22 +21,13 @@ import org.orpo4j.runtime.DjlRuntime;
  * the first steps: under the user's manager (model, optimizer, trainer) and in every manager of the engine. The
  * RSS figures it prints go to docs/training.md.
  */
+@ExtendWith(SingleThread.class)
 class TrainerMemoryTest {
 
     static final int STEPS = 2000;
 
     @TempDir
     Path out;
-
-    @BeforeAll
-    static void oneThread() {
-        SingleThread.enter();
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        SingleThread.exit();
-    }
 
     @Test
     void liveArrayCountIsFlatOverTwoThousandSteps() {
@@ -49,7 +39,7 @@ class TrainerMemoryTest {
      * {@code java -Xms512m -Xmx512m -XX:+AlwaysPreTouch -cp <test classpath> org.orpo4j.train.TrainerMemoryTest 2000}.
      */
     public static void main(String[] args) throws IOException {
-        SingleThread.enter();
+        SingleThread.forThisProcess();
         Path dir = Files.createTempDirectory("orpo4j-memory");
         runAndCheck(dir, Integer.parseInt(args[0]));
     }
