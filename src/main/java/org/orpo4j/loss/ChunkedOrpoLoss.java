@@ -20,7 +20,8 @@ import ai.djl.pytorch.jni.JniUtils;
  * The returned loss has the value of stage 2 and is wired to autograd through the surrogate
  * {@code Σ hidden ⊙ dHidden + Σ W ⊙ dW} (whose value is subtracted again, so it adds exactly 0): its backward
  * delivers exactly those gradients to the hidden states (and on through the model) and to W, so callers use it
- * like {@link OrpoLoss#compute}'s loss, scaling included ({@code collector.backward(out.loss().div(g))}).
+ * like {@link OrpoLoss#compute}'s loss, scaling included
+ * ({@code collector.backward(out.loss().div(Scalars.like(out.loss(), g)))}, see {@link org.orpo4j.runtime.Scalars}).
  * Autograd keeps only dHidden and dW, never a chunk's logits. With tied embeddings W is the embedding matrix and
  * both gradients add up. Outside a gradient collector (grad mode off: evaluation) pass 2 is skipped; a W that is
  * not a trainable leaf (frozen head) gets no dW.
