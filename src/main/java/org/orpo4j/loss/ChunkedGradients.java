@@ -13,26 +13,26 @@ import ai.djl.ndarray.types.DataType;
  * p = softmax(z), the row sums are linear in log p(label) and log p(target), so
  * <pre>
  *   dz = a·onehot(label) − b·onehot(target) + (b − a)·p,   a = g_logp[r]·completion[n],  b = g_nll[r]·nllMask[n]
- *   dh = dz·W          dW += dzᵀ·h
+ *   dh = dz·W          W.grad += dzᵀ·h
  * </pre>
- * ({@code logitsSum} feeds metrics only and has no gradient). Run with gradients off on detached inputs.
+ * ({@code logitsSum} feeds metrics only and has no gradient). The head gradient goes straight into W's gradient
+ * tensor, block by block, so no [V, H] buffer is ever allocated here. Run with gradients off on detached inputs.
  */
 final class ChunkedGradients {
-
-    /** @param hidden [N, H] or null when not wanted; @param weight [V, H] or null when not wanted */
-    record Result(NDArray hidden, NDArray weight) {}
 
     private ChunkedGradients() {}
 
     /**
      * @param hidden      [N, H] detached hidden states of the predicting positions
      * @param weight      [V, H] detached LM head
-     * @param gradLogp    [2B] d loss / d logpSum
-     * @param gradNll     [B] d loss / d nllSum
-     * @param chunk       C, positions per chunk; also sizes the vocabulary blocks of dW (≤ C·V values each)
+     * @param headGrad    [V, H] W's own gradient tensor, added to in place; null when W is not trained
+     * @param gradLogp    [2B] d loss / d logpSum (already times the caller's gradient scale)
+     * @param gradNll     [B] d loss / d nllSum (likewise)
+     * @param chunk       C, positions per chunk; also sizes the vocabulary blocks of W.grad (≤ C·V values each)
+     * @return dh [N, H]
      */
-    static Result compute(NDArray hidden, NDArray weight, ShiftedTokens tokens, NDArray gradLogp, NDArray gradNll,
-            int chunk, boolean wantHidden, boolean wantWeight, ChunkProbe probe) {
+    static NDArray compute(NDArray hidden, NDArray weight, NDArray headGrad, ShiftedTokens tokens,
+            NDArray gradLogp, NDArray gradNll, int chunk, ChunkProbe probe) {
         long n = tokens.count();
         long vocab = weight.getShape().get(0);
         long width = weight.getShape().get(1);
@@ -43,7 +43,6 @@ final class ChunkedGradients {
                         tokens.nllMask.zerosLike())) // rejected rows carry no NLL
                 .reshape(n); // [N]
         NDArray softmaxScale = b.sub(a); // [N]
-        NDArray dWeight = wantWeight ? weight.zerosLike() : null; // [V, H]
         long vocabBlock = Math.max(1, (long) chunk * vocab / width);
         NDList dHidden = new NDList(); // [C, H] each
         try {
@@ -65,22 +64,24 @@ final class ChunkedGradients {
                     flat.set(atLabel, flat.get(atLabel).add(a.get(range)));
                     NDIndex atTarget = new NDIndex("{}", rowStart.add(tokens.nllTargets.get(range)));
                     flat.set(atTarget, flat.get(atTarget).sub(b.get(range)));
-                    if (wantHidden) {
-                        NDArray dh = dz.matMul(weight); // [C, H]
-                        NDScope.unregister(dh);
-                        dHidden.add(dh);
-                    }
-                    if (wantWeight) {
+                    NDArray dh = dz.matMul(weight); // [C, H]
+                    NDScope.unregister(dh);
+                    dHidden.add(dh);
+                    if (headGrad != null) {
                         for (long v0 = 0; v0 < vocab; v0 += vocabBlock) {
-                            NDIndex block = new NDIndex().addSliceDim(v0, Math.min(vocab, v0 + vocabBlock));
-                            NDArray dzBlock = vocabBlock >= vocab ? dz : dz.get(new NDIndex().addAllDim().addSliceDim(v0, Math.min(vocab, v0 + vocabBlock)));
-                            dWeight.get(block).addi(dzBlock.transpose().matMul(h)); // [Vb, H]
+                            long v1 = Math.min(vocab, v0 + vocabBlock);
+                            // one block's product at a time: a scope per block, not per chunk
+                            try (NDScope block = new NDScope()) {
+                                NDArray dzBlock = dz.get(new NDIndex().addAllDim().addSliceDim(v0, v1)); // [C, Vb]
+                                // [Vb, H] view of W.grad += [Vb, C]·[C, H]
+                                headGrad.get(new NDIndex().addSliceDim(v0, v1)).addi(dzBlock.transpose().matMul(h));
+                            }
                         }
                     }
                     probe.atChunkPeak(2, dz);
                 }
             }
-            return new Result(wantHidden ? NDArrays.concat(dHidden) : null, dWeight);
+            return NDArrays.concat(dHidden);
         } finally {
             dHidden.close();
         }

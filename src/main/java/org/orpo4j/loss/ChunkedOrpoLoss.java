@@ -5,6 +5,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import org.orpo4j.runtime.GradMode;
+import org.orpo4j.runtime.GradientTensors;
+import org.orpo4j.runtime.Scalars;
 
 /**
  * The ORPO loss from the final hidden states and the LM head without ever holding the [2B, T, V] logits: the
@@ -15,16 +18,15 @@ import ai.djl.pytorch.jni.JniUtils;
  *   <li>{@link OrpoLoss#fromRowStats} on those sums as autograd leaves: the loss, the metrics and the small
  *       gradients d loss / d (row sums);</li>
  *   <li>pass 2, gradients off: per chunk the logits again, d loss / d logits in closed form, accumulated into
- *       dHidden [2B, T, H] and dW [V, H] (see {@link ChunkedGradients}).</li>
+ *       dHidden [2B, T, H] and, block by block, straight into W's own gradient (see {@link ChunkedGradients}).</li>
  * </ol>
  * The returned loss has the value of stage 2 and is wired to autograd through the surrogate
- * {@code Σ hidden ⊙ dHidden + Σ W ⊙ dW} (whose value is subtracted again, so it adds exactly 0): its backward
- * delivers exactly those gradients to the hidden states (and on through the model) and to W, so callers use it
- * like {@link OrpoLoss#compute}'s loss, scaling included
- * ({@code collector.backward(out.loss().div(Scalars.like(out.loss(), g)))}, see {@link org.orpo4j.runtime.Scalars}).
- * Autograd keeps only dHidden and dW, never a chunk's logits. With tied embeddings W is the embedding matrix and
- * both gradients add up. Outside a gradient collector (grad mode off: evaluation) pass 2 is skipped; a W that is
- * not a trainable leaf (frozen head) gets no dW.
+ * {@code Σ hidden ⊙ dHidden} (whose value is subtracted again, so it adds exactly 0): its backward delivers
+ * exactly dHidden to the hidden states and on through the model. Autograd keeps only dHidden, never a chunk's
+ * logits, and no [V, H] buffer exists besides W's gradient itself. Because W's gradient is written before
+ * backward, a gradient scale (1/G for accumulation) is passed in rather than applied to the loss. With tied
+ * embeddings W is the embedding matrix and both gradients add up in it. Outside a gradient collector (grad mode
+ * off: evaluation) pass 2 is skipped; a W that is not a trainable leaf (frozen head) gets no gradient.
  *
  * <p>PyTorch engine only (it reads autograd state through {@link JniUtils}); FLOAT32 or FLOAT64, any device.
  */
@@ -89,28 +91,39 @@ public final class ChunkedOrpoLoss {
     }
 
     /**
+     * The loss and metrics of one micro-batch, as {@link OrpoLoss#compute} on {@code hidden · lmHeadWeightᵀ};
+     * {@link #compute(NDArray, NDArray, NDArray, NDArray, NDArray, double)} with gradient scale 1.
+     */
+    public OrpoLoss.Output compute(
+            NDArray hidden, NDArray lmHeadWeight, NDArray inputIds, NDArray attentionMask, NDArray labels) {
+        return compute(hidden, lmHeadWeight, inputIds, attentionMask, labels, 1);
+    }
+
+    /**
      * The loss and metrics of one micro-batch, as {@link OrpoLoss#compute} on {@code hidden · lmHeadWeightᵀ}.
+     * While recording gradients, the LM head's gradient ({@code gradScale ·} d loss / d W) is added straight into
+     * W's gradient here, and the returned loss's backward delivers {@code gradScale ·} d loss / d hidden: call
+     * backward on it once, unscaled. Gradient accumulation over G micro-batches passes {@code gradScale = 1/G}
+     * instead of dividing the loss.
      *
      * @param hidden        [2B, T, H] final hidden states (after the final norm), chosen rows then rejected rows
      * @param lmHeadWeight  [V, H] the LM head (the embedding matrix when tied), same dtype and device
      * @param inputIds      [2B, T] token ids
      * @param attentionMask [2B, T] 1 on tokens, 0 on padding
      * @param labels        [2B, T] completion token ids, {@link OrpoLoss#IGNORE_INDEX} on prompt and padding
+     * @param gradScale     factor of every gradient this loss produces (its value is not scaled)
      * @return the scalar loss (attached to the manager of {@code hidden}; call backward on it) and the metrics
      */
-    public OrpoLoss.Output compute(
-            NDArray hidden, NDArray lmHeadWeight, NDArray inputIds, NDArray attentionMask, NDArray labels) {
+    public OrpoLoss.Output compute(NDArray hidden, NDArray lmHeadWeight, NDArray inputIds, NDArray attentionMask,
+            NDArray labels, double gradScale) {
         NDManager owner = hidden.getManager();
-        boolean recording = GradMode.isEnabled();
         // JniUtils.requiresGrad answers only for leaves: hidden states are assumed tracked while recording
-        boolean wantHidden = recording;
-        boolean wantWeight = recording && JniUtils.requiresGrad((PtNDArray) lmHeadWeight);
+        boolean recording = GradMode.isEnabled();
         NDArray result;
         OrpoMetrics metrics;
         try (NDScope scope = new NDScope()) {
             ShiftedTokens tokens = ShiftedTokens.of(hidden, lmHeadWeight, inputIds, attentionMask, labels,
                     loss.promptLoss());
-            long rows = tokens.rows;
             long width = hidden.getShape().get(2);
             int chunk = chunkTokens(lmHeadWeight.getShape().get(0));
             NDArray flat; // [N, H]
@@ -121,7 +134,7 @@ public final class ChunkedOrpoLoss {
                 weight = lmHeadWeight.stopGradient();
                 stats = ChunkedRowStats.compute(flat, weight, tokens, chunk, probe);
             }
-            if (!wantHidden && !wantWeight) {
+            if (!recording) {
                 OrpoLoss.Output out = loss.fromRowStats(stats);
                 result = out.loss();
                 metrics = out.metrics();
@@ -131,26 +144,22 @@ public final class ChunkedOrpoLoss {
                 OrpoLoss.Output out;
                 try (GradMode on = GradMode.enabled(true)) {
                     out = loss.fromRowStats(stats);
-                    JniUtils.backward((PtNDArray) out.loss(), (PtNDArray) out.loss().onesLike(), false, false);
+                    // seeding backward with gradScale scales g_logp, g_nll and so every gradient of pass 2
+                    JniUtils.backward((PtNDArray) out.loss(), (PtNDArray) Scalars.like(out.loss(), gradScale),
+                            false, false);
                 }
                 metrics = out.metrics();
                 NDArray value = out.loss().stopGradient();
                 out.loss().close();
-                ChunkedGradients.Result grads;
+                NDArray headGrad = JniUtils.requiresGrad((PtNDArray) lmHeadWeight) ? GradientTensors.of(lmHeadWeight) : null;
+                NDArray dHidden; // [N, H]
                 try (GradMode off = GradMode.enabled(false)) {
-                    grads = ChunkedGradients.compute(flat, weight, tokens, stats.logpSum().getGradient(),
-                            stats.nllSum().getGradient(), chunk, wantHidden, wantWeight, probe);
+                    dHidden = ChunkedGradients.compute(flat, weight, headGrad, tokens, stats.logpSum().getGradient(),
+                            stats.nllSum().getGradient(), chunk, probe);
                 }
-                NDArray surrogate = null; // Σ hidden ⊙ dHidden + Σ W ⊙ dW, [] ; receivers are step arrays
-                if (wantHidden) {
-                    NDArray dHidden = grads.hidden().reshape(rows, tokens.positions, width); // [2B, T-1, H]
-                    surrogate = dHidden.mul(hidden.get(":, :-1, :")).sum();
-                }
-                if (wantWeight) {
-                    // a dot of the flattened [V·H] vectors: W ⊙ dW would materialise one more [V, H] array
-                    NDArray w = grads.weight().reshape(-1).dot(lmHeadWeight.reshape(-1));
-                    surrogate = surrogate == null ? w : surrogate.add(w);
-                }
+                // Σ hidden ⊙ dHidden: its value is subtracted again, its backward hands dHidden to the hidden states
+                NDArray surrogate = dHidden.reshape(tokens.rows, tokens.positions, width)
+                        .mul(hidden.get(":, :-1, :")).sum();
                 result = value.add(surrogate.sub(surrogate.stopGradient()));
             }
             NDScope.unregister(result);

@@ -64,8 +64,10 @@ final class Attention extends Module {
         }
         k = repeatKv(k); // [N, Hq, S, D]
         v = repeatKv(v); // [N, Hq, S, D]
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(Scalars.like(q, scaling)); // [N, Hq, T, S]
-        NDArray weights = scores.add(mask).softmax(-1); // [N, Hq, T, S]
+        // scaled and masked in place, then released: autograd keeps only the softmax output of these [N, Hq, T, S]
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).muli(Scalars.like(q, scaling)).addi(mask);
+        NDArray weights = scores.softmax(-1); // [N, Hq, T, S]
+        scores.close();
         NDArray context = weights.matMul(v); // [N, Hq, T, D]
         context = context.transpose(0, 2, 1, 3).reshape(n, t, (long) heads * headDim); // [N, T, Hq*D]
         return oProj.forward(context); // [N, T, H]

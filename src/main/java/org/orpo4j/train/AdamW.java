@@ -3,10 +3,12 @@ package org.orpo4j.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
+import org.orpo4j.runtime.GradMode;
 
 /**
  * {@code torch.optim.AdamW} (single-tensor path, no amsgrad) on DJL NDArrays, updating the parameters in place
@@ -31,6 +33,12 @@ public final class AdamW implements AutoCloseable {
     private static final Pattern NO_DECAY =
             Pattern.compile("bias|layernorm|rmsnorm|(?:^|\\.)norm(?:$|\\.)|_norm(?:$|\\.)", Pattern.CASE_INSENSITIVE);
 
+    /**
+     * Tensors above this many values are updated in row blocks of at most this size: the temporaries of an update
+     * then stay a few MB instead of growing with the largest tensor (a [V, H] embedding).
+     */
+    static final long BLOCK_VALUES = 1L << 20;
+
     private static final String EXP_AVG = "exp_avg.";
     private static final String EXP_AVG_SQ = "exp_avg_sq.";
 
@@ -40,6 +48,7 @@ public final class AdamW implements AutoCloseable {
     private final double eps;
     private final double weightDecay;
     private final Predicate<String> decays;
+    private final long blockValues;
     private final NDManager stateManager;
     private final Map<String, NDArray> expAvg = new LinkedHashMap<>();
     private final Map<String, NDArray> expAvgSq = new LinkedHashMap<>();
@@ -51,6 +60,12 @@ public final class AdamW implements AutoCloseable {
      */
     public AdamW(Map<String, NDArray> params, double beta1, double beta2, double eps, double weightDecay,
             Predicate<String> decays) {
+        this(params, beta1, beta2, eps, weightDecay, decays, BLOCK_VALUES);
+    }
+
+    /** As the public constructor, with row blocks of at most {@code blockValues} values (tests use tiny ones). */
+    AdamW(Map<String, NDArray> params, double beta1, double beta2, double eps, double weightDecay,
+            Predicate<String> decays, long blockValues) {
         if (params.isEmpty()) {
             throw new IllegalArgumentException("AdamW needs at least one parameter");
         }
@@ -60,6 +75,7 @@ public final class AdamW implements AutoCloseable {
         this.eps = eps;
         this.weightDecay = weightDecay;
         this.decays = decays;
+        this.blockValues = blockValues;
         this.stateManager = params.values().iterator().next().getManager().newSubManager();
         for (Map.Entry<String, NDArray> e : this.params.entrySet()) {
             NDArray p = e.getValue();
@@ -91,24 +107,49 @@ public final class AdamW implements AutoCloseable {
         double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
         float stepSize = (float) (lr / biasCorrection1);
         float decayFactor = (float) (1 - lr * weightDecay);
-        try (NoGrad noGrad = new NoGrad()) {
+        boolean decay = weightDecay != 0;
+        try (GradMode noGrad = GradMode.enabled(false)) {
             for (Map.Entry<String, NDArray> e : params.entrySet()) {
-                // one scope per parameter: its temporaries go before the next parameter's are made
-                try (NDScope scope = new NDScope()) {
-                    String name = e.getKey();
-                    NDArray w = e.getValue();
-                    NDArray g = w.getGradient();
-                    NDArray m = expAvg.get(name);
-                    NDArray v = expAvgSq.get(name);
-                    if (weightDecay != 0 && decays.test(name)) {
-                        w.muli(decayFactor);
+                String name = e.getKey();
+                NDArray w = e.getValue();
+                NDArray m = expAvg.get(name);
+                NDArray v = expAvgSq.get(name);
+                long rows = w.getShape().dimension() == 0 ? 1 : w.getShape().get(0);
+                long rowValues = Math.max(1, w.size() / Math.max(1, rows));
+                long blockRows = Math.max(1, blockValues / rowValues);
+                try (NDArray g = w.getGradient()) {
+                    if (blockRows >= rows) {
+                        update(w, g, m, v, decay && decays.test(name), decayFactor, stepSize, biasCorrection2Sqrt);
+                        continue;
                     }
-                    m.muli((float) beta1).addi(g.mul((float) (1 - beta1)));
-                    v.muli((float) beta2).addi(g.mul(g).muli((float) (1 - beta2)));
-                    NDArray denom = v.sqrt().divi((float) biasCorrection2Sqrt).addi((float) eps);
-                    w.subi(m.mul(stepSize).divi(denom));
+                    for (long r0 = 0; r0 < rows; r0 += blockRows) {
+                        // in-place ops on row views write through to the tensors; one block's temporaries at a time
+                        try (NDScope scope = new NDScope()) {
+                            NDIndex block = new NDIndex().addSliceDim(r0, Math.min(rows, r0 + blockRows));
+                            update(w.get(block), g.get(block), m.get(block), v.get(block),
+                                    decay && decays.test(name), decayFactor, stepSize, biasCorrection2Sqrt);
+                        }
+                    }
                 }
             }
+        }
+    }
+
+    /** The update of one tensor (or row block of one) in place, its temporaries closed on the way. */
+    private void update(NDArray w, NDArray g, NDArray m, NDArray v, boolean decay, float decayFactor, float stepSize,
+            double biasCorrection2Sqrt) {
+        if (decay) {
+            w.muli(decayFactor);
+        }
+        try (NDArray scaled = g.mul((float) (1 - beta1))) {
+            m.muli((float) beta1).addi(scaled);
+        }
+        try (NDArray squared = g.mul(g)) {
+            v.muli((float) beta2).addi(squared.muli((float) (1 - beta2)));
+        }
+        try (NDArray denom = v.sqrt(); NDArray step = m.mul(stepSize)) {
+            denom.divi((float) biasCorrection2Sqrt).addi((float) eps);
+            w.subi(step.divi(denom));
         }
     }
 

@@ -8,6 +8,8 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.Collection;
 import java.util.Map;
+import org.orpo4j.runtime.GradMode;
+import org.orpo4j.runtime.GradientTensors;
 
 /**
  * Whole-model gradient operations: the global L2 norm with torch's {@code clip_grad_norm_} clipping, and zeroing
@@ -24,7 +26,7 @@ public final class Gradients {
      * 1. A non-finite norm is returned without touching the gradients.
      */
     public static double clipGlobalNorm(Collection<NDArray> params, double maxNorm) {
-        try (NoGrad noGrad = new NoGrad(); NDScope scope = new NDScope()) {
+        try (GradMode noGrad = GradMode.enabled(false); NDScope scope = new NDScope()) {
             NDList norms = new NDList(params.size());
             for (NDArray p : params) {
                 norms.add(p.getGradient().norm()); // [] per tensor
@@ -44,7 +46,7 @@ public final class Gradients {
 
     /** Name of the first parameter whose gradient holds NaN or Inf, or null (for the non-finite warning). */
     public static String firstNonFinite(Map<String, NDArray> params) {
-        try (NoGrad noGrad = new NoGrad(); NDScope scope = new NDScope()) {
+        try (GradMode noGrad = GradMode.enabled(false); NDScope scope = new NDScope()) {
             for (Map.Entry<String, NDArray> e : params.entrySet()) {
                 if (!Float.isFinite(e.getValue().getGradient().abs().max().getFloat())) {
                     return e.getKey();
@@ -54,8 +56,13 @@ public final class Gradients {
         return null;
     }
 
-    /** Sets every parameter's gradient to zero (after an optimizer step, or after a skipped one). */
+    /**
+     * Sets every parameter's gradient to zero (after an optimizer step, or after a skipped one), creating the
+     * gradients that do not exist yet: a dense gradient in place before each backward is what the chunked loss
+     * and the sparse embedding backward add into.
+     */
     public static void zero(Collection<NDArray> params) {
+        GradientTensors.materialize(params);
         for (NDArray p : params) {
             JniUtils.zeroGrad((PtNDArray) p);
         }

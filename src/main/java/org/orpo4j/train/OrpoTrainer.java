@@ -22,6 +22,7 @@ import org.orpo4j.runtime.Scalars;
 import org.orpo4j.safetensors.SaveOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.orpo4j.runtime.GradMode;
 
 /**
  * The single-stage ORPO loop, written plainly (nanoGPT style) with HF Trainer semantics (reference section 5):
@@ -216,9 +217,8 @@ public final class OrpoTrainer {
                 MicroBatch batch = train.collate(order.get(state.microBatchInEpoch()), mb);
                 if (finite) {
                     try (GradientCollector collector = root.getEngine().newGradientCollector()) {
-                        OrpoLoss.Output o = microBatchLoss(batch);
-                        // loss / g through Scalars: DJL's div(Number) frees its scalar while backward still reads it
-                        collector.backward(g == 1 ? o.loss() : o.loss().div(Scalars.like(o.loss(), g)));
+                        OrpoLoss.Output o = microBatchLoss(batch, g);
+                        collector.backward(o.loss());
                         micro.add(o.metrics());
                     } catch (NonFiniteLogitsException e) {
                         LOG.debug("non-finite logits: {}", e.getMessage());
@@ -233,11 +233,12 @@ public final class OrpoTrainer {
 
     /**
      * The ORPO loss of one micro-batch, from full logits or chunk by chunk from the hidden states as
-     * {@link OrpoConfig#chunkedLoss()} says; the same numbers either way, only the memory peak differs.
+     * {@link OrpoConfig#chunkedLoss()} says; the same numbers either way, only the memory peak differs. Its
+     * backward yields 1/g of the gradients (accumulation): the plain loss is divided, the chunked one is told.
      *
      * @throws NonFiniteLogitsException when the model produced NaN or Inf logits
      */
-    private OrpoLoss.Output microBatchLoss(MicroBatch batch) {
+    private OrpoLoss.Output microBatchLoss(MicroBatch batch, int g) {
         NDArray ids = batch.inputIds(); // [2B, T]
         long[] shape = ids.getShape().getShape();
         boolean chunk = switch (config.chunkedLoss()) {
@@ -247,10 +248,13 @@ public final class OrpoTrainer {
         };
         if (chunk) {
             NDArray hidden = model.hiddenStates(ids, batch.attentionMask()); // [2B, T, H]
-            return chunkedLoss.compute(hidden, model.lmHeadWeight(), ids, batch.attentionMask(), batch.labels());
+            return chunkedLoss.compute(hidden, model.lmHeadWeight(), ids, batch.attentionMask(), batch.labels(),
+                    1.0 / g);
         }
         NDArray logits = model.forward(ids, batch.attentionMask()); // [2B, T, V]
-        return loss.compute(logits, ids, batch.attentionMask(), batch.labels());
+        OrpoLoss.Output o = loss.compute(logits, ids, batch.attentionMask(), batch.labels());
+        // loss / g through Scalars: DJL's div(Number) frees its scalar while backward still reads it
+        return g == 1 ? o : new OrpoLoss.Output(o.loss().div(Scalars.like(o.loss(), g)), o.metrics());
     }
 
     /** The {@code eval_} metrics over {@code eval} in file order, without gradients. */
@@ -268,10 +272,10 @@ public final class OrpoTrainer {
 
     private Map<String, Double> evaluate(PairSource eval, NDManager root) {
         List<OrpoMetrics> batches = new ArrayList<>();
-        try (NoGrad noGrad = new NoGrad()) {
+        try (GradMode noGrad = GradMode.enabled(false)) {
             for (int[] rows : eval.batches(config.perDeviceEvalBatchSize(), 0, config.seed(), false, false)) {
                 try (NDManager m = root.newSubManager()) {
-                    batches.add(microBatchLoss(eval.collate(rows, m)).metrics());
+                    batches.add(microBatchLoss(eval.collate(rows, m), 1).metrics());
                 }
             }
         }

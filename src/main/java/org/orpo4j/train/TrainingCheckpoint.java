@@ -12,6 +12,7 @@ import org.orpo4j.model.CausalLm;
 import org.orpo4j.safetensors.CheckpointReader;
 import org.orpo4j.safetensors.CheckpointWriter;
 import org.orpo4j.safetensors.SaveOptions;
+import org.orpo4j.runtime.GradMode;
 
 /**
  * The content of one {@code checkpoint-<step>/} folder: the HF model folder (config.json, model.safetensors,
@@ -47,7 +48,7 @@ final class TrainingCheckpoint {
         try (NDManager m = scratch.newSubManager();
                 CheckpointReader weights = CheckpointReader.open(dir);
                 CheckpointReader moments = CheckpointReader.open(dir.resolve(OPTIMIZER_DIR));
-                NoGrad noGrad = new NoGrad()) {
+                GradMode noGrad = GradMode.enabled(false)) {
             for (Map.Entry<String, NDArray> e : params.entrySet()) {
                 if (!weights.contains(e.getKey())) {
                     throw new IOException(dir + ": checkpoint lacks weight " + e.getKey());

@@ -21,6 +21,7 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.model.ModelConfig;
+import org.orpo4j.runtime.Scalars;
 import org.orpo4j.runtime.WithCpuManager;
 
 /**
@@ -60,6 +61,56 @@ class ChunkedOrpoLossTest extends WithCpuManager {
     void promptLossOffAgreesWithThePlainPath() {
         assertSamePath(config(false), OrpoLoss.builder().promptLoss(false).build(), 6, 1);
         assertSamePath(config(true), OrpoLoss.builder().promptLoss(false).beta(0.5).build(), 11, 3);
+    }
+
+    /**
+     * The head's gradient is written during compute, before backward, scaled by gradScale, and adds to what W's
+     * gradient already holds: two micro-batches at scale 1/2 give the gradients of one plain backward.
+     */
+    @Test
+    void headGradientIsWrittenDuringComputeAndAccumulatesAcrossMicroBatches() {
+        for (boolean tied : new boolean[] {false, true}) {
+            OrpoLoss loss = OrpoLoss.builder().build();
+            Run plain = run(config(tied), model -> {
+                try (NDManager step = root.newSubManager();
+                        GradientCollector collector = root.getEngine().newGradientCollector()) {
+                    Batch b = batch(step);
+                    OrpoLoss.Output out = loss.compute(model.forward(b.ids, b.mask), b.ids, b.mask, b.labels);
+                    collector.backward(out.loss());
+                    return new Outcome(out.loss().getFloat(), out.metrics());
+                }
+            });
+            String head = tied ? "model.embed_tokens.weight" : "lm_head.weight";
+            ChunkedOrpoLoss chunked = ChunkedOrpoLoss.of(loss, 6L * VOCAB);
+            Run halves = run(config(tied), model -> {
+                Outcome outcome = null;
+                for (int micro = 0; micro < 2; micro++) {
+                    try (NDManager step = root.newSubManager();
+                            GradientCollector collector = root.getEngine().newGradientCollector()) {
+                        Batch b = batch(step);
+                        NDArray hidden = model.hiddenStates(b.ids, b.mask);
+                        OrpoLoss.Output out = chunked.compute(hidden, model.lmHeadWeight(), b.ids, b.mask, b.labels,
+                                0.5);
+                        if (micro == 0 && !tied) {
+                            try (NDArray g = model.lmHeadWeight().getGradient()) {
+                                float[] half = plain.gradients.get(head).clone();
+                                for (int i = 0; i < half.length; i++) {
+                                    half[i] *= 0.5f;
+                                }
+                                assertGradientClose(half, g.toFloatArray(), "head gradient before backward");
+                            }
+                        }
+                        collector.backward(out.loss());
+                        outcome = new Outcome(out.loss().getFloat(), out.metrics());
+                    }
+                }
+                return outcome;
+            });
+            assertTrue(plain.gradients.containsKey(head), head);
+            for (String name : plain.gradients.keySet()) {
+                assertGradientClose(plain.gradients.get(name), halves.gradients.get(name), "tied=" + tied + " " + name);
+            }
+        }
     }
 
     /**
@@ -160,7 +211,7 @@ class ChunkedOrpoLossTest extends WithCpuManager {
                 Batch b = batch(step);
                 OrpoLoss.Output out = loss.compute(model.forward(b.ids, b.mask), b.ids, b.mask, b.labels);
                 double value = out.loss().getFloat();
-                collector.backward(out.loss().div(gradDivisor));
+                collector.backward(out.loss().div(Scalars.like(out.loss(), gradDivisor)));
                 return new Outcome(value, out.metrics());
             }
         });
@@ -171,9 +222,10 @@ class ChunkedOrpoLossTest extends WithCpuManager {
                     GradientCollector collector = root.getEngine().newGradientCollector()) {
                 Batch b = batch(step);
                 NDArray hidden = model.hiddenStates(b.ids, b.mask);
-                OrpoLoss.Output out = chunked.compute(hidden, model.lmHeadWeight(), b.ids, b.mask, b.labels);
+                OrpoLoss.Output out = chunked.compute(hidden, model.lmHeadWeight(), b.ids, b.mask, b.labels,
+                        1.0 / gradDivisor);
                 double value = out.loss().getFloat();
-                collector.backward(out.loss().div(gradDivisor));
+                collector.backward(out.loss());
                 return new Outcome(value, out.metrics());
             }
         });

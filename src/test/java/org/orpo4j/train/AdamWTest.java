@@ -1,5 +1,6 @@
 package org.orpo4j.train;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -46,6 +47,28 @@ class AdamWTest {
                     assertClose(st.get("exp_avg"), adamw.state().get("exp_avg." + e.getKey()), 1e-7, "exp_avg");
                     assertClose(st.get("exp_avg_sq"), adamw.state().get("exp_avg_sq." + e.getKey()), 1e-7, "v");
                 }
+            }
+        }
+    }
+
+    /** Row blocks (here of 2 values: every row of the matrix, halves of the vectors) give the same bits. */
+    @Test
+    void updatingInRowBlocksGivesTheSameBits() {
+        try (NDManager manager = DjlRuntime.newManager(Device.cpu())) {
+            Map<String, NDArray> whole = initialParams(manager);
+            Map<String, NDArray> blocked = initialParams(manager);
+            try (AdamW a = optimizer(whole, AdamW.BLOCK_VALUES); AdamW b = optimizer(blocked, 2)) {
+                runSteps(manager, whole, a, 0, 5);
+                runSteps(manager, blocked, b, 0, 5);
+                for (String name : whole.keySet()) {
+                    assertArrayEquals(whole.get(name).toFloatArray(), blocked.get(name).toFloatArray(), name);
+                    for (String moment : new String[] {"exp_avg.", "exp_avg_sq."}) {
+                        assertArrayEquals(a.state().get(moment + name).toFloatArray(),
+                                b.state().get(moment + name).toFloatArray(), moment + name);
+                    }
+                }
+                assertClose(golden.get("final").get("model.layers.0.mlp.up_proj.weight"),
+                        blocked.get("model.layers.0.mlp.up_proj.weight"), 1e-6, "blocked up_proj");
             }
         }
     }
@@ -129,9 +152,13 @@ class AdamWTest {
     }
 
     private static AdamW optimizer(Map<String, NDArray> params) {
+        return optimizer(params, AdamW.BLOCK_VALUES);
+    }
+
+    private static AdamW optimizer(Map<String, NDArray> params, long blockValues) {
         JsonNode betas = golden.get("betas");
         return new AdamW(params, betas.get(0).asDouble(), betas.get(1).asDouble(), golden.get("eps").asDouble(),
-                golden.get("weight_decay").asDouble(), AdamW::decays);
+                golden.get("weight_decay").asDouble(), AdamW::decays, blockValues);
     }
 
     private static Map<String, NDArray> initialParams(NDManager manager) {

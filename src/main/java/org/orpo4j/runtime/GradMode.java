@@ -1,9 +1,12 @@
-package org.orpo4j.loss;
+package org.orpo4j.runtime;
 
 import ai.djl.pytorch.jni.JniUtils;
 
-/** Sets PyTorch's grad mode for a block and restores it: off for the chunk passes, on for the small stage 2. */
-final class GradMode implements AutoCloseable {
+/**
+ * Sets PyTorch's grad mode for a block and restores it (the chunked loss: off for its chunk passes, on for its small
+ * stage 2). DJL exposes grad mode only through {@link JniUtils}.
+ */
+public final class GradMode implements AutoCloseable {
 
     private final boolean previous;
 
@@ -12,11 +15,11 @@ final class GradMode implements AutoCloseable {
         JniUtils.setGradMode(enabled);
     }
 
-    static GradMode enabled(boolean enabled) {
+    public static GradMode enabled(boolean enabled) {
         return new GradMode(enabled);
     }
 
-    static boolean isEnabled() {
+    public static boolean isEnabled() {
         return JniUtils.isGradMode();
     }
 
