@@ -8,15 +8,18 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 
 /**
- * Pass 2 of the chunked loss: the gradients of the loss w.r.t. the hidden states and the LM head, assembled chunk
- * by chunk from the upstream gradients of the row sums. For position n of row r with logits z = h·Wᵀ and
- * p = softmax(z), the row sums are linear in log p(label) and log p(target), so
+ * Pass 2 of the chunked loss: the gradients of the loss w.r.t. the hidden states and the LM head, assembled from
+ * the upstream gradients of the row sums. For position n of row r with logits z = h·Wᵀ and p = softmax(z), the
+ * row sums are linear in log p(label) and log p(target), so
  * <pre>
  *   dz = a·onehot(label) − b·onehot(target) + (b − a)·p,   a = g_logp[r]·completion[n],  b = g_nll[r]·nllMask[n]
  *   dh = dz·W          W.grad += dzᵀ·h
  * </pre>
- * ({@code logitsSum} feeds metrics only and has no gradient). The head gradient goes straight into W's gradient
- * tensor, block by block, so no [V, H] buffer is ever allocated here. Run with gradients off on detached inputs.
+ * ({@code logitsSum} feeds metrics only and has no gradient). With pass 1's log-sum-exp, p = exp(z − lse) needs
+ * no whole row, so this pass walks the vocabulary in blocks of Vb rows of W, all N positions at once: each block's
+ * dz [N, Vb] feeds two long matmuls (over Vb for dh, over N for W.grad) instead of many thin ones, and the head
+ * gradient goes straight into W's gradient tensor, so no [V, H] buffer is ever allocated here. Run with gradients
+ * off on detached inputs.
  */
 final class ChunkedGradients {
 
@@ -26,13 +29,14 @@ final class ChunkedGradients {
      * @param hidden      [N, H] detached hidden states of the predicting positions
      * @param weight      [V, H] detached LM head
      * @param headGrad    [V, H] W's own gradient tensor, added to in place; null when W is not trained
+     * @param logSumExp   [N] pass 1's log Σ exp(z) per position
      * @param gradLogp    [2B] d loss / d logpSum (already times the caller's gradient scale)
      * @param gradNll     [B] d loss / d nllSum (likewise)
-     * @param chunk       C, positions per chunk; also sizes the vocabulary blocks of W.grad (≤ C·V values each)
+     * @param blockValues at most this many values in a block's dz [N, Vb] and in its W.grad product [Vb, H]
      * @return dh [N, H]
      */
     static NDArray compute(NDArray hidden, NDArray weight, NDArray headGrad, ShiftedTokens tokens,
-            NDArray gradLogp, NDArray gradNll, int chunk, ChunkProbe probe) {
+            NDArray logSumExp, NDArray gradLogp, NDArray gradNll, long blockValues, ChunkProbe probe) {
         long n = tokens.count();
         long vocab = weight.getShape().get(0);
         long width = weight.getShape().get(1);
@@ -42,48 +46,43 @@ final class ChunkedGradients {
         NDArray b = NDArrays.concat(new NDList(tokens.nllMask.mul(gradNll.reshape(pairs, 1)),
                         tokens.nllMask.zerosLike())) // rejected rows carry no NLL
                 .reshape(n); // [N]
-        NDArray softmaxScale = b.sub(a); // [N]
-        long vocabBlock = Math.max(1, (long) chunk * vocab / width);
-        NDList dHidden = new NDList(); // [C, H] each
-        try {
-            for (long start = 0; start < n; start += chunk) {
-                long end = Math.min(n, start + chunk);
-                NDIndex range = new NDIndex().addSliceDim(start, end);
-                try (NDScope scope = new NDScope()) {
-                    NDArray h = hidden.get(range); // [C, H]
-                    NDArray dz; // [C, V]
-                    try (NDArray logits = h.getNDArrayInternal().linear(h, weight, null).singletonOrThrow()) {
-                        dz = logits.softmax(-1);
-                    }
-                    dz.muli(softmaxScale.get(range).expandDims(1));
-                    // the one-hot terms: two entries per position of the flattened chunk, set in place
-                    NDArray flat = dz.reshape(-1); // [C·V] view
-                    NDArray rowStart = flat.getManager()
-                            .arange(0, Math.toIntExact(end - start), 1, DataType.INT64).mul(vocab); // [C]
-                    NDIndex atLabel = new NDIndex("{}", rowStart.add(tokens.labels.get(range)));
-                    flat.set(atLabel, flat.get(atLabel).add(a.get(range)));
-                    NDIndex atTarget = new NDIndex("{}", rowStart.add(tokens.nllTargets.get(range)));
-                    flat.set(atTarget, flat.get(atTarget).sub(b.get(range)));
-                    NDArray dh = dz.matMul(weight); // [C, H]
-                    NDScope.unregister(dh);
-                    dHidden.add(dh);
-                    if (headGrad != null) {
-                        for (long v0 = 0; v0 < vocab; v0 += vocabBlock) {
-                            long v1 = Math.min(vocab, v0 + vocabBlock);
-                            // one block's product at a time: a scope per block, not per chunk
-                            try (NDScope block = new NDScope()) {
-                                NDArray dzBlock = dz.get(new NDIndex().addAllDim().addSliceDim(v0, v1)); // [C, Vb]
-                                // [Vb, H] view of W.grad += [Vb, C]·[C, H]
-                                headGrad.get(new NDIndex().addSliceDim(v0, v1)).addi(dzBlock.transpose().matMul(h));
-                            }
-                        }
-                    }
-                    probe.atChunkPeak(2, dz);
+        NDArray softmaxScale = b.sub(a).expandDims(1); // [N, 1]
+        NDArray lse = logSumExp.expandDims(1); // [N, 1]
+        long block = Math.max(1, Math.min(vocab, blockValues / Math.max(n, width))); // Vb
+        NDArray rowStart = hidden.getManager().arange(0, Math.toIntExact(n), 1, DataType.INT64); // [N]
+        NDArray dh = hidden.zerosLike(); // [N, H]
+        for (long v0 = 0; v0 < vocab; v0 += block) {
+            long v1 = Math.min(vocab, v0 + block);
+            NDIndex rowsOfW = new NDIndex().addSliceDim(v0, v1);
+            try (NDScope scope = new NDScope()) {
+                NDArray w = weight.get(rowsOfW); // [Vb, H] view
+                NDArray dz; // [N, Vb]
+                try (NDArray z = hidden.getNDArrayInternal().linear(hidden, w, null).singletonOrThrow()) {
+                    dz = z.subi(lse).exp(); // p
                 }
+                dz.muli(softmaxScale); // (b − a)·p
+                NDArray blockRowStart = rowStart.mul(v1 - v0); // [N] offsets into the flattened block
+                addOneHot(dz, blockRowStart, tokens.labels, v0, v1, a);
+                addOneHot(dz, blockRowStart, tokens.nllTargets, v0, v1, b.neg());
+                dh.addi(dz.matMul(w)); // [N, Vb]·[Vb, H]
+                if (headGrad != null) {
+                    headGrad.get(rowsOfW).addi(dz.transpose().matMul(hidden)); // [Vb, N]·[N, H] into a view of W.grad
+                }
+                probe.atChunkPeak(2, dz);
             }
-            return NDArrays.concat(dHidden);
-        } finally {
-            dHidden.close();
         }
+        return dh;
+    }
+
+    /**
+     * dz[n, k[n] − v0] += value[n] for the positions whose token k[n] falls in the block [v0, v1): one entry per
+     * position of the flattened block, set in place (the others get +0 at a clamped, harmless index).
+     */
+    private static void addOneHot(NDArray dz, NDArray rowStart, NDArray tokens, long v0, long v1, NDArray value) {
+        NDArray local = tokens.sub(v0); // [N]
+        NDArray inBlock = local.gte(0).logicalAnd(local.lt(v1 - v0)).toType(value.getDataType(), false);
+        NDArray flat = dz.reshape(-1); // [N·Vb] view
+        NDIndex at = new NDIndex("{}", rowStart.add(local.clip(0, v1 - v0 - 1)));
+        flat.set(at, flat.get(at).add(value.mul(inBlock)));
     }
 }

@@ -128,12 +128,13 @@ public final class ChunkedOrpoLoss {
             int chunk = chunkTokens(lmHeadWeight.getShape().get(0));
             NDArray flat; // [N, H]
             NDArray weight; // [V, H]
-            RowStats stats;
+            ChunkedRowStats.Result pass1;
             try (GradMode off = GradMode.enabled(false)) {
                 flat = hidden.stopGradient().get(":, :-1, :").reshape(tokens.count(), width);
                 weight = lmHeadWeight.stopGradient();
-                stats = ChunkedRowStats.compute(flat, weight, tokens, chunk, probe);
+                pass1 = ChunkedRowStats.compute(flat, weight, tokens, chunk, probe);
             }
+            RowStats stats = pass1.stats();
             if (!recording) {
                 OrpoLoss.Output out = loss.fromRowStats(stats);
                 result = out.loss();
@@ -154,8 +155,8 @@ public final class ChunkedOrpoLoss {
                 NDArray headGrad = JniUtils.requiresGrad((PtNDArray) lmHeadWeight) ? GradientTensors.of(lmHeadWeight) : null;
                 NDArray dHidden; // [N, H]
                 try (GradMode off = GradMode.enabled(false)) {
-                    dHidden = ChunkedGradients.compute(flat, weight, headGrad, tokens, stats.logpSum().getGradient(),
-                            stats.nllSum().getGradient(), chunk, probe);
+                    dHidden = ChunkedGradients.compute(flat, weight, headGrad, tokens, pass1.logSumExp(),
+                            stats.logpSum().getGradient(), stats.nllSum().getGradient(), chunkValues, probe);
                 }
                 // Σ hidden ⊙ dHidden: its value is subtracted again, its backward hands dHidden to the hidden states
                 NDArray surrogate = dHidden.reshape(tokens.rows, tokens.positions, width)

@@ -9,10 +9,13 @@ import ai.djl.ndarray.index.NDIndex;
 /**
  * Pass 1 of the chunked loss: the {@link RowStats} sums from hidden states, C positions at a time. Each chunk's
  * logits [C, V] and log-softmax live only inside the chunk; what survives is three numbers per position (the
- * target log-probs and the logits' sum), reduced per row exactly as {@link LogitsRowStats} does. Run it with
- * gradients off on detached inputs: the sums it returns are leaves.
+ * target log-probs and the logits' sum), reduced per row exactly as {@link LogitsRowStats} does, plus each
+ * position's log-sum-exp for pass 2. Run it with gradients off on detached inputs: the sums it returns are leaves.
  */
 final class ChunkedRowStats {
+
+    /** @param logSumExp [N] log Σ_v exp(z_v) per predicting position, so that pass 2 gets p = exp(z − lse) */
+    record Result(RowStats stats, NDArray logSumExp) {}
 
     private ChunkedRowStats() {}
 
@@ -21,12 +24,13 @@ final class ChunkedRowStats {
      * @param weight [V, H] the LM head, detached
      * @param chunk  C, positions per chunk
      */
-    static RowStats compute(NDArray hidden, NDArray weight, ShiftedTokens tokens, int chunk, ChunkProbe probe) {
+    static Result compute(NDArray hidden, NDArray weight, ShiftedTokens tokens, int chunk, ChunkProbe probe) {
         long n = tokens.count();
         long vocab = weight.getShape().get(0);
         NDList labelLogp = new NDList(); // [C] each
         NDList targetLogp = new NDList();
         NDList logitsSums = new NDList();
+        NDList logSumExps = new NDList();
         try {
             for (long start = 0; start < n; start += chunk) {
                 NDIndex range = new NDIndex().addSliceDim(start, Math.min(n, start + chunk));
@@ -37,11 +41,14 @@ final class ChunkedRowStats {
                     NDArray label = logp.gather(tokens.labels.get(range).expandDims(-1), -1).squeeze(-1); // [C]
                     NDArray target = logp.gather(tokens.nllTargets.get(range).expandDims(-1), -1).squeeze(-1);
                     NDArray sum = logits.sum(new int[] {1}); // [C]
+                    // both maxima sit at the same v, where log p = −log Σ exp(z − max) exactly as log_softmax has it
+                    NDArray lse = logits.max(new int[] {1}).sub(logp.max(new int[] {1})); // [C]
                     probe.atChunkPeak(1, logits);
-                    NDScope.unregister(label, target, sum);
+                    NDScope.unregister(label, target, sum, lse);
                     labelLogp.add(label);
                     targetLogp.add(target);
                     logitsSums.add(sum);
+                    logSumExps.add(lse);
                 }
             }
             int rows = tokens.rows;
@@ -53,12 +60,13 @@ final class ChunkedRowStats {
             NDArray nllSum = NDArrays.concat(targetLogp).reshape(rows, tokens.positions).get(chosen)
                     .mul(tokens.nllMask).sum(perRow).neg(); // [B]
             NDArray logitsSum = NDArrays.concat(logitsSums).reshape(rows, tokens.positions).sum(perRow); // [2B]
-            return new RowStats(logpSum, tokens.completionTokens, nllSum, tokens.nllTokens, logitsSum,
-                    tokens.positions * vocab);
+            return new Result(new RowStats(logpSum, tokens.completionTokens, nllSum, tokens.nllTokens, logitsSum,
+                    tokens.positions * vocab), NDArrays.concat(logSumExps));
         } finally {
             labelLogp.close();
             targetLogp.close();
             logitsSums.close();
+            logSumExps.close();
         }
     }
 }

@@ -114,8 +114,8 @@ class ChunkedOrpoLossTest extends WithCpuManager {
     }
 
     /**
-     * During the chunked computation no live array has a vocabulary axis longer than one chunk's C·V values, the
-     * chunks run with grad mode off (autograd saves nothing of them), and afterwards the model's manager holds
+     * During the chunked computation no live array has a vocabulary axis longer than one chunk's C·V values, pass
+     * 2's blocks hold at most C·V values, the chunks run with grad mode off (autograd saves nothing of them), and afterwards the model's manager holds
      * exactly its parameters. The same scan during the plain path sees the [2B, T, V] logits, so it can fail.
      */
     @Test
@@ -130,6 +130,7 @@ class ChunkedOrpoLossTest extends WithCpuManager {
                 // with grad mode off PyTorch records no op, so no chunk tensor can be saved for backward
                 assertFalse(JniUtils.isGradMode(), "pass " + pass + ": grad mode on inside a chunk");
                 largest[0] = Math.max(largest[0], largestVocabArray((BaseNDManager) root));
+                assertTrue(logits.size() <= chunkValues, "pass " + pass + " block " + logits.getShape());
                 peaks.add(pass + ":" + logits.getShape());
             };
             ChunkedOrpoLoss chunked = ChunkedOrpoLoss.of(OrpoLoss.builder().build(), chunkValues).withProbe(probe);
@@ -141,8 +142,12 @@ class ChunkedOrpoLossTest extends WithCpuManager {
                 assertTrue(largestVocabArray((BaseNDManager) root) <= chunkValues, "after compute");
                 collector.backward(out.loss());
             }
-            assertEquals(2 * 7, peaks.size(), "32 positions in chunks of 5 = 7 chunks, twice: " + peaks);
+            // pass 1: 32 positions in chunks of 5 = 7 chunks; pass 2: all 32 positions by vocabulary blocks of
+            // 185 / 32 = 5 rows of W = 8 blocks
+            assertEquals(7 + 8, peaks.size(), peaks.toString());
             assertEquals("1:(2, 37)", peaks.get(6), "the last chunk holds the 2 remaining positions");
+            assertEquals("2:(32, 5)", peaks.get(7), "a block of dz: every position, 5 vocabulary entries");
+            assertEquals("2:(32, 2)", peaks.get(14), "the last block holds the 2 remaining vocabulary entries");
             assertTrue(largest[0] > 0 && largest[0] <= chunkValues,
                     "largest live array with a vocabulary axis: " + largest[0] + " values > one chunk " + chunkValues);
             assertEquals(modelArrays, live((BaseNDManager) root), "only the parameters outlive the step");
