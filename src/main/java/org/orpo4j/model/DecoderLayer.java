@@ -1,6 +1,7 @@
 package org.orpo4j.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
 
 /** One pre-norm transformer block ({@code model.layers.i}): {@code h = x + attn(norm(x)); out = h + mlp(norm(h))}. */
 final class DecoderLayer extends Module {
@@ -20,9 +21,17 @@ final class DecoderLayer extends Module {
                 addChild("post_attention_layernorm", new RmsNorm(config.hiddenSize(), config.rmsNormEps()));
     }
 
-    /** [N, T, H] -> [N, T, H]; see {@link Attention#forward} for the other arguments. */
+    /**
+     * [N, T, H] -> [N, T, H]; see {@link Attention#forward} for the other arguments. The layer's intermediate
+     * arrays are closed when it returns: autograd holds its own references to what backward needs and frees them
+     * as backward passes, which the step manager's handles would otherwise prevent until the step ends.
+     */
     NDArray forward(NDArray x, RotaryEmbedding.Tables rope, NDArray mask, KvCache cache) {
-        NDArray h = x.add(selfAttn.forward(inputLayernorm.forward(x), rope, mask, cache, index));
-        return h.add(mlp.forward(postAttentionLayernorm.forward(h)));
+        try (NDScope scope = new NDScope()) {
+            NDArray h = x.add(selfAttn.forward(inputLayernorm.forward(x), rope, mask, cache, index));
+            NDArray out = h.add(mlp.forward(postAttentionLayernorm.forward(h)));
+            NDScope.unregister(out);
+            return out;
+        }
     }
 }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 
 /**
  * The keys and values each layer has already computed during generation, so that a new token only attends
@@ -47,6 +48,7 @@ final class KvCache implements AutoCloseable {
 
     private NDArray grow(NDArray cached, NDArray step) {
         NDArray grown = cached == null ? step.duplicate() : NDArrays.concat(new NDList(cached, step), 2);
+        NDScope.unregister(grown); // outlives the layer's scope (DecoderLayer)
         grown.attach(manager);
         if (cached != null) {
             cached.close();
