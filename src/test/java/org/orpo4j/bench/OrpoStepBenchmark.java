@@ -3,6 +3,7 @@ package org.orpo4j.bench;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import java.io.BufferedReader;
@@ -34,7 +35,7 @@ import org.orpo4j.train.OrpoConfig;
  * peak RSS (VmHWM) is its own. Reports step time (median of the timed steps after one warm-up), tokens/s, peak
  * RSS, RSS over the state before the first step (weights, gradients, Adam moments), and MFU against a large fp32 matmul timed in the same process.
  * See docs/benchmarks.md. Usage: {@code OrpoStepBenchmark [--steps 5] [--threads 2] [--cases a,b,b2]
- * [--paths plain,chunked] [--no-torch]}.
+ * [--paths plain,chunked,plain-head,chunked-head] [--no-torch]}.
  */
 public final class OrpoStepBenchmark {
 
@@ -94,6 +95,13 @@ public final class OrpoStepBenchmark {
         CASES.put("smoke", new Case("smoke", 4096, 128, 2, 4, 2, 256, 2, 64));
     }
 
+    /**
+     * Path suffix for the LM head and the loss alone ({@code plain-head}, {@code chunked-head}): hidden states and W
+     * as trainable leaves, forward and backward of the loss, no model and no optimizer, the setting in which fused
+     * linear+loss kernels state their memory savings.
+     */
+    private static final String HEAD_ONLY = "-head";
+
     /** Case b at smaller vocabularies: how the extra memory grows with V (orpo4j only, no torch run). */
     private static final Set<String> VOCABULARY_SWEEP = Set.of("b2", "b4");
 
@@ -101,7 +109,11 @@ public final class OrpoStepBenchmark {
 
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("child")) {
-            child(CASES.get(args[1]), args[2], Integer.parseInt(args[3]));
+            if (args[2].endsWith(HEAD_ONLY)) {
+                headChild(CASES.get(args[1]), args[2], Integer.parseInt(args[3]));
+            } else {
+                child(CASES.get(args[1]), args[2], Integer.parseInt(args[3]));
+            }
             return;
         }
         int steps = 5;
@@ -117,7 +129,8 @@ public final class OrpoStepBenchmark {
                 case "--paths" -> paths = List.of(args[++i].split(","));
                 case "--no-torch" -> torch = false;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + "; usage: OrpoStepBenchmark [--steps 5] [--threads 2] [--cases a,b,b2] [--paths plain,chunked]"
+                        + "; usage: OrpoStepBenchmark [--steps 5] [--threads 2] [--cases a,b,b2]"
+                        + " [--paths plain,chunked,plain-head,chunked-head]"
                         + " [--no-torch]");
             }
         }
@@ -213,15 +226,19 @@ public final class OrpoStepBenchmark {
                                     / Double.parseDouble(torch.get("step_median_s")));
                 }
             }
-            Map<String, String> plain = find(rows, c, "plain", "orpo4j");
-            Map<String, String> chunked = find(rows, c, "chunked", "orpo4j");
-            if (plain != null && chunked != null) {
-                System.out.printf(Locale.ROOT, "case %s: chunked / plain peak RSS = %.3f; step memory over the state"
-                        + " (extra) chunked / plain = %s / %s MB = %.3f%n", c,
-                        Double.parseDouble(chunked.get("peak_rss_mb")) / Double.parseDouble(plain.get("peak_rss_mb")),
-                        chunked.get("extra_mb"), plain.get("extra_mb"),
-                        Double.parseDouble(chunked.get("extra_mb")) / Double.parseDouble(plain.get("extra_mb")));
+            for (String suffix : List.of("", HEAD_ONLY)) {
+                ratios(c + suffix, find(rows, c, "plain" + suffix, "orpo4j"), find(rows, c, "chunked" + suffix, "orpo4j"));
             }
+        }
+    }
+
+    private static void ratios(String c, Map<String, String> plain, Map<String, String> chunked) {
+        if (plain != null && chunked != null) {
+            System.out.printf(Locale.ROOT, "case %s: chunked / plain peak RSS = %.3f; step memory over the state"
+                    + " (extra) chunked / plain = %s / %s MB = %.3f%n", c,
+                    Double.parseDouble(chunked.get("peak_rss_mb")) / Double.parseDouble(plain.get("peak_rss_mb")),
+                    chunked.get("extra_mb"), plain.get("extra_mb"),
+                    Double.parseDouble(chunked.get("extra_mb")) / Double.parseDouble(plain.get("extra_mb")));
         }
     }
 
@@ -269,6 +286,55 @@ public final class OrpoStepBenchmark {
                         100 * flops / median / peakFlops, peakFlops / 1e9, params,
                         chunked ? chunkedLoss.chunkTokens(c.vocab()) : 0);
             }
+        }
+    }
+
+    /**
+     * The loss alone: hidden states [2B, T, H] and W [V, H] as trainable leaves (W's gradient created before the
+     * first step, as the trainer does), each step forward + backward of the ORPO loss on hidden·Wᵀ, plain or
+     * chunked. State = W, its gradient and the hidden states; extra = what the loss needs on top.
+     */
+    private static void headChild(Case c, String path, int steps) throws IOException {
+        boolean chunked = path.startsWith("chunked");
+        try (NDManager root = DjlRuntime.newManager(DjlRuntime.defaultDevice())) {
+            long rssStart = status("VmRSS");
+            NDArray w = root.randomNormal(0, 0.02f, new Shape(c.vocab(), c.hidden()), DataType.FLOAT32);
+            w.setRequiresGradient(true);
+            Gradients.zero(List.of(w));
+            NDArray hidden = root.randomNormal(new Shape(2L * c.pairs(), c.length(), c.hidden()));
+            hidden.setRequiresGradient(true);
+            long rssState = status("VmRSS");
+            OrpoLoss loss = OrpoLoss.builder().build();
+            ChunkedOrpoLoss chunkedLoss = ChunkedOrpoLoss.of(loss);
+            long[][] batch = batch(c);
+            double[] totals = new double[steps];
+            for (int s = 0; s <= steps; s++) {
+                long t0 = System.nanoTime();
+                try (NDManager step = root.newSubManager();
+                        GradientCollector collector = root.getEngine().newGradientCollector()) {
+                    Shape shape = new Shape(2L * c.pairs(), c.length());
+                    NDArray ids = step.create(batch[0], shape);
+                    NDArray mask = step.create(batch[1], shape);
+                    NDArray labels = step.create(batch[2], shape);
+                    OrpoLoss.Output out = chunked ? chunkedLoss.compute(hidden, w, ids, mask, labels)
+                            : loss.compute(hidden.getNDArrayInternal().linear(hidden, w, null).singletonOrThrow(),
+                                    ids, mask, labels);
+                    collector.backward(out.loss());
+                }
+                Gradients.zero(List.of(w, hidden));
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                System.out.printf(Locale.ROOT, "step %d: loss forward+backward %.3f s; VmHWM %d MB%n", s, seconds,
+                        mb(status("VmHWM")));
+                if (s > 0) {
+                    totals[s - 1] = seconds;
+                }
+            }
+            Arrays.sort(totals);
+            long peak = status("VmHWM");
+            System.out.printf(Locale.ROOT, "RESULT case=%s path=%s step_median_s=%.3f step_min_s=%.3f tokens_per_s=%.1f"
+                    + " peak_rss_mb=%d state_mb=%d extra_mb=%d rss_start_mb=%d mfu_pct=- matmul_peak_gflops=-%n",
+                    c.name(), path, totals[steps / 2], totals[0], c.tokens() / totals[steps / 2], mb(peak),
+                    mb(rssState), mb(peak - rssState), mb(rssStart));
         }
     }
 
@@ -320,14 +386,14 @@ public final class OrpoStepBenchmark {
         return new long[][] {ids, mask, labels};
     }
 
-    /** Best-of-5 FLOP/s of a 2048³ float32 matmul (after a warm-up), the machine's practical fp32 peak here. */
+    /** Best-of-10 FLOP/s of a 2048³ float32 matmul (after a warm-up), the machine's practical fp32 peak here. */
     private static double matmulPeak(NDManager root) {
         int n = 2048;
         try (NDManager m = root.newSubManager()) {
             NDArray a = m.randomNormal(new Shape(n, n));
             NDArray b = m.randomNormal(new Shape(n, n));
             double best = Double.MAX_VALUE;
-            for (int i = 0; i < 6; i++) {
+            for (int i = 0; i < 11; i++) {
                 long t0 = System.nanoTime();
                 try (NDArray c = a.matMul(b)) {
                     c.getFloat(0, 0); // wait for the result (asynchronous on GPU)
