@@ -36,10 +36,10 @@ public final class ChunkedOrpoLoss {
     public static final long DEFAULT_CHUNK_VALUES = 1L << 24;
 
     /**
-     * Above this many logits values in a batch (2B·(T−1)·V) {@link #recommended} says chunk: 2^26 values are
-     * 256 MB in float32, which the plain path holds several times over (logits, log-softmax, their gradients).
+     * Above this many logits values in a batch (2B·(T−1)·V) {@link #recommended} says chunk: one default chunk.
+     * Beyond it the chunked path needs less memory and, on CPU, measured no slower (docs/benchmarks.md).
      */
-    public static final long AUTO_THRESHOLD_VALUES = 1L << 26;
+    public static final long AUTO_THRESHOLD_VALUES = DEFAULT_CHUNK_VALUES;
 
     private final OrpoLoss loss;
     private final long chunkValues;

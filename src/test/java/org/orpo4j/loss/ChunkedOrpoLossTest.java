@@ -200,7 +200,9 @@ class ChunkedOrpoLossTest extends WithCpuManager {
     void chunkingIsRecommendedOnceTheLogitsAreLarge() {
         assertEquals(453, ChunkedOrpoLoss.of(OrpoLoss.builder().build()).chunkTokens(37_000));
         assertEquals(1, ChunkedOrpoLoss.of(OrpoLoss.builder().build(), 10).chunkTokens(37_000));
-        assertFalse(ChunkedOrpoLoss.recommended(4, 256, 49_152)); // 50M values: the plain path is fine
+        assertFalse(ChunkedOrpoLoss.recommended(2, 128, 49_152)); // 12.5M values: fits one chunk
+        assertFalse(ChunkedOrpoLoss.recommended(2, 1, 49_152)); // no predicted positions
+        assertTrue(ChunkedOrpoLoss.recommended(4, 256, 49_152)); // 50M values: three chunks
         assertTrue(ChunkedOrpoLoss.recommended(2, 1024, 151_936)); // 311M values
         assertTrue(ChunkedOrpoLoss.recommended(16, 1024, 49_152));
     }
