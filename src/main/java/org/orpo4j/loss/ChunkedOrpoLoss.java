@@ -152,7 +152,8 @@ public final class ChunkedOrpoLoss {
                 metrics = out.metrics();
                 NDArray value = out.loss().stopGradient();
                 out.loss().close();
-                NDArray headGrad = JniUtils.requiresGrad((PtNDArray) lmHeadWeight) ? GradientTensors.of(lmHeadWeight) : null;
+                NDArray headGrad = JniUtils.requiresGrad((PtNDArray) lmHeadWeight)
+                        ? GradientTensors.of(lmHeadWeight) : null; // [V, H], or null for a frozen head
                 NDArray dHidden; // [N, H]
                 try (GradMode off = GradMode.enabled(false)) {
                     dHidden = ChunkedGradients.compute(flat, weight, headGrad, tokens, pass1.logSumExp(),

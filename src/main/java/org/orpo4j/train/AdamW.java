@@ -107,7 +107,6 @@ public final class AdamW implements AutoCloseable {
         double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
         float stepSize = (float) (lr / biasCorrection1);
         float decayFactor = (float) (1 - lr * weightDecay);
-        boolean decay = weightDecay != 0;
         try (GradMode noGrad = GradMode.enabled(false)) {
             for (Map.Entry<String, NDArray> e : params.entrySet()) {
                 String name = e.getKey();
@@ -117,9 +116,10 @@ public final class AdamW implements AutoCloseable {
                 long rows = w.getShape().dimension() == 0 ? 1 : w.getShape().get(0);
                 long rowValues = Math.max(1, w.size() / Math.max(1, rows));
                 long blockRows = Math.max(1, blockValues / rowValues);
+                boolean decay = weightDecay != 0 && decays.test(name);
                 try (NDArray g = w.getGradient()) {
                     if (blockRows >= rows) {
-                        update(w, g, m, v, decay && decays.test(name), decayFactor, stepSize, biasCorrection2Sqrt);
+                        update(w, g, m, v, decay, decayFactor, stepSize, biasCorrection2Sqrt);
                         continue;
                     }
                     for (long r0 = 0; r0 < rows; r0 += blockRows) {
@@ -127,7 +127,7 @@ public final class AdamW implements AutoCloseable {
                         try (NDScope scope = new NDScope()) {
                             NDIndex block = new NDIndex().addSliceDim(r0, Math.min(rows, r0 + blockRows));
                             update(w.get(block), g.get(block), m.get(block), v.get(block),
-                                    decay && decays.test(name), decayFactor, stepSize, biasCorrection2Sqrt);
+                                    decay, decayFactor, stepSize, biasCorrection2Sqrt);
                         }
                     }
                 }

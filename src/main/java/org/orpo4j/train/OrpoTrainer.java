@@ -18,11 +18,11 @@ import org.orpo4j.loss.NonFiniteLogitsException;
 import org.orpo4j.loss.OrpoLoss;
 import org.orpo4j.loss.OrpoMetrics;
 import org.orpo4j.model.CausalLm;
+import org.orpo4j.runtime.GradMode;
 import org.orpo4j.runtime.Scalars;
 import org.orpo4j.safetensors.SaveOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.orpo4j.runtime.GradMode;
 
 /**
  * The single-stage ORPO loop, written plainly (nanoGPT style) with HF Trainer semantics (reference section 5):

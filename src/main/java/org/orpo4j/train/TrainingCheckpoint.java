@@ -9,10 +9,10 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.orpo4j.model.CausalLm;
+import org.orpo4j.runtime.GradMode;
 import org.orpo4j.safetensors.CheckpointReader;
 import org.orpo4j.safetensors.CheckpointWriter;
 import org.orpo4j.safetensors.SaveOptions;
-import org.orpo4j.runtime.GradMode;
 
 /**
  * The content of one {@code checkpoint-<step>/} folder: the HF model folder (config.json, model.safetensors,

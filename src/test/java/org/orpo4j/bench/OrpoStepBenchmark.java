@@ -33,9 +33,9 @@ import org.orpo4j.train.OrpoConfig;
  * Hand-run benchmark (not a test, not in CI) of one full ORPO training step — forward, loss, backward, AdamW
  * update — in orpo4j and in PyTorch eager, side by side, each configuration in its own process so that every
  * peak RSS (VmHWM) is its own. Reports step time (median of the timed steps after one warm-up), tokens/s, peak
- * RSS, RSS over the state before the first step (weights, gradients, Adam moments), and MFU against a large fp32 matmul timed in the same process.
- * See docs/benchmarks.md. Usage: {@code OrpoStepBenchmark [--steps 5] [--threads 2] [--cases a,b,b2]
- * [--paths plain,chunked,plain-head,chunked-head] [--no-torch]}.
+ * RSS, RSS over the state before the first step (weights, gradients, Adam moments), and MFU against a large fp32
+ * matmul timed in the same process. See docs/benchmarks.md. Usage: {@code OrpoStepBenchmark [--steps 5] [--threads 2]
+ * [--cases a,b,b2,b4] [--paths plain,chunked,plain-head,chunked-head] [--no-torch]}.
  */
 public final class OrpoStepBenchmark {
 
@@ -227,7 +227,8 @@ public final class OrpoStepBenchmark {
                 }
             }
             for (String suffix : List.of("", HEAD_ONLY)) {
-                ratios(c + suffix, find(rows, c, "plain" + suffix, "orpo4j"), find(rows, c, "chunked" + suffix, "orpo4j"));
+                ratios(c + suffix, find(rows, c, "plain" + suffix, "orpo4j"),
+                        find(rows, c, "chunked" + suffix, "orpo4j"));
             }
         }
     }
@@ -255,7 +256,8 @@ public final class OrpoStepBenchmark {
         try (NDManager root = DjlRuntime.newManager(device)) {
             double peakFlops = matmulPeak(root);
             long rssStart = status("VmRSS");
-            try (CausalLm lm = CausalLm.random(c.config(), root, 1); AdamW adam = AdamW.of(lm.parameters(), OrpoConfig.builder().build())) {
+            try (CausalLm lm = CausalLm.random(c.config(), root, 1);
+                    AdamW adam = AdamW.of(lm.parameters(), OrpoConfig.builder().build())) {
                 long params = lm.parameters().values().stream().mapToLong(NDArray::size).sum();
                 if (params != c.parameters()) {
                     throw new IllegalStateException("parameter count " + params + " != formula " + c.parameters());

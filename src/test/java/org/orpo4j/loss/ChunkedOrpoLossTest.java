@@ -115,8 +115,9 @@ class ChunkedOrpoLossTest extends WithCpuManager {
 
     /**
      * During the chunked computation no live array has a vocabulary axis longer than one chunk's C·V values, pass
-     * 2's blocks hold at most C·V values, the chunks run with grad mode off (autograd saves nothing of them), and afterwards the model's manager holds
-     * exactly its parameters. The same scan during the plain path sees the [2B, T, V] logits, so it can fail.
+     * 2's blocks hold at most C·V values, the chunks run with grad mode off (autograd saves nothing of them), and
+     * afterwards the model's manager holds exactly its parameters. The same scan during the plain path sees the
+     * [2B, T, V] logits, so it can fail.
      */
     @Test
     void noLogitsLargerThanOneChunkAreEverLive() {
