@@ -15,6 +15,7 @@ import org.orpo4j.train.OrpoConfig;
 import org.orpo4j.train.OrpoTrainer;
 import org.orpo4j.train.PairSource;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -29,6 +30,9 @@ final class EvalCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    @Mixin
+    DeviceOption deviceOption;
 
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model folder (with tokenizer).")
     Path model;
@@ -73,7 +77,7 @@ final class EvalCommand implements Callable<Integer> {
         Map<String, Double> metrics;
         int rows;
         try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
-                NDManager manager = DjlRuntime.newManager(DjlRuntime.defaultDevice());
+                NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
                 CausalLm lm = CausalLm.load(model, manager)) {
             PreferenceDataset dataset = PreferenceDataset.load(data, tokenizer,
                     TrainCommand.dataOptions(config, skipBadRows));

@@ -12,6 +12,7 @@ import org.orpo4j.model.CausalLm;
 import org.orpo4j.model.GenerationConfig;
 import org.orpo4j.runtime.DjlRuntime;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -24,6 +25,9 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    @Mixin
+    DeviceOption deviceOption;
 
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model folder (with tokenizer).")
     Path model;
@@ -71,7 +75,7 @@ final class GenerateCommand implements Callable<Integer> {
         messages.add(new ChatMessage("user", prompt));
         String text;
         try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
-                NDManager manager = DjlRuntime.newManager(DjlRuntime.defaultDevice());
+                NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
                 CausalLm lm = CausalLm.load(model, manager)) {
             Completion completion = new Completion(lm, tokenizer);
             text = chat ? completion.chat(messages, settings)

@@ -13,6 +13,7 @@ import org.orpo4j.data.HfTokenizer;
 import org.orpo4j.data.PreferenceDataset;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.runtime.NativeFeatures;
 import org.orpo4j.train.ChunkedLoss;
 import org.orpo4j.train.LrSchedulerType;
 import org.orpo4j.train.OrpoConfig;
@@ -21,6 +22,7 @@ import org.orpo4j.train.PairSource;
 import org.orpo4j.train.TrainResult;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -39,6 +41,9 @@ final class TrainCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    @Mixin
+    DeviceOption deviceOption;
 
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model folder to start from (with tokenizer).")
     Path model;
@@ -130,6 +135,12 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--chunked-loss", paramLabel = "WHEN", description = "Compute the loss chunk by chunk from the hidden states, never holding the full logits: auto, on or off (chunkedLoss). Default: auto.")
     String chunkedLoss;
 
+    @Option(names = "--bf16", description = "bfloat16 mixed precision with float32 master weights (bf16); needs the orpo4j-built PyTorch JNI, docs/gpu.md.")
+    boolean bf16;
+
+    @Option(names = "--fp16", description = "float16 mixed precision with float32 master weights and dynamic loss scaling (fp16).")
+    boolean fp16;
+
     @Option(names = "--seed", paramLabel = "S", description = "Data-order seed (seed). Default: 42.")
     Long seed;
 
@@ -152,7 +163,13 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         OrpoConfig base = configFile == null ? OrpoConfig.builder().build() : OrpoConfig.read(Inputs.file(configFile));
+        if (bf16 && fp16) {
+            throw new ParameterException(spec.commandLine(), "--bf16 and --fp16 exclude each other");
+        }
         OrpoConfig config = applyFlags(base);
+        if (config.bf16() && !NativeFeatures.bfloat16()) {
+            throw new IllegalStateException(NativeFeatures.bfloat16Missing());
+        }
         Inputs.modelDir(model);
         Inputs.file(data);
         if (evalData != null) {
@@ -160,7 +177,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         TrainResult result;
         try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
-                NDManager manager = DjlRuntime.newManager(DjlRuntime.defaultDevice());
+                NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
                 CausalLm lm = CausalLm.load(model, manager)) {
             DataOptions options = dataOptions(config, skipBadRows);
             PreferenceDataset train = PreferenceDataset.load(data, tokenizer, options);
@@ -238,6 +255,12 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (chunkedLoss != null) {
             b.chunkedLoss(ChunkedLoss.parse(chunkedLoss));
+        }
+        if (bf16) {
+            b.bf16(true).fp16(false);
+        }
+        if (fp16) {
+            b.fp16(true).bf16(false);
         }
         if (seed != null) {
             b.seed(seed);

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import org.orpo4j.runtime.Casts;
 
 /**
  * Pass 2 of the chunked loss: the gradients of the loss w.r.t. the hidden states and the LM head, assembled from
@@ -50,23 +51,25 @@ final class ChunkedGradients {
         NDArray lse = logSumExp.expandDims(1); // [N, 1]
         long block = Math.max(1, Math.min(vocab, blockValues / Math.max(n, width))); // Vb
         NDArray rowStart = hidden.getManager().arange(0, Math.toIntExact(n), 1, DataType.INT64); // [N]
-        NDArray dh = hidden.zerosLike(); // [N, H]
+        DataType wide = Casts.wide(hidden.getDataType()); // float32 under mixed precision
+        NDArray dh = hidden.getManager().zeros(hidden.getShape(), wide); // [N, H], accumulated over the blocks
         for (long v0 = 0; v0 < vocab; v0 += block) {
             long v1 = Math.min(vocab, v0 + block);
             NDIndex rowsOfW = new NDIndex().addSliceDim(v0, v1);
             try (NDScope scope = new NDScope()) {
                 NDArray w = weight.get(rowsOfW); // [Vb, H] view
                 NDArray dz; // [N, Vb]
-                try (NDArray z = hidden.getNDArrayInternal().linear(hidden, w, null).singletonOrThrow()) {
+                try (NDArray z = Casts.widen(hidden.getNDArrayInternal().linear(hidden, w, null).singletonOrThrow())) {
                     dz = z.subi(lse).exp(); // p
                 }
                 dz.muli(softmaxScale); // (b − a)·p
                 NDArray blockRowStart = rowStart.mul(v1 - v0); // [N] offsets into the flattened block
                 addOneHot(dz, blockRowStart, tokens.labels, v0, v1, a);
                 addOneHot(dz, blockRowStart, tokens.nllTargets, v0, v1, b.neg());
-                dh.addi(dz.matMul(w)); // [N, Vb]·[Vb, H]
+                NDArray dzw = dz.toType(w.getDataType(), false); // the matmuls run in W's dtype
+                dh.addi(dzw.matMul(w)); // [N, Vb]·[Vb, H]
                 if (headGrad != null) {
-                    headGrad.get(rowsOfW).addi(dz.transpose().matMul(hidden)); // [Vb, N]·[N, H] into a view of W.grad
+                    headGrad.get(rowsOfW).addi(dzw.transpose().matMul(hidden)); // [Vb, N]·[N, H] into a view of W.grad
                 }
                 probe.atChunkPeak(2, dz);
             }

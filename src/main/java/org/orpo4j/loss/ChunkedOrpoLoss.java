@@ -28,7 +28,8 @@ import org.orpo4j.runtime.Scalars;
  * embeddings W is the embedding matrix and both gradients add up in it. Outside a gradient collector (grad mode
  * off: evaluation) pass 2 is skipped; a W that is not a trainable leaf (frozen head) gets no gradient.
  *
- * <p>PyTorch engine only (it reads autograd state through {@link JniUtils}); FLOAT32 or FLOAT64, any device.
+ * <p>PyTorch engine only (it reads autograd state through {@link JniUtils}); FLOAT32 or FLOAT64, or a half-precision model (FLOAT16 or BFLOAT16 hidden states and head, the
+ * logits widened to float32 chunk by chunk), any device.
  */
 public final class ChunkedOrpoLoss {
 

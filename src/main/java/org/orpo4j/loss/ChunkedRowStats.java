@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
+import org.orpo4j.runtime.Casts;
 
 /**
  * Pass 1 of the chunked loss: the {@link RowStats} sums from hidden states, C positions at a time. Each chunk's
@@ -36,7 +37,8 @@ final class ChunkedRowStats {
                 NDIndex range = new NDIndex().addSliceDim(start, Math.min(n, start + chunk));
                 try (NDScope scope = new NDScope()) {
                     NDArray h = hidden.get(range); // [C, H]
-                    NDArray logits = h.getNDArrayInternal().linear(h, weight, null).singletonOrThrow(); // [C, V]
+                    // [C, V], widened to float32 when the model runs in half precision
+                    NDArray logits = Casts.widen(h.getNDArrayInternal().linear(h, weight, null).singletonOrThrow());
                     NDArray logp = logits.logSoftmax(-1); // [C, V]
                     NDArray label = logp.gather(tokens.labels.get(range).expandDims(-1), -1).squeeze(-1); // [C]
                     NDArray target = logp.gather(tokens.nllTargets.get(range).expandDims(-1), -1).squeeze(-1);

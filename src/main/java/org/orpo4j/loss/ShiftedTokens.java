@@ -6,6 +6,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.Objects;
+import org.orpo4j.runtime.Casts;
 
 /**
  * The token side of the chunked loss, prepared once for both passes: position t of each row predicts token t+1,
@@ -47,7 +48,7 @@ final class ShiftedTokens {
         int pairs = rows / 2;
         long positions = shape.get(1) - 1;
         long vocab = weight.getShape().get(0);
-        DataType type = hidden.getDataType();
+        DataType type = Casts.wide(hidden.getDataType()); // the masks meet float32 log-probs
         NDIndex next = new NDIndex(":, 1:");
         NDArray ids = InputChecks.tokens(inputIds, hidden.getDevice()).get(next); // [2B, T-1]
         NDArray real = attentionMask.toDevice(hidden.getDevice(), false).get(next).neq(0); // [2B, T-1]
@@ -86,8 +87,9 @@ final class ShiftedTokens {
         Objects.requireNonNull(hidden, "hidden");
         Objects.requireNonNull(weight, "lmHeadWeight");
         DataType type = hidden.getDataType();
-        if (type != DataType.FLOAT32 && type != DataType.FLOAT64) {
-            throw new IllegalArgumentException("hidden states must be FLOAT32 or FLOAT64, got " + type);
+        if (type != DataType.FLOAT32 && type != DataType.FLOAT64 && !Casts.isHalf(type)) {
+            throw new IllegalArgumentException("hidden states must be FLOAT32, FLOAT64, FLOAT16 or BFLOAT16, got "
+                    + type);
         }
         if (weight.getDataType() != type) {
             throw new IllegalArgumentException("lmHeadWeight is " + weight.getDataType() + " but hidden states are "
@@ -129,9 +131,4 @@ final class ShiftedTokens {
             throw new IllegalArgumentException(name + " must hold integers, got " + type);
         }
     }
-
-
-
-
-
 }

@@ -2,6 +2,8 @@ package org.orpo4j.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
+import org.orpo4j.runtime.Casts;
 import org.orpo4j.runtime.Scalars;
 
 /**
@@ -40,7 +42,7 @@ final class Attention extends Module {
     /**
      * @param x [N, T, H] normalised hidden states
      * @param rope cos/sin [T, D] for this step's positions
-     * @param mask [N or 1, 1, T, S] additive mask
+     * @param mask [N or 1, 1, T, S] additive float32 mask
      * @param cache the KV cache during generation, else null (then S = T)
      * @return [N, T, H]
      */
@@ -64,10 +66,14 @@ final class Attention extends Module {
         }
         k = repeatKv(k); // [N, Hq, S, D]
         v = repeatKv(v); // [N, Hq, S, D]
-        // scaled and masked in place, then released: autograd keeps only the softmax output of these [N, Hq, T, S]
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).muli(Scalars.like(q, scaling)).addi(mask);
-        NDArray weights = scores.softmax(-1); // [N, Hq, T, S]
+        // scaled and masked in place in float32 (HF's softmax dtype), then released: autograd keeps only the
+        // softmax output of these [N, Hq, T, S] (and its half-precision copy under mixed precision)
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // [N, Hq, T, S] in the weights' dtype
+        NDArray scores32 = Casts.to(scores, DataType.FLOAT32);
+        scores32.muli(Scalars.like(scores32, scaling)).addi(mask);
+        NDArray weights = Casts.to(scores32.softmax(-1), v.getDataType()); // [N, Hq, T, S]
         scores.close();
+        scores32.close();
         NDArray context = weights.matMul(v); // [N, Hq, T, D]
         context = context.transpose(0, 2, 1, 3).reshape(n, t, (long) heads * headDim); // [N, T, Hq*D]
         return oProj.forward(context); // [N, T, H]

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.orpo4j.runtime.Casts;
 import org.orpo4j.safetensors.SaveOptions;
 
 /**
@@ -22,14 +23,14 @@ public final class CausalLm implements AutoCloseable {
     private final NDManager manager;
     private final LlamaModel model;
     private final Linear lmHead; // null when tied
-    private final Map<String, Module.Slot> slots; // HF name -> parameter, in HF state_dict order
+    private final Map<String, Weight> slots; // HF name -> parameter, in HF state_dict order
 
     CausalLm(ModelConfig config, NDManager parent) {
         this.config = config;
         this.manager = parent.newSubManager();
         this.model = new LlamaModel(config);
         this.lmHead = config.tieWordEmbeddings() ? null : new Linear(config.hiddenSize(), config.vocabSize(), false);
-        Map<String, Module.Slot> all = new LinkedHashMap<>();
+        Map<String, Weight> all = new LinkedHashMap<>();
         model.collectParameters("model.", all);
         if (lmHead != null) {
             lmHead.collectParameters("lm_head.", all);
@@ -55,7 +56,10 @@ public final class CausalLm implements AutoCloseable {
         return lm;
     }
 
-    /** Logits [N, T, V] float32 for ids [N, T] int64 and a right-padded mask [N, T] (1 token, 0 pad; null = none). */
+    /**
+     * Logits [N, T, V] float32 for ids [N, T] int64 and a right-padded mask [N, T] (1 token, 0 pad; null = none);
+     * with half-precision weights the head runs in half precision and its output is widened (the loss's dtype).
+     */
     public NDArray forward(NDArray inputIds, NDArray attentionMask) {
         return forward(inputIds, attentionMask, null);
     }
@@ -67,20 +71,40 @@ public final class CausalLm implements AutoCloseable {
 
     /** The LM head matrix [V, H] (the embedding matrix when tied); it lives in the model's manager. */
     public NDArray lmHeadWeight() {
-        return lmHead == null ? model.embedTokens().weight() : slots.get("lm_head.weight").parameter().getArray();
+        return lmHead == null ? model.embedTokens().weight() : slots.get("lm_head.weight").array();
     }
 
     /** Forward with a KV cache (generation): positions continue after the cached ones. */
     NDArray forward(NDArray inputIds, NDArray attentionMask, KvCache cache) {
         NDArray hidden = model.forward(inputIds, attentionMask, cache); // [N, T, H]
-        return Linear.apply(hidden, lmHeadWeight(), null); // [N, T, V]
+        return Casts.widen(Linear.apply(hidden, lmHeadWeight(), null)); // [N, T, V]
     }
 
     /** The trainable tensors by HF name, gradients attached; tied models have no {@code lm_head.weight}. */
     public LinkedHashMap<String, NDArray> parameters() {
         LinkedHashMap<String, NDArray> out = new LinkedHashMap<>();
-        slots.forEach((name, slot) -> out.put(name, slot.parameter().getArray()));
+        slots.forEach((name, slot) -> out.put(name, slot.array()));
         return out;
+    }
+
+    /**
+     * Puts {@code arrays} in place of the model's tensors of the same names (same shapes, any dtype) and returns
+     * the arrays they replaced: mixed precision swaps its half-precision copies in for the forward and backward
+     * passes, and the float32 masters back for saving. The model neither copies nor closes either.
+     */
+    public LinkedHashMap<String, NDArray> replaceParameters(Map<String, NDArray> arrays) {
+        for (String name : arrays.keySet()) {
+            if (!slots.containsKey(name)) {
+                throw new IllegalArgumentException("the model has no tensor " + name);
+            }
+        }
+        LinkedHashMap<String, NDArray> previous = new LinkedHashMap<>();
+        arrays.forEach((name, array) -> {
+            Weight slot = slots.get(name);
+            previous.put(name, slot.array());
+            slot.set(array);
+        });
+        return previous;
     }
 
     /**
@@ -105,7 +129,7 @@ public final class CausalLm implements AutoCloseable {
     }
 
     /** The parameter slots by HF name, for loading and initialisation. */
-    Map<String, Module.Slot> slots() {
+    Map<String, Weight> slots() {
         return slots;
     }
 

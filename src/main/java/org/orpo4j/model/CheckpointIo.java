@@ -36,7 +36,7 @@ final class CheckpointIo {
         CausalLm lm = new CausalLm(config, manager);
         try (CheckpointReader reader = CheckpointReader.open(modelDir)) {
             checkNames(modelDir, reader, lm);
-            for (Map.Entry<String, Module.Slot> e : lm.slots().entrySet()) {
+            for (Map.Entry<String, Weight> e : lm.slots().entrySet()) {
                 String name = e.getKey();
                 TensorInfo info = reader.info(name);
                 Shape expected = e.getValue().shape();

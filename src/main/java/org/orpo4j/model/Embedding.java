@@ -3,17 +3,16 @@ package org.orpo4j.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
-import ai.djl.nn.Parameter;
 import org.orpo4j.runtime.GradMode;
 import org.orpo4j.runtime.GradientTensors;
 
 /** Token embedding {@code embed_tokens}: a row lookup in {@code weight [V, H]}. */
 final class Embedding extends Module {
 
-    private final Parameter weight; // [V, H]
+    private final Weight weight; // [V, H]
 
     Embedding(long vocabSize, long hiddenSize) {
-        weight = addParameter("weight", Parameter.Type.WEIGHT, new Shape(vocabSize, hiddenSize));
+        weight = addParameter("weight", Weight.Kind.MATRIX, new Shape(vocabSize, hiddenSize));
     }
 
     /**
@@ -24,7 +23,7 @@ final class Embedding extends Module {
      * to add into (a sparse one would take its place), so that backward stays dense.
      */
     NDArray forward(NDArray inputIds) {
-        NDArray w = weight.getArray();
+        NDArray w = weight.array();
         SparseFormat backward = SparseFormat.DENSE;
         if (GradMode.isEnabled()) {
             try (NDArray grad = GradientTensors.existing(w)) {
@@ -36,6 +35,6 @@ final class Embedding extends Module {
 
     /** The matrix itself, shared with the LM head when {@code tie_word_embeddings} is set. */
     NDArray weight() {
-        return weight.getArray();
+        return weight.array();
     }
 }

@@ -2,7 +2,6 @@ package org.orpo4j.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Parameter;
 
 /**
  * {@code y = x·Wᵀ + b} with {@code W [out, in]} as HF stores it. The op is invoked through the input, so the result
@@ -10,17 +9,17 @@ import ai.djl.nn.Parameter;
  */
 final class Linear extends Module {
 
-    private final Parameter weight; // [out, in]
-    private final Parameter bias; // [out], or null
+    private final Weight weight; // [out, in]
+    private final Weight bias; // [out], or null
 
     Linear(long in, long out, boolean withBias) {
-        weight = addParameter("weight", Parameter.Type.WEIGHT, new Shape(out, in));
-        bias = withBias ? addParameter("bias", Parameter.Type.BIAS, new Shape(out)) : null;
+        weight = addParameter("weight", Weight.Kind.MATRIX, new Shape(out, in));
+        bias = withBias ? addParameter("bias", Weight.Kind.BIAS, new Shape(out)) : null;
     }
 
     /** [..., in] -> [..., out]. */
     NDArray forward(NDArray x) {
-        return apply(x, weight.getArray(), bias == null ? null : bias.getArray());
+        return apply(x, weight.array(), bias == null ? null : bias.array());
     }
 
     /** {@code x·wᵀ + b} computed in {@code x}'s manager; also used for the (possibly tied) LM head. */

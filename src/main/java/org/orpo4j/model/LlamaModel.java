@@ -46,7 +46,8 @@ final class LlamaModel extends Module {
         var manager = inputIds.getManager();
         int t = Math.toIntExact(inputIds.getShape().get(1));
         long past = cache == null ? 0 : cache.length();
-        RotaryEmbedding.Tables rope = rotary.tables(manager, past, t); // [T, D] each
+        // [T, D] each, in the dtype of the weights (float32, or the half-precision copies of mixed precision)
+        RotaryEmbedding.Tables rope = rotary.tables(manager, past, t, embedTokens.weight().getDataType());
         boolean windowed = slidingWindow != null && firstWindowedLayer < layers.size();
         NDArray fullMask = windowed && firstWindowedLayer == 0 ? null
                 : AttentionMask.build(manager, attentionMask, past, t, null); // [N|1, 1, T, S]

@@ -1,31 +1,26 @@
 package org.orpo4j.model;
 
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Parameter;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A node of the model tree, like torch's {@code nn.Module}: it owns DJL {@link Parameter}s and child modules and
- * names them the HF way ({@code child.param}), so the flattened names are exactly the checkpoint keys.
+ * A node of the model tree, like torch's {@code nn.Module}: it owns {@link Weight}s and child modules and names
+ * them the HF way ({@code child.param}), so the flattened names are exactly the checkpoint keys.
  *
  * <p>DJL's {@code AbstractBlock} numbers its children ({@code 01q_proj}) and forwards through
- * {@code NDList}/{@code ParameterStore}, which hides both the HF names and the KV cache; this class keeps the
- * DJL parameter type and nothing else.
+ * {@code NDList}/{@code ParameterStore}, which hides both the HF names and the KV cache.
  */
 abstract class Module {
 
-    /** A parameter with the shape its config demands (DJL's Parameter takes the shape from its array). */
-    record Slot(Parameter parameter, Shape shape) {}
-
-    private final Map<String, Slot> parameters = new LinkedHashMap<>();
+    private final Map<String, Weight> parameters = new LinkedHashMap<>();
     private final Map<String, Module> children = new LinkedHashMap<>();
 
     /** Declares a parameter named by its HF leaf name ({@code weight}, {@code bias}); its array is set on load. */
-    protected final Parameter addParameter(String name, Parameter.Type type, Shape shape) {
-        Parameter parameter = Parameter.builder().setName(name).setType(type).optRequiresGrad(true).build();
-        parameters.put(name, new Slot(parameter, shape));
-        return parameter;
+    protected final Weight addParameter(String name, Weight.Kind kind, Shape shape) {
+        Weight weight = new Weight(kind, shape);
+        parameters.put(name, weight);
+        return weight;
     }
 
     /** Registers a child under its HF attribute name ({@code self_attn}, {@code layers.0}). */
@@ -35,7 +30,7 @@ abstract class Module {
     }
 
     /** Adds every parameter of this subtree to {@code out} in declaration order, keyed {@code prefix + name}. */
-    final void collectParameters(String prefix, Map<String, Slot> out) {
+    final void collectParameters(String prefix, Map<String, Weight> out) {
         parameters.forEach((name, slot) -> out.put(prefix + name, slot));
         children.forEach((name, child) -> child.collectParameters(prefix + name + ".", out));
     }

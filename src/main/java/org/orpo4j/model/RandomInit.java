@@ -1,7 +1,6 @@
 package org.orpo4j.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.nn.Parameter;
 import java.util.Arrays;
 import java.util.Random;
 
@@ -22,8 +21,8 @@ final class RandomInit {
         lm.slots().forEach((name, slot) -> {
             int size = Math.toIntExact(slot.shape().size());
             float[] values = new float[size];
-            switch (slot.parameter().getType()) {
-                case GAMMA -> Arrays.fill(values, 1f); // RMSNorm weights
+            switch (slot.kind()) {
+                case NORM -> Arrays.fill(values, 1f); // RMSNorm weights
                 case BIAS -> Arrays.fill(values, 0f);
                 default -> {
                     for (int i = 0; i < size; i++) {
@@ -41,9 +40,8 @@ final class RandomInit {
     }
 
     /** Gives a slot its array, tracked for gradients. */
-    static void set(Module.Slot slot, NDArray array) {
-        Parameter parameter = slot.parameter();
+    static void set(Weight slot, NDArray array) {
         array.setRequiresGradient(true);
-        parameter.setArray(array);
+        slot.set(array);
     }
 }

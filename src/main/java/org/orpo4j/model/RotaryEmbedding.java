@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /**
@@ -53,8 +54,11 @@ final class RotaryEmbedding {
         return (1 - smooth) * freq / s.factor() + smooth * freq;
     }
 
-    /** cos/sin for positions {@code start .. start+length-1}, created in {@code manager} (the step's). */
-    Tables tables(NDManager manager, long start, int length) {
+    /**
+     * cos/sin for positions {@code start .. start+length-1}, created in {@code manager} (the step's), computed in
+     * float32 and handed over in the activations' {@code dtype} (HF's {@code cos.to(x.dtype)}).
+     */
+    Tables tables(NDManager manager, long start, int length, DataType dtype) {
         int half = headDim / 2;
         float[] cos = new float[length * headDim];
         float[] sin = new float[length * headDim];
@@ -71,7 +75,8 @@ final class RotaryEmbedding {
             }
         }
         Shape shape = new Shape(length, headDim);
-        return new Tables(manager.create(cos, shape), manager.create(sin, shape));
+        return new Tables(manager.create(cos, shape).toType(dtype, false),
+                manager.create(sin, shape).toType(dtype, false));
     }
 
     /** x·cos + rotate_half(x)·sin for x [N, heads, T, D] and tables [T, D] (broadcast over N and heads). */

@@ -3,12 +3,17 @@ package org.orpo4j.runtime;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The one place orpo4j starts DJL: offline (the native library ships in the pytorch-native-cpu jar, so the
  * engine must never reach for the network) and on the GPU when one is present.
  */
 public final class DjlRuntime {
+
+    private static final Pattern GPU = Pattern.compile("(?:cuda|gpu)(?::(\\d+))?");
 
     private static final String OFFLINE = "ai.djl.offline";
 
@@ -30,6 +35,28 @@ public final class DjlRuntime {
     /** The first GPU when the engine sees one, else the CPU. */
     public static Device defaultDevice() {
         return engine().getGpuCount() > 0 ? Device.gpu() : Device.cpu();
+    }
+
+    /**
+     * The device a user names: {@code cpu}, {@code cuda} (the first GPU) or {@code cuda:N} ({@code gpu} and
+     * {@code gpu:N} too); a GPU the engine does not see is an error naming why.
+     */
+    public static Device device(String name) {
+        String n = name.strip().toLowerCase(Locale.ROOT);
+        if (n.equals("cpu")) {
+            return Device.cpu();
+        }
+        Matcher m = GPU.matcher(n);
+        if (!m.matches()) {
+            throw new IllegalArgumentException("device '" + name + "' must be cpu, cuda or cuda:N");
+        }
+        int index = m.group(1) == null ? 0 : Integer.parseInt(m.group(1));
+        int gpus = engine().getGpuCount();
+        if (index >= gpus) {
+            throw new IllegalArgumentException("device '" + name + "': PyTorch sees " + gpus + " GPU(s)"
+                    + (gpus == 0 ? " (a CPU-only native library, or no CUDA driver; docs/gpu.md)" : ""));
+        }
+        return Device.gpu(index);
     }
 
     /** A root manager on {@code device} owned by the PyTorch engine. */

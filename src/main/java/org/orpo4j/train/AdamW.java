@@ -4,11 +4,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import org.orpo4j.runtime.GradMode;
+import org.orpo4j.runtime.Scalars;
 
 /**
  * {@code torch.optim.AdamW} (single-tensor path, no amsgrad) on DJL NDArrays, updating the parameters in place
@@ -100,14 +102,23 @@ public final class AdamW implements AutoCloseable {
         return step;
     }
 
+    /** The step's constants, made once per step as host scalars (a GPU reads them as kernel arguments). */
+    private record Constants(NDArray beta1, NDArray oneMinusBeta1, NDArray beta2, NDArray oneMinusBeta2,
+            NDArray eps, NDArray stepSize, NDArray biasCorrection2Sqrt, NDArray decayFactor) {}
+
     /** One update of every parameter from its current gradient with learning rate {@code lr}. */
     public void step(double lr) {
         step++;
         double biasCorrection1 = 1 - Math.pow(beta1, step);
-        double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
-        float stepSize = (float) (lr / biasCorrection1);
-        float decayFactor = (float) (1 - lr * weightDecay);
-        try (GradMode noGrad = GradMode.enabled(false)) {
+        NDArray like = params.values().iterator().next();
+        try (GradMode noGrad = GradMode.enabled(false); NDManager scratch = stateManager.newSubManager()) {
+            NDArray anchor = scratch.zeros(new Shape(), like.getDataType(), like.getDevice());
+            Constants c = new Constants(Scalars.like(anchor, (float) beta1),
+                    Scalars.like(anchor, (float) (1 - beta1)), Scalars.like(anchor, (float) beta2),
+                    Scalars.like(anchor, (float) (1 - beta2)), Scalars.like(anchor, (float) eps),
+                    Scalars.like(anchor, (float) (lr / biasCorrection1)),
+                    Scalars.like(anchor, (float) Math.sqrt(1 - Math.pow(beta2, step))),
+                    Scalars.like(anchor, (float) (1 - lr * weightDecay)));
             for (Map.Entry<String, NDArray> e : params.entrySet()) {
                 String name = e.getKey();
                 NDArray w = e.getValue();
@@ -119,15 +130,14 @@ public final class AdamW implements AutoCloseable {
                 boolean decay = weightDecay != 0 && decays.test(name);
                 try (NDArray g = w.getGradient()) {
                     if (blockRows >= rows) {
-                        update(w, g, m, v, decay, decayFactor, stepSize, biasCorrection2Sqrt);
+                        update(w, g, m, v, decay, c);
                         continue;
                     }
                     for (long r0 = 0; r0 < rows; r0 += blockRows) {
                         // in-place ops on row views write through to the tensors; one block's temporaries at a time
                         try (NDScope scope = new NDScope()) {
                             NDIndex block = new NDIndex().addSliceDim(r0, Math.min(rows, r0 + blockRows));
-                            update(w.get(block), g.get(block), m.get(block), v.get(block),
-                                    decay, decayFactor, stepSize, biasCorrection2Sqrt);
+                            update(w.get(block), g.get(block), m.get(block), v.get(block), decay, c);
                         }
                     }
                 }
@@ -136,19 +146,18 @@ public final class AdamW implements AutoCloseable {
     }
 
     /** The update of one tensor (or row block of one) in place, its temporaries closed on the way. */
-    private void update(NDArray w, NDArray g, NDArray m, NDArray v, boolean decay, float decayFactor, float stepSize,
-            double biasCorrection2Sqrt) {
+    private static void update(NDArray w, NDArray g, NDArray m, NDArray v, boolean decay, Constants c) {
         if (decay) {
-            w.muli(decayFactor);
+            w.muli(c.decayFactor());
         }
-        try (NDArray scaled = g.mul((float) (1 - beta1))) {
-            m.muli((float) beta1).addi(scaled);
+        try (NDArray scaled = g.mul(c.oneMinusBeta1())) {
+            m.muli(c.beta1()).addi(scaled);
         }
         try (NDArray squared = g.mul(g)) {
-            v.muli((float) beta2).addi(squared.muli((float) (1 - beta2)));
+            v.muli(c.beta2()).addi(squared.muli(c.oneMinusBeta2()));
         }
-        try (NDArray denom = v.sqrt(); NDArray step = m.mul(stepSize)) {
-            denom.divi((float) biasCorrection2Sqrt).addi((float) eps);
+        try (NDArray denom = v.sqrt(); NDArray step = m.mul(c.stepSize())) {
+            denom.divi(c.biasCorrection2Sqrt()).addi(c.eps());
             w.subi(step.divi(denom));
         }
     }

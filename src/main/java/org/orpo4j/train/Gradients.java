@@ -10,6 +10,7 @@ import java.util.Collection;
 import java.util.Map;
 import org.orpo4j.runtime.GradMode;
 import org.orpo4j.runtime.GradientTensors;
+import org.orpo4j.runtime.Scalars;
 
 /**
  * Whole-model gradient operations: the global L2 norm with torch's {@code clip_grad_norm_} clipping, and zeroing
@@ -35,8 +36,9 @@ public final class Gradients {
             if (maxNorm > 0 && Float.isFinite(total)) {
                 float coef = (float) maxNorm / (total + 1e-6f);
                 if (coef < 1f) {
+                    NDArray factor = Scalars.like(norms.get(0), coef); // one host scalar for every tensor
                     for (NDArray p : params) {
-                        p.getGradient().muli(coef);
+                        p.getGradient().muli(factor);
                     }
                 }
             }

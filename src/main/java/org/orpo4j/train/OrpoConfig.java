@@ -17,6 +17,7 @@ import java.util.function.Function;
 import org.orpo4j.data.DataOptions;
 import org.orpo4j.data.TruncationMode;
 import org.orpo4j.loss.ChunkedOrpoLoss;
+import org.orpo4j.precision.Precision;
 
 /**
  * Every training knob, named as TRL's {@code ORPOConfig}/HF's {@code TrainingArguments} (camelCase) with their
@@ -66,6 +67,8 @@ public final class OrpoConfig {
     private final int maxNonFiniteSteps;
     private final ChunkedLoss chunkedLoss;
     private final long lossChunkValues;
+    private final boolean bf16;
+    private final boolean fp16;
 
     private OrpoConfig(Builder b) {
         learningRate = b.learningRate;
@@ -104,6 +107,8 @@ public final class OrpoConfig {
         maxNonFiniteSteps = b.maxNonFiniteSteps;
         chunkedLoss = b.chunkedLoss;
         lossChunkValues = b.lossChunkValues;
+        bf16 = b.bf16;
+        fp16 = b.fp16;
     }
 
     public static Builder builder() {
@@ -185,6 +190,11 @@ public final class OrpoConfig {
     public ChunkedLoss chunkedLoss() { return chunkedLoss; }
     /** Logits values per chunk of the chunked loss (about C·V). */
     public long lossChunkValues() { return lossChunkValues; }
+    public boolean bf16() { return bf16; }
+    public boolean fp16() { return fp16; }
+
+    /** The training precision {@link #bf16()} and {@link #fp16()} choose. */
+    public Precision precision() { return Precision.of(bf16, fp16); }
 
     /** The tokenization knobs as the data package's options (field names and bad-data policy at defaults). */
     public DataOptions dataOptions() {
@@ -353,6 +363,8 @@ public final class OrpoConfig {
         knob("maxNonFiniteSteps", c -> c.maxNonFiniteSteps, (b, n) -> b.maxNonFiniteSteps(integer(n)));
         knob("chunkedLoss", c -> c.chunkedLoss.jsonName(), (b, n) -> b.chunkedLoss(ChunkedLoss.parse(text(n))));
         knob("lossChunkValues", c -> c.lossChunkValues, (b, n) -> b.lossChunkValues(longValue(n)));
+        knob("bf16", c -> c.bf16, (b, n) -> b.bf16(bool(n)));
+        knob("fp16", c -> c.fp16, (b, n) -> b.fp16(bool(n)));
     }
 
     private static double dbl(JsonNode n) {
@@ -438,6 +450,8 @@ public final class OrpoConfig {
         private int maxNonFiniteSteps = 5;
         private ChunkedLoss chunkedLoss = ChunkedLoss.AUTO;
         private long lossChunkValues = ChunkedOrpoLoss.DEFAULT_CHUNK_VALUES;
+        private boolean bf16;
+        private boolean fp16;
 
         private Builder() {}
 
@@ -482,6 +496,10 @@ public final class OrpoConfig {
         public Builder maxNonFiniteSteps(int v) { maxNonFiniteSteps = v; return this; }
         public Builder chunkedLoss(ChunkedLoss v) { chunkedLoss = v; return this; }
         public Builder lossChunkValues(long v) { lossChunkValues = v; return this; }
+        /** bfloat16 mixed precision with float32 master weights (needs the orpo4j-built JNI, docs/gpu.md). */
+        public Builder bf16(boolean v) { bf16 = v; return this; }
+        /** float16 mixed precision with float32 master weights and dynamic loss scaling. */
+        public Builder fp16(boolean v) { fp16 = v; return this; }
 
         /** Validates and builds; errors name the field. */
         public OrpoConfig build() {
@@ -516,6 +534,7 @@ public final class OrpoConfig {
             require(outputDir != null && !outputDir.isBlank(), "outputDir", outputDir, "a folder");
             require(maxNonFiniteSteps > 0, "maxNonFiniteSteps", maxNonFiniteSteps, "> 0");
             require(lossChunkValues > 0, "lossChunkValues", lossChunkValues, "> 0");
+            require(!(bf16 && fp16), "fp16", fp16, "false when bf16 is set (choose one)");
             return new OrpoConfig(this);
         }
 

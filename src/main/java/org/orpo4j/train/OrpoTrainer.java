@@ -105,9 +105,9 @@ public final class OrpoTrainer {
         Map<String, Double> lastLog = Map.of();
         Map<String, Double> evalMetrics = Map.of();
 
+        Optional<Path> resume = resumeFolder(out);
         try (NDManager root = first.getManager().newSubManager(); AdamW adamw = AdamW.of(params, config)) {
             CheckpointManager checkpoints = new CheckpointManager(out, config.saveTotalLimit());
-            Optional<Path> resume = resumeFolder(out);
             MetricsWriter metrics;
             if (resume.isPresent()) {
                 TrainerState saved = TrainingCheckpoint.readState(resume.get());
@@ -120,11 +120,12 @@ public final class OrpoTrainer {
             } else {
                 metrics = MetricsWriter.create(out.resolve(MetricsWriter.FILE));
             }
-            LOG.info("training {} steps ({} per epoch, {} micro-batches of {} pairs, accumulation {}) on {}",
+            LOG.info("training {} steps ({} per epoch, {} micro-batches of {} pairs, accumulation {}) on {} in {}",
                     maxSteps, state.stepsPerEpoch(), microPerEpoch, batchSize, config.gradientAccumulationSteps(),
-                    first.getDevice());
+                    first.getDevice(), config.precision());
             Gradients.zero(params.values());
-            try (metrics) {
+            try (metrics; TrainingPrecision precision =
+                    TrainingPrecision.start(model, config.precision(), resume.orElse(null))) {
                 List<int[]> order = epochOrder(train, state.epochIndex());
                 LogWindow window = new LogWindow();
                 long lastSaved = -1;
@@ -133,13 +134,20 @@ public final class OrpoTrainer {
                     long step = state.globalStep();
                     double lr = schedule.lr(step);
                     int epochBefore = state.epochIndex();
-                    Map<String, Double> stepMetrics = trainStep(train, order, state, root);
+                    double lossScale = precision.lossScale();
+                    Map<String, Double> stepMetrics = trainStep(train, order, state, root, lossScale);
+                    precision.gradientsToMasters();
                     double gradNorm = stepMetrics == null ? Double.NaN
                             : Gradients.clipGlobalNorm(params.values(), config.maxGradNorm());
-                    boolean finite = stepMetrics != null && Double.isFinite(stepMetrics.get("loss"))
-                            && Double.isFinite(gradNorm);
+                    boolean lossFinite = stepMetrics != null && Double.isFinite(stepMetrics.get("loss"));
+                    boolean finite = lossFinite && Double.isFinite(gradNorm);
+                    boolean overflow = precision.overflowed(lossFinite, Double.isFinite(gradNorm));
                     if (finite) {
                         adamw.step(lr);
+                        precision.afterUpdate();
+                    } else if (overflow) {
+                        LOG.info("step {}: fp16 gradients overflowed at loss scale {}; update skipped, scale now {}",
+                                step + 1, lossScale, precision.lossScale());
                     } else {
                         LOG.warn("step {}: {}; update skipped ({} in a row, limit {})", step + 1,
                                 stepMetrics == null ? "non-finite logits" : "loss " + stepMetrics.get("loss")
@@ -148,7 +156,11 @@ public final class OrpoTrainer {
                                 state.nonFiniteInARow() + 1, config.maxNonFiniteSteps());
                     }
                     Gradients.zero(params.values());
-                    state.stepDone(finite);
+                    if (overflow) {
+                        state.overflowSkipped();
+                    } else {
+                        state.stepDone(finite);
+                    }
                     state.rollEpochIfDone();
                     boolean epochEnded = state.epochIndex() != epochBefore;
                     if (epochEnded) {
@@ -180,7 +192,7 @@ public final class OrpoTrainer {
                     }
                     if (!"no".equals(config.saveStrategy())
                             && (due(config.saveStrategy(), config.saveSteps(), done, epochEnded) || last)) {
-                        save(checkpoints, params, adamw, state, control);
+                        save(checkpoints, params, adamw, state, control, precision);
                         lastSaved = done;
                     }
                 }
@@ -188,7 +200,7 @@ public final class OrpoTrainer {
                     evalMetrics = evaluateAndLog(eval, metrics, state, root, control);
                 }
                 if (!"no".equals(config.saveStrategy()) && lastSaved != state.globalStep()) {
-                    save(checkpoints, params, adamw, state, control);
+                    save(checkpoints, params, adamw, state, control, precision);
                 }
             }
             String bad = CheckpointManager.firstNonFinite(params);
@@ -208,7 +220,8 @@ public final class OrpoTrainer {
      * micro-batch's logits are not finite: the step's remaining micro-batches are then consumed unseen, so the data
      * position stays that of a normal step, and the update is skipped.
      */
-    private Map<String, Double> trainStep(PairSource train, List<int[]> order, TrainerState state, NDManager root) {
+    private Map<String, Double> trainStep(PairSource train, List<int[]> order, TrainerState state, NDManager root,
+            double lossScale) {
         int g = Math.min(config.gradientAccumulationSteps(), state.microBatchesPerEpoch() - state.microBatchInEpoch());
         List<OrpoMetrics> micro = new ArrayList<>(g);
         boolean finite = true;
@@ -217,7 +230,7 @@ public final class OrpoTrainer {
                 MicroBatch batch = train.collate(order.get(state.microBatchInEpoch()), mb);
                 if (finite) {
                     try (GradientCollector collector = root.getEngine().newGradientCollector()) {
-                        OrpoLoss.Output o = microBatchLoss(batch, g);
+                        OrpoLoss.Output o = microBatchLoss(batch, lossScale / g);
                         collector.backward(o.loss());
                         micro.add(o.metrics());
                     } catch (NonFiniteLogitsException e) {
@@ -234,11 +247,12 @@ public final class OrpoTrainer {
     /**
      * The ORPO loss of one micro-batch, from full logits or chunk by chunk from the hidden states as
      * {@link OrpoConfig#chunkedLoss()} says; the same numbers either way, only the memory peak differs. Its
-     * backward yields 1/g of the gradients (accumulation): the plain loss is divided, the chunked one is told.
+     * backward yields {@code gradScale} times the gradients (1/g for accumulation, times the fp16 loss scale): the
+     * plain loss is multiplied, the chunked one is told; the metrics are unscaled.
      *
      * @throws NonFiniteLogitsException when the model produced NaN or Inf logits
      */
-    private OrpoLoss.Output microBatchLoss(MicroBatch batch, int g) {
+    private OrpoLoss.Output microBatchLoss(MicroBatch batch, double gradScale) {
         NDArray ids = batch.inputIds(); // [2B, T]
         long[] shape = ids.getShape().getShape();
         boolean chunk = switch (config.chunkedLoss()) {
@@ -249,12 +263,13 @@ public final class OrpoTrainer {
         if (chunk) {
             NDArray hidden = model.hiddenStates(ids, batch.attentionMask()); // [2B, T, H]
             return chunkedLoss.compute(hidden, model.lmHeadWeight(), ids, batch.attentionMask(), batch.labels(),
-                    1.0 / g);
+                    gradScale);
         }
         NDArray logits = model.forward(ids, batch.attentionMask()); // [2B, T, V]
         OrpoLoss.Output o = loss.compute(logits, ids, batch.attentionMask(), batch.labels());
-        // loss / g through Scalars: DJL's div(Number) frees its scalar while backward still reads it
-        return g == 1 ? o : new OrpoLoss.Output(o.loss().div(Scalars.like(o.loss(), g)), o.metrics());
+        // loss · gradScale through Scalars: DJL's mul(Number) frees its scalar while backward still reads it
+        return gradScale == 1 ? o
+                : new OrpoLoss.Output(o.loss().mul(Scalars.like(o.loss(), gradScale)), o.metrics());
     }
 
     /** The {@code eval_} metrics over {@code eval} in file order, without gradients. */
@@ -275,7 +290,7 @@ public final class OrpoTrainer {
         try (GradMode noGrad = GradMode.enabled(false)) {
             for (int[] rows : eval.batches(config.perDeviceEvalBatchSize(), 0, config.seed(), false, false)) {
                 try (NDManager m = root.newSubManager()) {
-                    batches.add(microBatchLoss(eval.collate(rows, m), 1).metrics());
+                    batches.add(microBatchLoss(eval.collate(rows, m), 1.0).metrics());
                 }
             }
         }
@@ -320,14 +335,16 @@ public final class OrpoTrainer {
     }
 
     private void save(CheckpointManager checkpoints, Map<String, NDArray> params, AdamW adamw, TrainerState state,
-            TrainerControl control) throws IOException {
+            TrainerControl control, TrainingPrecision precision) throws IOException {
         String bad = CheckpointManager.firstNonFinite(params);
         if (bad != null) {
             LOG.warn("step {}: weight {} is not finite; checkpoint not written", state.globalStep(), bad);
             return;
         }
-        Path dir = checkpoints.save(state.globalStep(), params,
-                tmp -> TrainingCheckpoint.write(tmp, model, adamw, state, tokenizerDir));
+        Path dir = checkpoints.save(state.globalStep(), params, tmp -> {
+            precision.withMasters(() -> TrainingCheckpoint.write(tmp, model, adamw, state, tokenizerDir));
+            precision.write(tmp);
+        });
         LOG.info("saved checkpoint {}", dir);
         listeners.forEach(l -> l.onSave(state, dir, control));
     }

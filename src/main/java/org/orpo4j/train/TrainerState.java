@@ -85,6 +85,11 @@ public final class TrainerState {
         }
     }
 
+    /** An fp16 step skipped for gradient overflow: no update, and not a non-finite step either. */
+    void overflowSkipped() {
+        globalStep++;
+    }
+
     void stepDone(boolean finite) {
         globalStep++;
         if (finite) {
