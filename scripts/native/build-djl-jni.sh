@@ -83,7 +83,10 @@ STD=c++17
 if grep -q 'C++20 or later' "$TORCH_INCLUDE/ATen/ATen.h"; then STD=c++20; fi
 # the C++ ABI libtorch was built with: its libc10 exports std::__cxx11 symbols or it does not
 C10="$(readlink -f "$TORCH_LIB/libc10.so")"
-if [[ "$(nm -D --defined-only "$C10" | grep -c '__cxx11')" -gt 0 ]]; then ABI=1; else ABI=0; fi
+if ! command -v nm > /dev/null; then
+  ABI=1 # every libtorch since 2.7 (pip wheels included); nm (binutils) would tell
+  echo "build-djl-jni: no nm to read libc10's C++ ABI; assuming the new (cxx11) ABI" >&2
+elif [[ "$(nm -D --defined-only "$C10" | grep -c '__cxx11')" -gt 0 ]]; then ABI=1; else ABI=0; fi
 CUDA_LIBS=()
 if [[ -e "$TORCH_LIB/libtorch_cuda.so" ]]; then
   CUDA_LIBS=(-ltorch_cuda -lc10_cuda)

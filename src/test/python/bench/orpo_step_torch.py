@@ -5,7 +5,10 @@ The PyTorch side of orpo4j's OrpoStepBenchmark (src/test/java/org/orpo4j/bench):
 independent HF reference (src/test/python/hf_llama_reference.py: RMSNorm, RoPE, GQA, SwiGLU) with the additive
 mask built once per forward, as HF does; the loss is TRL's ORPOTrainer.odds_ratio_loss + concatenated_forward.
 Prints per-step times and one `RESULT k=v ...` line. Run with /usr/bin/python3 (Debian's torch 1.13, OpenBLAS).
+On a GPU (`--device cuda`) the weights stay float32 and `--dtype bf16|fp16` trains under torch.autocast, as HF
+Trainer's bf16/fp16 do (fp16 with a GradScaler); step times are taken after torch.cuda.synchronize().
 """
+import contextlib
 import argparse
 import math
 import os
@@ -32,11 +35,12 @@ def rss(field):
 def hidden_states(state, config, input_ids, attention_mask):
     n, t = input_ids.shape
     eps = config["rms_norm_eps"]
+    device = input_ids.device
     positions = torch.arange(t, dtype=torch.int64)[None, :]
     freqs = (ref.inv_freq(config)[None, :, None].float() @ positions[:, None, :].float()).transpose(1, 2)
     emb = torch.cat((freqs, freqs), dim=-1)
-    cos, sin = emb.cos()[:, None, :, :], emb.sin()[:, None, :, :]
-    mask = ref.causal_mask(config, attention_mask, t, 0)  # once per forward, as HF
+    cos, sin = emb.cos()[:, None, :, :].to(device), emb.sin()[:, None, :, :].to(device)
+    mask = ref.causal_mask(config, attention_mask.cpu(), t, 0).to(device)  # once per forward, as HF
     h = F.embedding(input_ids, state["model.embed_tokens.weight"])
     for i in range(config["num_hidden_layers"]):
         p = f"model.layers.{i}"
@@ -66,12 +70,20 @@ def orpo_loss(logits, input_ids, attention_mask, labels, beta=0.1):
     return nll - beta * ratio.mean()
 
 
-def matmul_peak(n=2048):
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def matmul_peak(device, dtype=torch.float32):
+    n = 8192 if device.type == "cuda" else 2048
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
     best = float("inf")
     for i in range(6):
+        sync(device)
         t0 = time.perf_counter()
         a @ b
+        sync(device)
         s = time.perf_counter() - t0
         if i > 0:
             best = min(best, s)
@@ -85,11 +97,17 @@ def main():
         ap.add_argument("--" + name, type=int, required=True)
     ap.add_argument("--flops", type=float, required=True, help="model FLOPs of one step (from the Java side)")
     ap.add_argument("--params", type=int, required=True)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"])
+    ap.add_argument("--warmup", type=int, default=1)
     a = ap.parse_args()
+    device = torch.device(a.device)
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(a.threads)
     torch.manual_seed(1)
-    peak = matmul_peak()
+    peak = matmul_peak(device)
+    half = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(a.dtype)
+    peak_half = matmul_peak(device, half) if half is not None and device.type == "cuda" else float("nan")
     rss_start = rss("VmRSS")
     config = {"model_type": "llama", "vocab_size": a.vocab, "hidden_size": a.hidden, "num_hidden_layers": a.layers,
               "num_attention_heads": a.heads, "num_key_value_heads": a.kv_heads, "intermediate_size": a.intermediate,
@@ -108,7 +126,8 @@ def main():
                        p + ".input_layernorm.weight": (a.hidden,),
                        p + ".post_attention_layernorm.weight": (a.hidden,)})
     shapes["model.norm.weight"] = (a.hidden,)
-    state = {k: (torch.ones(s) if len(s) == 1 else torch.randn(s) * 0.02).requires_grad_() for k, s in shapes.items()}
+    state = {k: (torch.ones(s) if len(s) == 1 else torch.randn(s) * 0.02).to(device).requires_grad_()
+             for k, s in shapes.items()}
     params = sum(t.numel() for t in state.values())
     assert params == a.params, (params, a.params)
     opt = torch.optim.AdamW(list(state.values()), lr=1e-5, weight_decay=0.0)
@@ -118,26 +137,36 @@ def main():
 
     rows, t = 2 * a.pairs, a.length
     g = torch.Generator().manual_seed(7)
-    input_ids = torch.randint(1, a.vocab, (rows, t), generator=g)
-    attention_mask = torch.ones(rows, t, dtype=torch.int64)
+    input_ids = torch.randint(1, a.vocab, (rows, t), generator=g).to(device)
+    attention_mask = torch.ones(rows, t, dtype=torch.int64).to(device)
     labels = input_ids.clone()
     labels[:, : t // 4] = -100
+    scaler = torch.amp.GradScaler(device.type) if a.dtype == "fp16" else None
 
     times = []
-    for s in range(a.steps + 1):
+    for s in range(a.steps + a.warmup):
+        sync(device)
         t0 = time.perf_counter()
-        logits = hidden_states(state, config, input_ids, attention_mask) @ state["model.embed_tokens.weight"].t()
-        loss = orpo_loss(logits, input_ids, attention_mask, labels)
+        with torch.autocast(device.type, dtype=half) if half is not None else contextlib.nullcontext():
+            logits = hidden_states(state, config, input_ids, attention_mask) @ state["model.embed_tokens.weight"].t()
+        loss = orpo_loss(logits.float(), input_ids, attention_mask, labels)
+        sync(device)
         t1 = time.perf_counter()
-        loss.backward()
+        (scaler.scale(loss) if scaler else loss).backward()
+        sync(device)
         t2 = time.perf_counter()
-        opt.step()
+        if scaler:
+            scaler.step(opt)
+            scaler.update()
+        else:
+            opt.step()
         opt.zero_grad(set_to_none=False)
+        sync(device)
         t3 = time.perf_counter()
         del logits, loss
         print(f"step {s}: total {t3 - t0:.3f} s (forward+loss {t1 - t0:.3f}, backward {t2 - t1:.3f}, "
               f"adamw {t3 - t2:.3f})", flush=True)
-        if s > 0:
+        if s >= a.warmup:
             times.append(t3 - t0)
     median = statistics.median(times)
     peak_rss = rss("VmHWM")
@@ -146,7 +175,9 @@ def main():
           f"peak_rss_mb={peak_rss // mb} state_mb={rss_state // mb} extra_mb={(peak_rss - rss_state) // mb} "
           f"rss_start_mb={rss_start // mb} rss_end_mb={rss('VmRSS') // mb} mfu_pct={100 * a.flops / median / peak:.1f} "
           f"matmul_peak_gflops={peak / 1e9:.1f} params={params} torch={torch.__version__} "
-          f"threads={torch.get_num_threads()}")
+          f"threads={torch.get_num_threads()} device={a.device} dtype={a.dtype} "
+          f"half_matmul_peak_gflops={peak_half / 1e9:.1f} "
+          f"gpu_peak_alloc_mb={torch.cuda.max_memory_allocated() // mb if device.type == 'cuda' else -1}")
 
 
 if __name__ == "__main__":

@@ -147,7 +147,7 @@ public final class ChunkedOrpoLoss {
                 try (GradMode on = GradMode.enabled(true)) {
                     out = loss.fromRowStats(stats);
                     // seeding backward with gradScale scales g_logp, g_nll and so every gradient of pass 2
-                    JniUtils.backward((PtNDArray) out.loss(), (PtNDArray) Scalars.like(out.loss(), gradScale),
+                    JniUtils.backward((PtNDArray) out.loss(), (PtNDArray) Scalars.onDevice(out.loss(), gradScale),
                             false, false);
                 }
                 metrics = out.metrics();

@@ -2,7 +2,10 @@ package org.orpo4j.runtime;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import ai.djl.engine.EngineException;
+import ai.djl.engine.StandardCapabilities;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -16,6 +19,8 @@ public final class DjlRuntime {
     private static final Pattern GPU = Pattern.compile("(?:cuda|gpu)(?::(\\d+))?");
 
     private static final String OFFLINE = "ai.djl.offline";
+
+    private static Integer gpuCount;
 
     private DjlRuntime() {}
 
@@ -34,7 +39,35 @@ public final class DjlRuntime {
 
     /** The first GPU when the engine sees one, else the CPU. */
     public static Device defaultDevice() {
-        return engine().getGpuCount() > 0 ? Device.gpu() : Device.cpu();
+        return gpuCount() > 0 ? Device.gpu() : Device.cpu();
+    }
+
+    /**
+     * The GPUs PyTorch can use. DJL counts them through the CUDA runtime library, which it finds only on the library
+     * path (a pip-installed torch keeps it in {@code nvidia/cuda_runtime/lib}); when that count is 0 but the engine
+     * was built with CUDA, the devices are probed one by one instead.
+     */
+    public static synchronized int gpuCount() {
+        if (gpuCount == null) {
+            Engine engine = engine();
+            int n = engine.getGpuCount();
+            if (n == 0 && engine.hasCapability(StandardCapabilities.CUDA)) {
+                while (usable(engine, Device.gpu(n))) {
+                    n++;
+                }
+            }
+            gpuCount = n;
+        }
+        return gpuCount;
+    }
+
+    private static boolean usable(Engine engine, Device device) {
+        try (NDManager manager = engine.newBaseManager(device)) {
+            manager.zeros(new Shape(1)).close();
+            return true;
+        } catch (EngineException | IllegalArgumentException e) {
+            return false;
+        }
     }
 
     /**
@@ -51,7 +84,7 @@ public final class DjlRuntime {
             throw new IllegalArgumentException("device '" + name + "' must be cpu, cuda or cuda:N");
         }
         int index = m.group(1) == null ? 0 : Integer.parseInt(m.group(1));
-        int gpus = engine().getGpuCount();
+        int gpus = gpuCount();
         if (index >= gpus) {
             throw new IllegalArgumentException("device '" + name + "': PyTorch sees " + gpus + " GPU(s)"
                     + (gpus == 0 ? " (a CPU-only native library, or no CUDA driver; docs/gpu.md)" : ""));

@@ -33,4 +33,15 @@ public final class Scalars {
             return owned;
         }
     }
+
+    /** As {@link #like}, but on {@code like}'s device: a backward seed must sit where its output does. */
+    public static NDArray onDevice(NDArray like, double value) {
+        NDArray host = like(like, value);
+        if (host.getDevice().equals(like.getDevice())) {
+            return host;
+        }
+        try (host) {
+            return host.toDevice(like.getDevice(), true);
+        }
+    }
 }

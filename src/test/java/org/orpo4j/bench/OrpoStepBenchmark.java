@@ -373,7 +373,7 @@ public final class OrpoStepBenchmark {
     }
 
     /** Random ids (no padding: every row is T real tokens), a prompt of T/4 tokens, completion labels after it. */
-    private static long[][] batch(Case c) {
+    static long[][] batch(Case c) {
         int rows = 2 * c.pairs();
         int t = c.length();
         Random random = new Random(7);

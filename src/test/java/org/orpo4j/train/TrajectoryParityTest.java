@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
@@ -53,7 +54,7 @@ class TrajectoryParityTest {
     @Test
     @Tag("gpu")
     void fiveStepsOnTheGpu() throws Exception {
-        Assumptions.assumeTrue(DjlRuntime.engine().getGpuCount() > 0, "no GPU");
+        Assumptions.assumeTrue(DjlRuntime.gpuCount() > 0, "no GPU");
         fiveSteps(Device.gpu(), ChunkedLoss.OFF);
     }
 
@@ -77,9 +78,28 @@ class TrajectoryParityTest {
      * (scripts/native/build-djl-jni.sh): DJL's own terminates the JVM on the first bfloat16 array.
      */
     @Test
+    @Tag("native")
     void fiveStepsInBf16TrackTheFloat32Reference() throws Exception {
         Assumptions.assumeTrue(NativeFeatures.bfloat16(), "DJL's own PyTorch JNI has no bfloat16 (docs/gpu.md)");
-        fiveSteps(DjlRuntime.defaultDevice(), ChunkedLoss.OFF, Precision.BF16);
+        fiveSteps(Device.cpu(), ChunkedLoss.OFF, Precision.BF16);
+    }
+
+    /** fp16 mixed precision on the GPU tracks the float32 reference. */
+    @Test
+    @Tag("gpu")
+    void fiveStepsOnTheGpuInFp16() throws Exception {
+        Assumptions.assumeTrue(DjlRuntime.gpuCount() > 0, "no GPU");
+        fiveSteps(Device.gpu(), ChunkedLoss.OFF, Precision.FP16);
+    }
+
+    /** bf16 mixed precision on the GPU tracks the float32 reference, with the plain and the chunked loss. */
+    @Test
+    @Tag("gpu")
+    void fiveStepsOnTheGpuInBf16() throws Exception {
+        Assumptions.assumeTrue(DjlRuntime.gpuCount() > 0, "no GPU");
+        Assumptions.assumeTrue(NativeFeatures.bfloat16(), "DJL's own PyTorch JNI has no bfloat16 (docs/gpu.md)");
+        fiveSteps(Device.gpu(), ChunkedLoss.OFF, Precision.BF16);
+        fiveSteps(Device.gpu(), ChunkedLoss.ON, Precision.BF16);
     }
 
     private void fiveSteps(Device device, ChunkedLoss chunkedLoss) throws Exception {
@@ -87,6 +107,7 @@ class TrajectoryParityTest {
     }
 
     private void fiveSteps(Device device, ChunkedLoss chunkedLoss, Precision precision) throws Exception {
+        Path run = Files.createTempDirectory(out, precision + "-" + chunkedLoss);
         boolean half = precision.mixed();
         double lossTolerance = half ? 1e-2 : 1e-4;
         double weightTolerance = half ? 2e-3 : 1e-5;
@@ -101,7 +122,7 @@ class TrajectoryParityTest {
                 .maxSteps(golden.get("max_steps").asInt()).learningRate(golden.get("learning_rate").asDouble())
                 .warmupSteps(golden.get("warmup_steps").asInt()).beta(golden.get("beta").asDouble())
                 .alpha(golden.get("alpha").asDouble()).maxGradNorm(golden.get("max_grad_norm").asDouble())
-                .shuffle(false).loggingSteps(1).saveStrategy("no").outputDir(out.toString())
+                .shuffle(false).loggingSteps(1).saveStrategy("no").outputDir(run.toString())
                 .chunkedLoss(chunkedLoss).lossChunkValues(5 * vocab)
                 .bf16(precision == Precision.BF16).fp16(precision == Precision.FP16).build();
         try (NDManager manager = DjlRuntime.newManager(device);
@@ -118,7 +139,7 @@ class TrajectoryParityTest {
             TrainResult result = trainer.train(Synthetic.resource("/golden/train/tiny_pairs.jsonl", 0), null);
             assertEquals(5, result.globalStep());
             assertEquals(Set.of(precision.dtype()), trained);
-            List<Map<String, Object>> lines = MetricsWriter.read(out.resolve(MetricsWriter.FILE));
+            List<Map<String, Object>> lines = MetricsWriter.read(run.resolve(MetricsWriter.FILE));
             assertEquals(5, lines.size());
             double lossRel = 0;
             double weightAbs = 0;
