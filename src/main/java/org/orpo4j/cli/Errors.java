@@ -4,11 +4,14 @@ import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
+import java.util.List;
+import java.util.Optional;
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;
 import picocli.CommandLine.IParameterExceptionHandler;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
  * Turns failures into one readable line on stderr: bad usage exits 2 with a pointer to {@code --help}, any other
@@ -21,8 +24,8 @@ final class Errors implements IParameterExceptionHandler, IExecutionExceptionHan
     public int handleParseException(ParameterException ex, String[] args) {
         CommandLine cmd = ex.getCommandLine();
         PrintWriter err = cmd.getErr();
-        err.println(cmd.getCommandSpec().qualifiedName() + ": " + ex.getMessage() + " (see '"
-                + cmd.getCommandSpec().qualifiedName() + " --help')");
+        err.println(cmd.getCommandSpec().qualifiedName() + ": " + mistyped(cmd, args).orElse(ex.getMessage())
+                + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
         if (verbose(cmd.getParseResult())) {
             ex.printStackTrace(err);
         }
@@ -42,6 +45,43 @@ final class Errors implements IParameterExceptionHandler, IExecutionExceptionHan
         }
         err.flush();
         return cmd.getCommandSpec().exitCodeOnExecutionException();
+    }
+
+    /**
+     * The first word of {@code args} that names no command or no option of {@code cmd}, with picocli's nearest
+     * suggestions: a typo is reported as itself, not as the required option it failed to give.
+     */
+    static Optional<String> mistyped(CommandLine cmd, String[] args) {
+        if (cmd.getCommandSpec().parent() == null) { // no command was recognised
+            for (String arg : args) {
+                if (!arg.startsWith("-")) {
+                    return cmd.getSubcommands().containsKey(arg) ? Optional.empty()
+                            : Optional.of("unknown command '" + arg + "'" + suggestion(cmd, arg) + "; the commands are "
+                                    + String.join(", ", commands(cmd)));
+                }
+            }
+            return Optional.empty();
+        }
+        for (String arg : args) {
+            if (arg.equals("--")) {
+                break;
+            }
+            String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+            if (name.startsWith("--") && cmd.getCommandSpec().findOption(name) == null) {
+                return Optional.of("unknown option '" + name + "'" + suggestion(cmd, name));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static String suggestion(CommandLine cmd, String word) {
+        List<String> similar = new UnmatchedArgumentException(cmd, List.of(word)).getSuggestions();
+        return similar.isEmpty() ? "" : " (did you mean '" + String.join("' or '", similar.subList(0,
+                Math.min(2, similar.size()))) + "'?)";
+    }
+
+    private static List<String> commands(CommandLine cmd) {
+        return cmd.getSubcommands().keySet().stream().filter(c -> !c.equals("help")).toList();
     }
 
     /** The exception's own message; a bare exception is named by its type and first informative cause. */

@@ -95,6 +95,17 @@ class MainTest {
         Cli.run("fly").assertOneLineError(2, "fly");
     }
 
+    /** A typo is named and the nearest names suggested, before any missing required option is complained about. */
+    @Test
+    void typosAreNamedWithSuggestions() {
+        Cli.run("train", "--modle", "tiny").assertOneLineError(2, "unknown option '--modle'",
+                "did you mean '--model'?", "orpo4j train --help");
+        Cli.run("trian", "--model", "x").assertOneLineError(2, "unknown command 'trian'", "did you mean 'train'?",
+                "the commands are train, eval, generate, chat-template, init, demo");
+        Cli.run("train", "--model=x", "--data", "d", "--output", "o", "--lrr", "3")
+                .assertOneLineError(2, "unknown option '--lrr'", "did you mean '--lr'?");
+    }
+
     @Test
     void unknownFlagIsBadUsage() {
         Cli.run("demo", "--speed", "9").assertOneLineError(2, "--speed", "orpo4j demo --help");
