@@ -130,6 +130,7 @@ public final class OrpoTrainer {
                 LogWindow window = new LogWindow();
                 long lastSaved = -1;
                 long lastEvaluated = -1;
+                listeners.forEach(l -> l.onTrainBegin(state, control));
                 while (state.globalStep() < maxSteps && !control.shouldStop()) {
                     long step = state.globalStep();
                     double lr = schedule.lr(step);

@@ -9,6 +9,9 @@ import java.util.Map;
  */
 public interface TrainerListener {
 
+    /** Before the first step of this process (after the resume, when resuming). */
+    default void onTrainBegin(TrainerState state, TrainerControl control) {}
+
     /** After each optimizer step (also a skipped non-finite one). */
     default void onStep(TrainerState state, TrainerControl control) {}
 

@@ -2,6 +2,7 @@ package org.orpo4j.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -61,5 +62,35 @@ class TrainerStateTest {
         assertEquals("1h02m03s", ProgressLogger.duration(3723));
         assertEquals("7s", ProgressLogger.duration(7.2));
         assertEquals("?", ProgressLogger.duration(Double.NaN));
+    }
+
+    /**
+     * Throughput over the last 20 steps, from the first step on (never a "0 tok/s" line), and the ETA from the
+     * average step since training began: steps of 100 tokens taking 1 s, but step 3 took 11 s.
+     */
+    @Test
+    void progressMeasuresAWindowFromTheFirstStep() {
+        TrainerState s = new TrainerState(OrpoConfig.builder().build(), 100, 1000);
+        long[] now = {5_000_000_000L};
+        ProgressLogger p = new ProgressLogger(() -> now[0]);
+        TrainerControl control = new TrainerControl();
+        p.onTrainBegin(s, control);
+        assertEquals(Double.NaN, p.tokensPerSecond());
+        for (int step = 1; step <= 30; step++) {
+            now[0] += (step == 3 ? 11 : 1) * 1_000_000_000L;
+            s.microBatchConsumed(100);
+            s.stepDone(true);
+            p.onStep(s, control);
+            if (step == 1) {
+                assertEquals(100.0, p.tokensPerSecond(), 1e-9);
+                assertEquals(99.0, p.eta(s), 1e-9);
+            }
+            if (step == 20) {
+                assertEquals(2000.0 / 30, p.tokensPerSecond(), 1e-9, "the slow step is still in the window");
+            }
+        }
+        assertEquals(100.0, p.tokensPerSecond(), 1e-9, "steps 11-30: 2000 tokens in 20 s");
+        assertEquals(40.0 / 30 * 70, p.eta(s), 1e-9, "40 s for 30 steps, 70 to go");
+        assertTrue(ProgressLogger.line(s, Map.of(), Double.NaN, Double.NaN).contains("| ? tok/s | ETA ?"));
     }
 }
