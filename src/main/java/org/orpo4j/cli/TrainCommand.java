@@ -18,6 +18,7 @@ import org.orpo4j.train.ChunkedLoss;
 import org.orpo4j.train.LrSchedulerType;
 import org.orpo4j.train.OrpoConfig;
 import org.orpo4j.train.OrpoTrainer;
+import org.orpo4j.train.OutputDir;
 import org.orpo4j.train.PairSource;
 import org.orpo4j.train.TrainResult;
 import picocli.CommandLine.ArgGroup;
@@ -156,6 +157,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--save-total-limit", paramLabel = "K", description = "Keep the last K checkpoints (saveTotalLimit). Default: all.")
     Integer saveTotalLimit;
 
+    @Option(names = "--overwrite-output-dir",
+            description = "Start over in an OUTPUT that holds a run, deleting its checkpoints and metrics (overwriteOutputDir).")
+    boolean overwriteOutputDir;
+
     @Option(names = "--resume", paramLabel = "DIR", arity = "0..1", fallbackValue = "latest",
             description = "Resume from the newest checkpoint in OUTPUT, or from checkpoint folder DIR.")
     String resume;
@@ -169,6 +174,9 @@ final class TrainCommand implements Callable<Integer> {
         OrpoConfig config = applyFlags(base);
         if (config.bf16() && !NativeFeatures.bfloat16()) {
             throw new IllegalStateException(NativeFeatures.bfloat16Missing());
+        }
+        if (OutputDir.resumeFolder(output, config.resumeFromCheckpoint()).isEmpty()) {
+            OutputDir.prepareFresh(output, config.overwriteOutputDir()); // before orpo_config.json lands there
         }
         Inputs.modelDir(model);
         Inputs.file(data);
@@ -279,6 +287,9 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (resume != null) {
             b.resumeFromCheckpoint(resume);
+        }
+        if (overwriteOutputDir) {
+            b.overwriteOutputDir(true);
         }
         try {
             if (scheduler != null) {

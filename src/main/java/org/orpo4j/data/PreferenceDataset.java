@@ -1,10 +1,14 @@
 package org.orpo4j.data;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,6 +34,7 @@ public final class PreferenceDataset {
     private final List<Stored> rows;
     private final long padId;
     private final LoadReport report;
+    private String fingerprint;
 
     private PreferenceDataset(List<Stored> rows, long padId, LoadReport report) {
         this.rows = rows;
@@ -95,6 +100,32 @@ public final class PreferenceDataset {
      */
     public List<int[]> batches(int batchSize, int epoch, long seed, boolean shuffle, boolean groupByLength) {
         return new BatchSampler(batchSize, shuffle, groupByLength).batches(this::length, size(), epoch, seed);
+    }
+
+    /**
+     * A SHA-256 of every row's token ids (prompt, chosen, rejected, prompt tails) in file order, 32 hex digits: a
+     * resumed run checks it so that a different data file with the same number of rows is not taken for the same.
+     */
+    public synchronized String fingerprint() {
+        if (fingerprint == null) {
+            MessageDigest sha;
+            try {
+                sha = MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+            ByteBuffer buf = ByteBuffer.allocate(4);
+            for (Stored r : rows) {
+                for (int[] ids : new int[][] {r.prompt(), r.chosen(), r.rejected(), {r.chosenTail(), r.rejectedTail()}}) {
+                    sha.update(buf.clear().putInt(ids.length).array());
+                    for (int id : ids) {
+                        sha.update(buf.clear().putInt(id).array());
+                    }
+                }
+            }
+            fingerprint = HexFormat.of().formatHex(sha.digest(), 0, 16);
+        }
+        return fingerprint;
     }
 
     /** The [2B, T] batch of these rows: chosen rows then rejected rows, right-padded to the longest. */

@@ -107,13 +107,18 @@ public final class CheckpointManager {
         }
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(outputDir, PREFIX + "*")) {
             for (Path d : dirs) {
-                if (Files.isDirectory(d) && NAME.matcher(d.getFileName().toString()).matches()) {
+                if (isCheckpoint(d)) {
                     out.add(d);
                 }
             }
         }
         out.sort(Comparator.comparingLong(CheckpointManager::stepOf));
         return out;
+    }
+
+    /** True for a {@code checkpoint-<step>} folder. */
+    static boolean isCheckpoint(Path p) {
+        return Files.isDirectory(p) && NAME.matcher(p.getFileName().toString()).matches();
     }
 
     /** The newest complete checkpoint (one holding a trainer_state.json), if any. */

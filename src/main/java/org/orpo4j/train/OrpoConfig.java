@@ -69,6 +69,7 @@ public final class OrpoConfig {
     private final long lossChunkValues;
     private final boolean bf16;
     private final boolean fp16;
+    private final boolean overwriteOutputDir;
 
     private OrpoConfig(Builder b) {
         learningRate = b.learningRate;
@@ -109,6 +110,7 @@ public final class OrpoConfig {
         lossChunkValues = b.lossChunkValues;
         bf16 = b.bf16;
         fp16 = b.fp16;
+        overwriteOutputDir = b.overwriteOutputDir;
     }
 
     public static Builder builder() {
@@ -192,6 +194,7 @@ public final class OrpoConfig {
     public long lossChunkValues() { return lossChunkValues; }
     public boolean bf16() { return bf16; }
     public boolean fp16() { return fp16; }
+    public boolean overwriteOutputDir() { return overwriteOutputDir; }
 
     /** The training precision {@link #bf16()} and {@link #fp16()} choose. */
     public Precision precision() { return Precision.of(bf16, fp16); }
@@ -365,6 +368,7 @@ public final class OrpoConfig {
         knob("lossChunkValues", c -> c.lossChunkValues, (b, n) -> b.lossChunkValues(longValue(n)));
         knob("bf16", c -> c.bf16, (b, n) -> b.bf16(bool(n)));
         knob("fp16", c -> c.fp16, (b, n) -> b.fp16(bool(n)));
+        knob("overwriteOutputDir", c -> c.overwriteOutputDir, (b, n) -> b.overwriteOutputDir(bool(n)));
     }
 
     private static double dbl(JsonNode n) {
@@ -452,6 +456,7 @@ public final class OrpoConfig {
         private long lossChunkValues = ChunkedOrpoLoss.DEFAULT_CHUNK_VALUES;
         private boolean bf16;
         private boolean fp16;
+        private boolean overwriteOutputDir;
 
         private Builder() {}
 
@@ -500,6 +505,8 @@ public final class OrpoConfig {
         public Builder bf16(boolean v) { bf16 = v; return this; }
         /** float16 mixed precision with float32 master weights and dynamic loss scaling. */
         public Builder fp16(boolean v) { fp16 = v; return this; }
+        /** Start over in an output folder that holds an earlier run (its checkpoints and metrics are deleted). */
+        public Builder overwriteOutputDir(boolean v) { overwriteOutputDir = v; return this; }
 
         /** Validates and builds; errors name the field. */
         public OrpoConfig build() {

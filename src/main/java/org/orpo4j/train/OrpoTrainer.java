@@ -100,12 +100,19 @@ public final class OrpoTrainer {
         long maxSteps = config.maxSteps() > 0 ? config.maxSteps()
                 : (long) Math.ceil(config.numTrainEpochs() * stepsPerEpoch);
         TrainerState state = new TrainerState(config, maxSteps, microPerEpoch);
+        state.dataFingerprint(train.fingerprint().orElse(null));
         LrSchedule schedule = LrSchedule.of(config, maxSteps);
         TrainerControl control = new TrainerControl();
         Map<String, Double> lastLog = Map.of();
         Map<String, Double> evalMetrics = Map.of();
 
-        Optional<Path> resume = resumeFolder(out);
+        Optional<Path> resume = OutputDir.resumeFolder(out, config.resumeFromCheckpoint());
+        if (resume.isEmpty()) {
+            if (config.resumeFromCheckpoint() != null) {
+                LOG.info("no checkpoint in {} to resume from; starting fresh", out);
+            }
+            OutputDir.prepareFresh(out, config.overwriteOutputDir());
+        }
         try (NDManager root = first.getManager().newSubManager(); AdamW adamw = AdamW.of(params, config)) {
             CheckpointManager checkpoints = new CheckpointManager(out, config.saveTotalLimit());
             MetricsWriter metrics;
@@ -364,31 +371,11 @@ public final class OrpoTrainer {
         };
     }
 
-    /** The checkpoint to resume from: none, the newest in {@code out} ({@code latest}) or a named folder. */
-    private Optional<Path> resumeFolder(Path out) throws IOException {
-        String r = config.resumeFromCheckpoint();
-        if (r == null) {
-            return Optional.empty();
-        }
-        if (r.equals("latest")) {
-            Optional<Path> latest = CheckpointManager.latest(out);
-            if (latest.isEmpty()) {
-                LOG.info("no checkpoint in {} to resume from; starting fresh", out);
-            }
-            return latest;
-        }
-        Path dir = Path.of(r);
-        if (!Files.isDirectory(dir)) {
-            throw new IllegalArgumentException("resumeFromCheckpoint " + r + " is not a folder");
-        }
-        return Optional.of(dir);
-    }
-
     /** Resuming with different trajectory knobs is allowed (e.g. more steps) but worth a warning. */
     private void warnOnChangedKnobs(OrpoConfig saved) {
         List<String> changed = new ArrayList<>();
         saved.toJson().fields().forEachRemaining(e -> {
-            if (!e.getKey().equals("resumeFromCheckpoint") && !e.getKey().equals("outputDir")
+            if (!List.of("resumeFromCheckpoint", "outputDir", "overwriteOutputDir").contains(e.getKey())
                     && !e.getValue().equals(config.toJson().get(e.getKey()))) {
                 changed.add(e.getKey() + " " + e.getValue() + " -> " + config.toJson().get(e.getKey()));
             }

@@ -3,6 +3,7 @@ package org.orpo4j.train;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import java.util.List;
+import java.util.Optional;
 import org.orpo4j.data.PreferenceBatch;
 import org.orpo4j.data.PreferenceDataset;
 
@@ -22,6 +23,11 @@ public interface PairSource {
     /** The rows as one batch: chosen rows then rejected rows, right-padded, on {@code manager}'s device. */
     MicroBatch collate(int[] rows, NDManager manager);
 
+    /** A digest of the tokenized pairs that a resumed run compares with its checkpoint's; empty when unknown. */
+    default Optional<String> fingerprint() {
+        return Optional.empty();
+    }
+
     /** A tokenized {@link PreferenceDataset} (its BatchSampler orders the epochs, its collate pads). */
     static PairSource of(PreferenceDataset dataset) {
         return new PairSource() {
@@ -33,6 +39,11 @@ public interface PairSource {
             @Override
             public List<int[]> batches(int batchSize, int epoch, long seed, boolean shuffle, boolean groupByLength) {
                 return dataset.batches(batchSize, epoch, seed, shuffle, groupByLength);
+            }
+
+            @Override
+            public Optional<String> fingerprint() {
+                return Optional.of(dataset.fingerprint());
             }
 
             @Override

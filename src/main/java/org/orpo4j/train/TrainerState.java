@@ -35,6 +35,7 @@ public final class TrainerState {
     private long numInputTokensSeen;
     private int nonFiniteInARow;
     private long optimizerSteps;
+    private String dataFingerprint;
     private final List<Map<String, Object>> logHistory = new ArrayList<>();
 
     public TrainerState(OrpoConfig config, long maxSteps, int microBatchesPerEpoch) {
@@ -69,8 +70,14 @@ public final class TrainerState {
     public int nonFiniteInARow() { return nonFiniteInARow; }
     /** AdamW updates applied (global steps minus skipped non-finite ones): torch's {@code state['step']}. */
     public long optimizerSteps() { return optimizerSteps; }
+    /** {@link PairSource#fingerprint()} of the training data, or null when unknown. */
+    public String dataFingerprint() { return dataFingerprint; }
     /** Every logged line so far (training and evaluation), as in metrics.jsonl. */
     public List<Map<String, Object>> logHistory() { return Collections.unmodifiableList(logHistory); }
+
+    void dataFingerprint(String fingerprint) {
+        this.dataFingerprint = fingerprint;
+    }
 
     void microBatchConsumed(long tokens) {
         microBatchInEpoch++;
@@ -105,6 +112,17 @@ public final class TrainerState {
                     + " micro-batches per epoch, this data and batch size give " + microBatchesPerEpoch
                     + ": resume with the same training data and perDeviceTrainBatchSize");
         }
+        if (saved.dataFingerprint != null && dataFingerprint != null && !saved.dataFingerprint.equals(dataFingerprint)) {
+            throw new IllegalArgumentException("the training data differs from the data the checkpoint was trained on"
+                    + " (token fingerprint " + dataFingerprint + ", checkpoint " + saved.dataFingerprint
+                    + "): resume with the same file and tokenizer settings, or start over with"
+                    + " --overwrite-output-dir (overwriteOutputDir)");
+        }
+        if (saved.globalStep > maxSteps) {
+            throw new IllegalArgumentException("the checkpoint is at step " + saved.globalStep + ", past this run's "
+                    + maxSteps + " steps: raise --max-steps (maxSteps) or start over with --overwrite-output-dir"
+                    + " (overwriteOutputDir)");
+        }
         globalStep = saved.globalStep;
         epochIndex = saved.epochIndex;
         microBatchInEpoch = saved.microBatchInEpoch;
@@ -132,6 +150,9 @@ public final class TrainerState {
         n.put("num_input_tokens_seen", numInputTokensSeen);
         n.put("non_finite_in_a_row", nonFiniteInARow);
         n.put("optimizer_steps", optimizerSteps);
+        if (dataFingerprint != null) {
+            n.put("data_fingerprint", dataFingerprint);
+        }
         ObjectNode rng = n.putObject("rng");
         rng.put("seed", config.seed());
         rng.put("shuffle", config.shuffle());
@@ -158,6 +179,7 @@ public final class TrainerState {
         s.numInputTokensSeen = required(n, "num_input_tokens_seen", file).asLong();
         s.nonFiniteInARow = required(n, "non_finite_in_a_row", file).asInt();
         s.optimizerSteps = required(n, "optimizer_steps", file).asLong();
+        s.dataFingerprint = n.hasNonNull("data_fingerprint") ? n.get("data_fingerprint").asText() : null;
         for (JsonNode line : required(n, "log_history", file)) {
             Map<String, Object> m = new LinkedHashMap<>();
             line.fields().forEachRemaining(e -> m.put(e.getKey(),

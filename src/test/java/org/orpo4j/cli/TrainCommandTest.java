@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.train.CheckpointManager;
 import org.orpo4j.train.MetricsWriter;
 import org.orpo4j.train.OrpoConfig;
 
@@ -46,6 +47,20 @@ class TrainCommandTest {
         try (NDManager m = DjlRuntime.newManager(DjlRuntime.defaultDevice()); CausalLm lm = CausalLm.load(dir, m)) {
             return lm.parameters().get(name).toFloatArray();
         }
+    }
+
+    /** A second run into a finished one is refused in one line, before orpo_config.json is rewritten. */
+    @Test
+    void aFinishedRunIsNotClobbered() throws Exception {
+        Path out = tmp.resolve("finished");
+        Cli.run(train(out, "--max-steps", "2", "--batch-size", "4", "--save-every", "1")).assertSuccess();
+        String config = Files.readString(out.resolve("orpo_config.json"));
+        Cli.run(train(out, "--max-steps", "3", "--lr", "0.5")).assertOneLineError(1, "already holds a training run",
+                "continue it with --resume", "replace it with --overwrite-output-dir");
+        assertEquals(config, Files.readString(out.resolve("orpo_config.json")));
+        Cli.run(train(out, "--max-steps", "1", "--batch-size", "4", "--overwrite-output-dir")).assertSuccess();
+        assertEquals(List.of(), CheckpointManager.list(out).stream().filter(p -> !p.endsWith("checkpoint-1"))
+                .toList());
     }
 
     @Test
