@@ -184,6 +184,9 @@ final class TrainCommand implements Callable<Integer> {
             Inputs.file(evalData);
         }
         TrainResult result;
+        InterruptReport interrupt = new InterruptReport(output, config.saveStrategy(), config.saveSteps(),
+                System.err);
+        interrupt.install();
         try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
                 NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
                 CausalLm lm = CausalLm.load(model, manager)) {
@@ -193,7 +196,10 @@ final class TrainCommand implements Callable<Integer> {
                     : PairSource.of(PreferenceDataset.load(evalData, tokenizer, options));
             Files.createDirectories(output);
             config.write(output.resolve("orpo_config.json"));
-            result = new OrpoTrainer(lm, config).tokenizerDir(model).train(PairSource.of(train), eval);
+            result = new OrpoTrainer(lm, config).tokenizerDir(model).addListener(interrupt)
+                    .train(PairSource.of(train), eval);
+        } finally {
+            interrupt.uninstall();
         }
         PrintWriter out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "trained %d steps%s; model saved to %s%n", result.globalStep(),
