@@ -4,12 +4,14 @@ import ai.djl.ndarray.NDManager;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.orpo4j.data.BadDataPolicy;
 import org.orpo4j.data.DataOptions;
 import org.orpo4j.data.HfTokenizer;
+import org.orpo4j.data.LoadReport;
 import org.orpo4j.data.PreferenceDataset;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.DjlRuntime;
@@ -21,6 +23,8 @@ import org.orpo4j.train.OrpoTrainer;
 import org.orpo4j.train.OutputDir;
 import org.orpo4j.train.PairSource;
 import org.orpo4j.train.TrainResult;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -39,6 +43,8 @@ import picocli.CommandLine.Spec;
                 "Writes OUTPUT/metrics.jsonl, OUTPUT/checkpoint-<step>/ and the trained HF model folder into OUTPUT.",
                 "Flags override --config; unset knobs keep TRL's defaults (docs/configuration.md)."})
 final class TrainCommand implements Callable<Integer> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TrainCommand.class);
 
     @Spec
     CommandSpec spec;
@@ -192,10 +198,20 @@ final class TrainCommand implements Callable<Integer> {
                 CausalLm lm = CausalLm.load(model, manager)) {
             DataOptions options = dataOptions(config, skipBadRows);
             PreferenceDataset train = PreferenceDataset.load(data, tokenizer, options);
-            PairSource eval = evalData == null ? null
-                    : PairSource.of(PreferenceDataset.load(evalData, tokenizer, options));
+            PreferenceDataset evalSet = evalData == null ? null : PreferenceDataset.load(evalData, tokenizer, options);
+            PairSource eval = evalSet == null ? null : PairSource.of(evalSet);
             Files.createDirectories(output);
             config.write(output.resolve("orpo_config.json"));
+            Map<Path, LoadReport> reports = new LinkedHashMap<>();
+            reports.put(data, train.report());
+            if (evalSet != null) {
+                reports.put(evalData, evalSet.report());
+            }
+            int skipped = SkippedRowsFile.write(output, reports);
+            if (skipped > 0) {
+                LOG.warn("{} rows skipped; every one is listed in {}", skipped,
+                        output.resolve(OutputDir.SKIPPED_ROWS_FILE));
+            }
             result = new OrpoTrainer(lm, config).tokenizerDir(model).addListener(interrupt)
                     .train(PairSource.of(train), eval);
         } finally {

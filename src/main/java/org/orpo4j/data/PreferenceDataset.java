@@ -11,12 +11,15 @@ import java.util.Deque;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,6 +33,10 @@ public final class PreferenceDataset {
     private static final Logger LOG = LoggerFactory.getLogger(PreferenceDataset.class);
     private static final int CHUNK = 64;
     private static final int CHUNKS_IN_FLIGHT_PER_THREAD = 4;
+    /** A progress line every 5 s while loading: large files are never minutes of silence. */
+    static final long PROGRESS_EVERY_NANOS = 5_000_000_000L;
+    /** Skipped rows logged one by one; the rest are counted (all are in the report). */
+    static final int SKIPS_LOGGED = 5;
 
     private final List<Stored> rows;
     private final long padId;
@@ -50,7 +57,7 @@ public final class PreferenceDataset {
             stored.add(Stored.of(p));
             tokens += p.chosenLength() + p.rejectedLength();
         }
-        return new PreferenceDataset(stored, padId, new LoadReport(stored.size(), Map.of(), tokens, 0));
+        return new PreferenceDataset(stored, padId, new LoadReport(stored.size(), Map.of(), List.of(), tokens, 0));
     }
 
     /**
@@ -59,12 +66,19 @@ public final class PreferenceDataset {
      * @throws BadDataException on the first bad row under {@link BadDataPolicy#FAIL} ({@code file:line: field: ...})
      */
     public static PreferenceDataset load(Path file, HfTokenizer tokenizer, DataOptions options) throws IOException {
+        return load(file, tokenizer, options, PROGRESS_EVERY_NANOS, System::nanoTime, LOG::info);
+    }
+
+    /** As {@link #load(Path, HfTokenizer, DataOptions)}, with a progress line to {@code progress} every {@code progressNanos}. */
+    static PreferenceDataset load(Path file, HfTokenizer tokenizer, DataOptions options, long progressNanos,
+            LongSupplier clock, Consumer<String> progress) throws IOException {
         long padId = tokenizer.padId().orElseThrow(() -> new IllegalArgumentException(tokenizer.directory()
                 + ": the tokenizer has neither a pad nor an EOS token to pad with"));
         RowParser parser = new RowParser(options, tokenizer.chatTemplate().orElse(null));
         RowTokenizer rowTokenizer = new RowTokenizer(tokenizer, options);
         long start = System.nanoTime();
-        PreferenceDataset dataset = new Loader(file, options, parser, rowTokenizer, padId).run();
+        PreferenceDataset dataset = new Loader(file, options, parser, rowTokenizer, padId, progressNanos, clock, progress)
+                .run();
         LOG.info("{}: {} in {} ms", file, dataset.report, (System.nanoTime() - start) / 1_000_000);
         return dataset;
     }
@@ -184,15 +198,27 @@ public final class PreferenceDataset {
         private final long padId;
         private final List<Stored> rows = new ArrayList<>();
         private final Map<String, Integer> skipped = new LinkedHashMap<>();
+        private final List<LoadReport.SkippedRow> skippedRows = new ArrayList<>();
+        private final long progressNanos;
+        private final LongSupplier clock;
+        private final Consumer<String> progress;
+        private final long startNanos;
+        private long lastProgressNanos;
         private long tokens;
         private int truncated;
 
-        Loader(Path file, DataOptions options, RowParser parser, RowTokenizer tokenizer, long padId) {
+        Loader(Path file, DataOptions options, RowParser parser, RowTokenizer tokenizer, long padId,
+                long progressNanos, LongSupplier clock, Consumer<String> progress) {
             this.file = file;
             this.options = options;
             this.parser = parser;
             this.tokenizer = tokenizer;
             this.padId = padId;
+            this.progressNanos = progressNanos;
+            this.clock = clock;
+            this.progress = progress;
+            this.startNanos = clock.getAsLong();
+            this.lastProgressNanos = startNanos;
         }
 
         PreferenceDataset run() throws IOException {
@@ -221,8 +247,12 @@ public final class PreferenceDataset {
                     pool.shutdownNow();
                 }
             }
+            if (skippedRows.size() > SKIPS_LOGGED) {
+                LOG.warn("{}: {} more rows skipped (every skipped row is in the load report)", file,
+                        skippedRows.size() - SKIPS_LOGGED);
+            }
             return new PreferenceDataset(List.copyOf(rows), padId,
-                    new LoadReport(rows.size(), skipped, tokens, truncated));
+                    new LoadReport(rows.size(), skipped, skippedRows, tokens, truncated));
         }
 
         private void submit(ExecutorService pool, Deque<Future<List<Outcome>>> inFlight,
@@ -275,6 +305,10 @@ public final class PreferenceDataset {
                         throw new BadDataException(file, o.line(), o.bad().field(), o.bad().problem());
                     }
                     skipped.merge(reason(o.bad()), 1, Integer::sum);
+                    skippedRows.add(new LoadReport.SkippedRow(o.line(), o.bad().field(), o.bad().problem()));
+                    if (skippedRows.size() <= SKIPS_LOGGED) {
+                        LOG.warn("{}:{}: {}: {} (row skipped)", file, o.line(), o.bad().field(), o.bad().problem());
+                    }
                     continue;
                 }
                 rows.add(o.pair());
@@ -282,6 +316,13 @@ public final class PreferenceDataset {
                 if (o.truncated()) {
                     truncated++;
                 }
+            }
+            long now = clock.getAsLong();
+            if (now - lastProgressNanos >= progressNanos) {
+                lastProgressNanos = now;
+                int read = rows.size() + skippedRows.size();
+                progress.accept(String.format(Locale.ROOT, "%s: %d rows read (%.0f rows/s), %d skipped so far",
+                        file, read, read / Math.max(1e-9, (now - startNanos) / 1e9), skippedRows.size()));
             }
         }
 

@@ -56,9 +56,10 @@ public final class OutputDir {
         for (Path p : run) {
             CheckpointManager.deleteTree(p);
         }
+        Files.deleteIfExists(out.resolve(SKIPPED_ROWS_FILE));
     }
 
-    /** The files and folders that make {@code out} hold a run, sorted by name. */
+    /** The files and folders that make {@code out} hold a run (metrics, checkpoints, weights), sorted by name. */
     static List<Path> runFiles(Path out) throws IOException {
         List<Path> found = new ArrayList<>();
         if (!Files.isDirectory(out)) {
@@ -67,8 +68,7 @@ public final class OutputDir {
         try (Stream<Path> children = Files.list(out)) {
             children.filter(p -> {
                 String name = p.getFileName().toString();
-                return name.equals(MetricsWriter.FILE) || name.equals(SKIPPED_ROWS_FILE)
-                        || CheckpointManager.isCheckpoint(p)
+                return name.equals(MetricsWriter.FILE) || CheckpointManager.isCheckpoint(p)
                         || (name.startsWith("model") && (name.endsWith(".safetensors")
                                 || name.endsWith(".safetensors.index.json")));
             }).sorted(Comparator.comparing(p -> p.getFileName().toString())).forEach(found::add);

@@ -149,10 +149,35 @@ class PreferenceDatasetTest {
         LoadReport r = d.report();
         assertEquals(Map.of("json: malformed JSON line", 1, "rejected: missing", 1, "rejected: identical to chosen", 2,
                 "chosen: no completion token left after truncation", 1), r.skipped());
-        assertEquals(5, r.skippedRows());
+        assertEquals(5, r.skippedCount());
+        assertEquals(List.of(new LoadReport.SkippedRow(2, "json", r.skippedRows().get(0).problem()),
+                new LoadReport.SkippedRow(4, "rejected", "missing"),
+                new LoadReport.SkippedRow(5, "rejected", "identical to chosen"),
+                new LoadReport.SkippedRow(6, "rejected", "identical to chosen"),
+                new LoadReport.SkippedRow(7, "chosen", r.skippedRows().get(4).problem())), r.skippedRows());
         // tokens: each good row is prompt 2 + chosen 3 + EOS, prompt 2 + rejected 2 + EOS
         assertEquals(2 * (2 + 4 + 2 + 3), r.tokens());
         assertEquals(2, r.rows());
+    }
+
+    /**
+     * A progress line at least every interval while loading: a clock that advances 1 s per reading and a 5 s
+     * interval give a line every 5 chunks of 64 rows, each with the rows read so far and the rate.
+     */
+    @Test
+    void loadingReportsProgressEveryInterval() throws IOException {
+        String row = "{\"prompt\": \"Dogs ?\", \"chosen\": \"Great question !\", \"rejected\": \"No .\"}\n";
+        Path f = write("many.jsonl", row.repeat(3000) + "{oops\n");
+        long[] clock = {0};
+        List<String> lines = new ArrayList<>();
+        DataOptions o = DataOptions.builder().badData(BadDataPolicy.SKIP).threads(1).build();
+        PreferenceDataset d = PreferenceDataset.load(f, TestTokenizers.demo(), o, 5_000_000_000L,
+                () -> clock[0] += 1_000_000_000L, lines::add);
+        assertEquals(3000, d.size());
+        // 47 chunks (46 of 64 rows and one of 57): the clock reads 1 s at the start, then 2 s, 3 s, ... per chunk
+        assertEquals(9, lines.size(), lines.toString());
+        assertEquals(f + ": 320 rows read (64 rows/s), 0 skipped so far", lines.get(0));
+        assertEquals(f + ": 2880 rows read (64 rows/s), 0 skipped so far", lines.get(8));
     }
 
     @Test
