@@ -134,7 +134,7 @@ class TrainCommandTest {
                 tmp.resolve("skip").toString(), "--max-steps", "1", "--skip-bad-rows").assertSuccess();
         assertTrue(skipping.out().startsWith("trained 1 steps"), skipping.out());
         assertEquals(List.of("{\"file\":\"" + bad + "\",\"line\":2,\"field\":\"chosen\",\"reason\":\"expected a string or a"
-                + " list of messages, got 3\"}"), Files.readAllLines(tmp.resolve("skip").resolve("skipped_rows.jsonl")));
+                + " list of messages, got a number\"}"), Files.readAllLines(tmp.resolve("skip").resolve("skipped_rows.jsonl")));
         Path config = Files.writeString(tmp.resolve("c.json"), "{\"learningRate\": 1e-5, \"orpoGamma\": 1}");
         Cli.run(train(tmp.resolve("z"), "--config", config.toString())).assertOneLineError(1, "orpoGamma", config.toString());
         Path notJson = Files.writeString(tmp.resolve("c2.json"), "{learningRate: 1}");
