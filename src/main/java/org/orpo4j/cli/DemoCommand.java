@@ -138,7 +138,7 @@ final class DemoCommand implements Callable<Integer> {
     /** A ~100k-parameter llama sized for the bundled word-level vocabulary. */
     private ModelConfig modelConfig(HfTokenizer tokenizer) throws java.io.IOException {
         return ModelConfig.builder("llama")
-                .vocabSize(TokenizerVocab.size(tokenizer.directory()))
+                .vocabSize(tokenizer.vocabSize())
                 .hiddenSize(HIDDEN_SIZE).intermediateSize(2 * HIDDEN_SIZE).numHiddenLayers(LAYERS)
                 .numAttentionHeads(4).numKeyValueHeads(4).maxPositionEmbeddings(128)
                 .tieWordEmbeddings(true).bosTokenId(null)

@@ -76,7 +76,10 @@ final class InitCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--hidden-size, --layers and --heads must be positive");
         }
         Inputs.tokenizerDir(tokenizer);
-        int needed = TokenizerVocab.size(tokenizer);
+        int needed;
+        try (HfTokenizer t = HfTokenizer.load(tokenizer)) {
+            needed = t.vocabSize();
+        }
         if (vocabSize != null && vocabSize < needed) {
             throw new ParameterException(spec.commandLine(), "--vocab-size " + vocabSize + " is smaller than the "
                     + needed + " ids of " + tokenizer.resolve("tokenizer.json"));

@@ -32,6 +32,7 @@ public final class HfTokenizer implements AutoCloseable {
     private final OptionalLong eosId;
     private final OptionalLong padId;
     private final ChatTemplate chatTemplate; // nullable
+    private int vocabSize; // 0 until asked
 
     private HfTokenizer(HuggingFaceTokenizer tokenizer, Path directory, Map<String, String> specialTokens,
             String chatTemplate) {
@@ -202,6 +203,17 @@ public final class HfTokenizer implements AutoCloseable {
     }
 
     /** The model folder this tokenizer was loaded from. */
+    /**
+     * The vocabulary size a model needs for this tokenizer: one past the largest id of its vocabulary and added
+     * tokens (HF sizes embeddings the same way; a checkpoint's {@code vocab_size} may be padded beyond it).
+     */
+    public int vocabSize() throws IOException {
+        if (vocabSize == 0) {
+            vocabSize = TokenizerVocab.size(directory);
+        }
+        return vocabSize;
+    }
+
     public Path directory() {
         return directory;
     }

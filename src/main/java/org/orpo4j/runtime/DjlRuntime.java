@@ -9,6 +9,8 @@ import ai.djl.ndarray.types.Shape;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The one place orpo4j starts DJL: offline (the native library ships in the pytorch-native-cpu jar, so the
@@ -20,6 +22,9 @@ public final class DjlRuntime {
 
     private static final String OFFLINE = "ai.djl.offline";
 
+    private static final Logger LOG = LoggerFactory.getLogger(DjlRuntime.class);
+
+    private static volatile boolean started;
     private static Integer gpuCount;
 
     private DjlRuntime() {}
@@ -31,10 +36,35 @@ public final class DjlRuntime {
         }
     }
 
-    /** The PyTorch engine, started offline. */
+    /**
+     * The PyTorch engine, started offline and quietly: DJL's TorchScript graph-executor notice is turned off with
+     * the optimizer it announces (orpo4j runs eager ops only); where the SLF4J binding is slf4j-simple, DJL's
+     * "no GPU" warnings are kept at ERROR and its start-up INFO lines at WARN; one INFO line says what started.
+     * A property the user set wins.
+     */
     public static Engine engine() {
         ensureOffline();
-        return Engine.getEngine("PyTorch");
+        boolean first = !started;
+        if (first) {
+            setIfAbsent("ai.djl.pytorch.graph_optimizer", "false");
+            if (LoggerFactory.getILoggerFactory().getClass().getName().equals("org.slf4j.simple.SimpleLoggerFactory")) {
+                setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
+                setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.util.Platform", "warn");
+                setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.pytorch.engine.PtEngine", "warn");
+            }
+            started = true;
+        }
+        Engine engine = Engine.getEngine("PyTorch");
+        if (first) {
+            LOG.info("PyTorch {} started offline; {} GPU(s) visible", engine.getVersion(), gpuCount());
+        }
+        return engine;
+    }
+
+    private static void setIfAbsent(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
     }
 
     /** The first GPU when the engine sees one, else the CPU. */

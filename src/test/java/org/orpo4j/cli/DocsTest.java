@@ -56,4 +56,19 @@ class DocsTest {
             }
         }
     }
+
+    /** The README's Java programs are the example files verbatim, so they compile as printed (ExamplesTest runs them). */
+    @Test
+    void readmeShowsTheExamplesAsTheyStand() throws Exception {
+        String readme = Files.readString(Path.of("README.md"));
+        int start = readme.indexOf("\n## Train from Java\n");
+        String section = readme.substring(start, readme.indexOf("\n## ", start + 1));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("```java\n(.*?)```", java.util.regex.Pattern.DOTALL)
+                .matcher(section);
+        for (String example : new String[] {"TinyModel", "QuickStart"}) {
+            assertTrue(m.find(), "README block for " + example);
+            assertEquals(Files.readString(Path.of("examples/org/orpo4j/examples/" + example + ".java")), m.group(1),
+                    example);
+        }
+    }
 }

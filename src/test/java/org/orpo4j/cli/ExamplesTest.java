@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.orpo4j.examples.CustomLoop;
 import org.orpo4j.examples.FineTuneHfCheckpoint;
 import org.orpo4j.examples.QuickStart;
+import org.orpo4j.examples.TinyModel;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.model.ModelConfig;
 import org.orpo4j.runtime.DjlRuntime;
@@ -39,6 +40,16 @@ class ExamplesTest {
         try (NDManager m = DjlRuntime.newManager(DjlRuntime.defaultDevice()); CausalLm lm = CausalLm.load(dir, m)) {
             return lm.parameters().get("model.embed_tokens.weight").toFloatArray();
         }
+    }
+
+    @Test
+    void tinyModelSizesItsVocabularyToTheTokenizer() throws Exception {
+        Path out = tmp.resolve("tiny-example");
+        TinyModel.main(new String[] {DemoAssets.writeTokenizer(tmp.resolve("tok")).toString(), out.toString()});
+        try (NDManager m = DjlRuntime.newManager(DjlRuntime.defaultDevice()); CausalLm lm = CausalLm.load(out, m)) {
+            assertEquals(180, lm.config().vocabSize());
+        }
+        assertTrue(Files.exists(out.resolve("tokenizer.json")));
     }
 
     @Test

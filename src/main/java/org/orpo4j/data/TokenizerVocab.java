@@ -1,4 +1,4 @@
-package org.orpo4j.cli;
+package org.orpo4j.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
