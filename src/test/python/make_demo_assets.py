@@ -107,7 +107,8 @@ def main():
         "normalizer": None,
         "pre_tokenizer": {"type": "Whitespace"},
         "post_processor": None,
-        "decoder": None,
+        # joins words with spaces, then transformers' clean_up_tokenization glues punctuation back ("Hi !" -> "Hi!")
+        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
         "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "<unk>"},
     }
     config = {

@@ -151,14 +151,9 @@ final class DemoCommand implements Callable<Integer> {
     private static List<String> answers(Completion completion, List<DemoAssets.Row> rows) {
         List<String> answers = new ArrayList<>();
         for (DemoAssets.Row row : rows) {
-            answers.add(readable(completion.chat(row.prompt(), GenerationConfig.greedy(ANSWER_TOKENS, null))));
+            answers.add(completion.chat(row.prompt(), GenerationConfig.greedy(ANSWER_TOKENS, null)).strip());
         }
         return answers;
-    }
-
-    /** The word-level tokenizer decodes with a space between all tokens; glue punctuation back for reading. */
-    static String readable(String decoded) {
-        return decoded.replaceAll(" ([.,!?])", "$1").strip();
     }
 
     /** The first two words of an answer: how the data's chosen and rejected styles differ at a glance. */

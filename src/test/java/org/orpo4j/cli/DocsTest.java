@@ -71,4 +71,15 @@ class DocsTest {
                     example);
         }
     }
+
+    /** The demo report quoted in README.md and docs/cli.md is one run's, line for line. */
+    @Test
+    void readmeAndCliMdQuoteTheSameDemoRun() throws Exception {
+        java.util.function.Function<String, java.util.List<String>> report = text -> text.lines()
+                .filter(l -> l.matches("  (eval_|greedy answers).*->.*")).toList();
+        java.util.List<String> readme = report.apply(Files.readString(Path.of("README.md")));
+        assertEquals(5, readme.size(), readme.toString());
+        assertEquals(readme, report.apply(Files.readString(Path.of("docs/cli.md"))).stream()
+                .filter(l -> !l.startsWith("  eval_nll_loss")).toList());
+    }
 }
