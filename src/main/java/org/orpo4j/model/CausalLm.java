@@ -24,6 +24,7 @@ public final class CausalLm implements AutoCloseable {
     private final LlamaModel model;
     private final Linear lmHead; // null when tied
     private final Map<String, Weight> slots; // HF name -> parameter, in HF state_dict order
+    private Path source; // the folder it was loaded from, or null
 
     CausalLm(ModelConfig config, NDManager parent) {
         this.config = config;
@@ -88,6 +89,39 @@ public final class CausalLm implements AutoCloseable {
     }
 
     /**
+     * The linear layers by HF module path ({@code model.layers.0.self_attn.q_proj}, ..., and {@code lm_head} when
+     * untied), in model order: where adapters attach.
+     */
+    public LinkedHashMap<String, LinearLayer> linearLayers() {
+        Map<String, Module> modules = new LinkedHashMap<>();
+        model.collectModules("model.", modules);
+        if (lmHead != null) {
+            modules.put("lm_head", lmHead);
+        }
+        LinkedHashMap<String, LinearLayer> out = new LinkedHashMap<>();
+        modules.forEach((name, m) -> {
+            if (m instanceof Linear linear) {
+                out.put(name, new LinearLayer(linear));
+            }
+        });
+        return out;
+    }
+
+    /**
+     * What training updates: the installed adapters' tensors ({@code <layer>.<adapter name>}) when any layer has one
+     * (the base weights are then frozen), else every weight ({@link #parameters()}).
+     */
+    public LinkedHashMap<String, NDArray> trainableParameters() {
+        LinkedHashMap<String, NDArray> out = new LinkedHashMap<>();
+        linearLayers().forEach((name, layer) -> {
+            if (layer.adapter() != null) {
+                layer.adapter().parameters().forEach((rel, array) -> out.put(name + "." + rel, array));
+            }
+        });
+        return out.isEmpty() ? parameters() : out;
+    }
+
+    /**
      * Puts {@code arrays} in place of the model's tensors of the same names (same shapes, any dtype) and returns
      * the arrays they replaced: mixed precision swaps its half-precision copies in for the forward and backward
      * passes, and the float32 masters back for saving. The model neither copies nor closes either.
@@ -113,6 +147,20 @@ public final class CausalLm implements AutoCloseable {
      */
     public void save(Path outDir, SaveOptions options, Path tokenizerSourceDir) {
         CheckpointIo.save(this, outDir, options, tokenizerSourceDir);
+    }
+
+    /** Copies the tokenizer files transformers reads ({@code tokenizer.json}, ...) that {@code from} has into {@code to}. */
+    public static void copyTokenizerFiles(Path from, Path to) throws java.io.IOException {
+        CheckpointIo.copyTokenizerFiles(from, to);
+    }
+
+    /** The HF folder the model was loaded from (what adapters record as their base), if it was loaded. */
+    public java.util.Optional<Path> source() {
+        return java.util.Optional.ofNullable(source);
+    }
+
+    void source(Path dir) {
+        this.source = dir;
     }
 
     public ModelConfig config() {

@@ -51,6 +51,7 @@ final class CheckpointIo {
             lm.close();
             throw e;
         }
+        lm.source(modelDir);
         LOG.info("loaded {} from {}", config, modelDir);
         return lm;
     }
@@ -97,7 +98,7 @@ final class CheckpointIo {
         LOG.info("saved {} to {} as {}", lm.config(), outDir, options.dtype());
     }
 
-    private static void copyTokenizerFiles(Path from, Path to) throws IOException {
+    static void copyTokenizerFiles(Path from, Path to) throws IOException {
         if (from.toAbsolutePath().normalize().equals(to.toAbsolutePath().normalize())) {
             return;
         }

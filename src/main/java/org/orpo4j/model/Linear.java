@@ -2,24 +2,51 @@ package org.orpo4j.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import org.orpo4j.runtime.Casts;
 
 /**
- * {@code y = x·Wᵀ + b} with {@code W [out, in]} as HF stores it. The op is invoked through the input, so the result
- * belongs to the step's manager and never to the model's.
+ * {@code y = x·Wᵀ + b} with {@code W [out, in]} as HF stores it, plus an adapter's addition when one is installed
+ * (LoRA). The op is invoked through the input, so the result belongs to the step's manager and never to the model's.
  */
 final class Linear extends Module {
 
+    private final long in;
+    private final long out;
     private final Weight weight; // [out, in]
     private final Weight bias; // [out], or null
+    private LinearAdapter adapter; // null unless an adapter library installed one
 
     Linear(long in, long out, boolean withBias) {
+        this.in = in;
+        this.out = out;
         weight = addParameter("weight", Weight.Kind.MATRIX, new Shape(out, in));
         bias = withBias ? addParameter("bias", Weight.Kind.BIAS, new Shape(out)) : null;
     }
 
     /** [..., in] -> [..., out]. */
     NDArray forward(NDArray x) {
-        return apply(x, weight.array(), bias == null ? null : bias.array());
+        NDArray y = apply(x, weight.array(), bias == null ? null : bias.array());
+        return adapter == null ? y : y.add(Casts.to(adapter.forward(x), y.getDataType()));
+    }
+
+    long inFeatures() {
+        return in;
+    }
+
+    long outFeatures() {
+        return out;
+    }
+
+    NDArray weight() {
+        return weight.array();
+    }
+
+    LinearAdapter adapter() {
+        return adapter;
+    }
+
+    void setAdapter(LinearAdapter adapter) {
+        this.adapter = adapter;
     }
 
     /** {@code x·wᵀ + b} computed in {@code x}'s manager; also used for the (possibly tied) LM head. */

@@ -29,6 +29,14 @@ abstract class Module {
         return child;
     }
 
+    /** Adds every module of this subtree to {@code out}, keyed by its HF path ({@code layers.0.self_attn.q_proj}). */
+    final void collectModules(String prefix, Map<String, Module> out) {
+        children.forEach((name, child) -> {
+            out.put(prefix + name, child);
+            child.collectModules(prefix + name + ".", out);
+        });
+    }
+
     /** Adds every parameter of this subtree to {@code out} in declaration order, keyed {@code prefix + name}. */
     final void collectParameters(String prefix, Map<String, Weight> out) {
         parameters.forEach((name, slot) -> out.put(prefix + name, slot));

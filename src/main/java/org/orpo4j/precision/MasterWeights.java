@@ -25,6 +25,7 @@ import org.orpo4j.runtime.Scalars;
  *   clip, AdamW on the masters
  *   {@link #copyMastersToHalves}: half = half(master)
  * </pre>
+ * Frozen weights (the base of a LoRA run) get frozen half copies and take no part in either step.
  * The half copies can't be made by a cast on the autograd graph (the masters would then be the leaves and receive
  * float32 gradients through a cast per step); gradients are moved by hand instead.
  */
@@ -34,6 +35,7 @@ public final class MasterWeights implements AutoCloseable {
     private final NDManager manager;
     private final LinkedHashMap<String, NDArray> masters;
     private final LinkedHashMap<String, NDArray> halves = new LinkedHashMap<>();
+    private final java.util.Set<String> frozen = new java.util.HashSet<>(); // weights a LoRA run does not train
 
     private MasterWeights(CausalLm model, DataType dtype) {
         this.model = model;
@@ -44,11 +46,17 @@ public final class MasterWeights implements AutoCloseable {
             masters.forEach((name, master) -> {
                 NDArray half = master.toType(dtype, true);
                 half.attach(manager);
-                half.setRequiresGradient(true);
+                boolean trained = JniUtils.requiresGrad((PtNDArray) master);
+                half.setRequiresGradient(trained);
+                if (!trained) {
+                    frozen.add(name);
+                }
                 halves.put(name, half);
             });
         }
-        GradientTensors.materialize(halves.values()); // zeros backward adds into, dense from the first step on
+        // zeros backward adds into, dense from the first step on
+        GradientTensors.materialize(halves.entrySet().stream().filter(e -> !frozen.contains(e.getKey()))
+                .map(Map.Entry::getValue).toList());
         model.replaceParameters(halves);
     }
 
@@ -81,6 +89,9 @@ public final class MasterWeights implements AutoCloseable {
         try (GradMode off = GradMode.enabled(false); NDManager scratch = manager.newSubManager()) {
             NDArray unscale = factor == 1 ? null : Scalars.like(scratch.zeros(new Shape()), factor); // float32
             masters.forEach((name, master) -> {
+                if (frozen.contains(name)) {
+                    return;
+                }
                 NDArray half = halves.get(name);
                 try (NDArray halfGrad = GradientTensors.of(half); NDArray masterGrad = GradientTensors.of(master)) {
                     if (unscale == null) {
@@ -100,7 +111,11 @@ public final class MasterWeights implements AutoCloseable {
     public void copyMastersToHalves() {
         try (GradMode off = GradMode.enabled(false)) {
             NDIndex all = new NDIndex("...");
-            masters.forEach((name, master) -> halves.get(name).set(all, master));
+            masters.forEach((name, master) -> {
+                if (!frozen.contains(name)) {
+                    halves.get(name).set(all, master);
+                }
+            });
         }
     }
 

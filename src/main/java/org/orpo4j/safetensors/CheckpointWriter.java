@@ -80,6 +80,18 @@ public final class CheckpointWriter {
                 modelDir, shards.size());
     }
 
+    /**
+     * Writes {@code tensors} in their iteration order into the single safetensors {@code file} (an adapter, which
+     * is never sharded), FLOAT32 arrays as {@code dtype}; atomically, like a model's weights.
+     */
+    public static void writeFile(Path file, Map<String, NDArray> tensors, DType dtype) {
+        List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+        SaveOptions options = SaveOptions.defaults().withDtype(dtype);
+        tensors.forEach((name, array) -> entries.add(new SafetensorsWriter.Entry(name, array,
+                storedType(file, name, array, options))));
+        SafetensorsWriter.write(file, entries);
+    }
+
     /** HF's shard name: {@code model-00001-of-00003.safetensors}. */
     public static String shardName(int index, int count) {
         return String.format(Locale.ROOT, "model-%05d-of-%05d.safetensors", index, count);

@@ -17,6 +17,7 @@ import java.util.function.Function;
 import org.orpo4j.data.DataOptions;
 import org.orpo4j.data.TruncationMode;
 import org.orpo4j.loss.ChunkedOrpoLoss;
+import org.orpo4j.lora.LoraConfig;
 import org.orpo4j.precision.Precision;
 
 /**
@@ -70,6 +71,12 @@ public final class OrpoConfig {
     private final boolean bf16;
     private final boolean fp16;
     private final boolean overwriteOutputDir;
+    private final boolean usePeft;
+    private final int loraR;
+    private final double loraAlpha;
+    private final double loraDropout;
+    private final List<String> loraTargetModules;
+    private final boolean useRslora;
 
     private OrpoConfig(Builder b) {
         learningRate = b.learningRate;
@@ -111,6 +118,12 @@ public final class OrpoConfig {
         bf16 = b.bf16;
         fp16 = b.fp16;
         overwriteOutputDir = b.overwriteOutputDir;
+        usePeft = b.usePeft;
+        loraR = b.loraR;
+        loraAlpha = b.loraAlpha;
+        loraDropout = b.loraDropout;
+        loraTargetModules = b.loraTargetModules;
+        useRslora = b.useRslora;
     }
 
     public static Builder builder() {
@@ -195,6 +208,24 @@ public final class OrpoConfig {
     public boolean bf16() { return bf16; }
     public boolean fp16() { return fp16; }
     public boolean overwriteOutputDir() { return overwriteOutputDir; }
+
+    public boolean usePeft() { return usePeft; }
+    public int loraR() { return loraR; }
+    public double loraAlpha() { return loraAlpha; }
+    public double loraDropout() { return loraDropout; }
+    /** The configured LoRA targets, or null for PEFT's default. */
+    public List<String> loraTargetModules() { return loraTargetModules; }
+    public boolean useRslora() { return useRslora; }
+
+    /** The LoRA adapter these knobs describe (used when {@link #usePeft()}). */
+    public LoraConfig loraConfig() {
+        return loraConfig(toBuilder());
+    }
+
+    private static LoraConfig loraConfig(Builder b) {
+        return new LoraConfig(b.loraR, b.loraAlpha, b.loraDropout,
+                b.loraTargetModules == null ? LoraConfig.defaultTargets() : b.loraTargetModules, b.useRslora, null);
+    }
 
     /** The training precision {@link #bf16()} and {@link #fp16()} choose. */
     public Precision precision() { return Precision.of(bf16, fp16); }
@@ -369,6 +400,12 @@ public final class OrpoConfig {
         knob("bf16", c -> c.bf16, (b, n) -> b.bf16(bool(n)));
         knob("fp16", c -> c.fp16, (b, n) -> b.fp16(bool(n)));
         knob("overwriteOutputDir", c -> c.overwriteOutputDir, (b, n) -> b.overwriteOutputDir(bool(n)));
+        knob("usePeft", c -> c.usePeft, (b, n) -> b.usePeft(bool(n)));
+        knob("loraR", c -> c.loraR, (b, n) -> b.loraR(integer(n)));
+        knob("loraAlpha", c -> c.loraAlpha, (b, n) -> b.loraAlpha(dbl(n)));
+        knob("loraDropout", c -> c.loraDropout, (b, n) -> b.loraDropout(dbl(n)));
+        knob("loraTargetModules", c -> c.loraTargetModules, (b, n) -> b.loraTargetModules(textList(n)));
+        knob("useRslora", c -> c.useRslora, (b, n) -> b.useRslora(bool(n)));
     }
 
     private static double dbl(JsonNode n) {
@@ -408,6 +445,22 @@ public final class OrpoConfig {
             throw new IllegalArgumentException("expected a string, got " + n);
         }
         return n.textValue();
+    }
+
+    /** A list of strings: a JSON array, one string, or a comma-separated string (TRL's CLI); null stays null. */
+    private static List<String> textList(JsonNode n) {
+        if (n.isNull()) {
+            return null;
+        }
+        if (n.isTextual()) {
+            return List.of(n.textValue().split("\\s*,\\s*"));
+        }
+        if (!n.isArray()) {
+            throw new IllegalArgumentException("expected a list of strings, got " + n);
+        }
+        List<String> out = new java.util.ArrayList<>();
+        n.forEach(e -> out.add(text(e)));
+        return out;
     }
 
     private static String nullableText(JsonNode n) {
@@ -457,6 +510,12 @@ public final class OrpoConfig {
         private boolean bf16;
         private boolean fp16;
         private boolean overwriteOutputDir;
+        private boolean usePeft;
+        private int loraR = 16;
+        private double loraAlpha = 32;
+        private double loraDropout = 0.05;
+        private List<String> loraTargetModules;
+        private boolean useRslora;
 
         private Builder() {}
 
@@ -507,6 +566,14 @@ public final class OrpoConfig {
         public Builder fp16(boolean v) { fp16 = v; return this; }
         /** Start over in an output folder that holds an earlier run (its checkpoints and metrics are deleted). */
         public Builder overwriteOutputDir(boolean v) { overwriteOutputDir = v; return this; }
+        /** Train a LoRA adapter on the frozen model instead of every weight (TRL's {@code use_peft}). */
+        public Builder usePeft(boolean v) { usePeft = v; return this; }
+        public Builder loraR(int v) { loraR = v; return this; }
+        public Builder loraAlpha(double v) { loraAlpha = v; return this; }
+        public Builder loraDropout(double v) { loraDropout = v; return this; }
+        /** Module names ({@code q_proj}, ...) or {@code all-linear}; null: PEFT's default for the architecture. */
+        public Builder loraTargetModules(List<String> v) { loraTargetModules = v == null ? null : List.copyOf(v); return this; }
+        public Builder useRslora(boolean v) { useRslora = v; return this; }
 
         /** Validates and builds; errors name the field. */
         public OrpoConfig build() {
@@ -542,6 +609,13 @@ public final class OrpoConfig {
             require(maxNonFiniteSteps > 0, "maxNonFiniteSteps", maxNonFiniteSteps, "> 0");
             require(lossChunkValues > 0, "lossChunkValues", lossChunkValues, "> 0");
             require(!(bf16 && fp16), "fp16", fp16, "false when bf16 is set (choose one)");
+            try {
+                loraConfig(this);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(e.getMessage().replace("lora r ", "loraR ")
+                        .replace("lora_alpha", "loraAlpha").replace("lora_dropout", "loraDropout")
+                        .replace("lora target", "loraTargetModules: target"), e);
+            }
             return new OrpoConfig(this);
         }
 

@@ -17,6 +17,7 @@ import org.orpo4j.loss.ChunkedOrpoLoss;
 import org.orpo4j.loss.NonFiniteLogitsException;
 import org.orpo4j.loss.OrpoLoss;
 import org.orpo4j.loss.OrpoMetrics;
+import org.orpo4j.lora.LoraModel;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.GradMode;
 import org.orpo4j.runtime.Scalars;
@@ -88,7 +89,8 @@ public final class OrpoTrainer {
 
     private TrainResult run(PairSource train, PairSource eval) throws IOException {
         Path out = Path.of(config.outputDir());
-        Map<String, NDArray> params = model.parameters();
+        TrainedWeights weights = trainedWeights();
+        Map<String, NDArray> params = weights.parameters();
         NDArray first = params.values().iterator().next();
         int batchSize = config.perDeviceTrainBatchSize();
         int microPerEpoch = train.batches(batchSize, 0, config.seed(), config.shuffle(), config.groupByLength()).size();
@@ -120,7 +122,7 @@ public final class OrpoTrainer {
                 TrainerState saved = TrainingCheckpoint.readState(resume.get());
                 state.restoreFrom(saved); // checks the data fits before the model is touched
                 warnOnChangedKnobs(saved.config());
-                TrainingCheckpoint.restore(resume.get(), params, adamw, saved.optimizerSteps(), root);
+                TrainingCheckpoint.restore(resume.get(), weights, adamw, saved.optimizerSteps(), root);
                 metrics = MetricsWriter.resume(out.resolve(MetricsWriter.FILE), state.globalStep());
                 LOG.info("resumed from {} at step {} (epoch {}, micro-batch {})", resume.get(), state.globalStep(),
                         state.epochIndex(), state.microBatchInEpoch());
@@ -132,7 +134,7 @@ public final class OrpoTrainer {
                     first.getDevice(), config.precision());
             Gradients.zero(params.values());
             try (metrics; TrainingPrecision precision =
-                    TrainingPrecision.start(model, config.precision(), resume.orElse(null))) {
+                    TrainingPrecision.start(model, config.precision(), resume.orElse(null), params)) {
                 List<int[]> order = epochOrder(train, state.epochIndex());
                 LogWindow window = new LogWindow();
                 long lastSaved = -1;
@@ -143,7 +145,7 @@ public final class OrpoTrainer {
                     double lr = schedule.lr(step);
                     int epochBefore = state.epochIndex();
                     double lossScale = precision.lossScale();
-                    Map<String, Double> stepMetrics = trainStep(train, order, state, root, lossScale);
+                    Map<String, Double> stepMetrics = trainStep(train, order, state, root, lossScale, weights);
                     precision.gradientsToMasters();
                     double gradNorm = stepMetrics == null ? Double.NaN
                             : Gradients.clipGlobalNorm(params.values(), config.maxGradNorm());
@@ -200,7 +202,7 @@ public final class OrpoTrainer {
                     }
                     if (!"no".equals(config.saveStrategy())
                             && (due(config.saveStrategy(), config.saveSteps(), done, epochEnded) || last)) {
-                        save(checkpoints, params, adamw, state, control, precision);
+                        save(checkpoints, weights, adamw, state, control, precision);
                         lastSaved = done;
                     }
                 }
@@ -208,7 +210,7 @@ public final class OrpoTrainer {
                     evalMetrics = evaluateAndLog(eval, metrics, state, root, control);
                 }
                 if (!"no".equals(config.saveStrategy()) && lastSaved != state.globalStep()) {
-                    save(checkpoints, params, adamw, state, control, precision);
+                    save(checkpoints, weights, adamw, state, control, precision);
                 }
             }
             String bad = CheckpointManager.firstNonFinite(params);
@@ -216,8 +218,8 @@ public final class OrpoTrainer {
                 throw new NonFiniteTrainingException("final weights are not finite (tensor " + bad
                         + "); the model was not saved");
             }
-            model.save(out, SaveOptions.defaults(), tokenizerDir);
-            LOG.info("saved the trained model to {}", out);
+            weights.save(out, tokenizerDir);
+            LOG.info("saved the trained {} to {}", LoraModel.of(model).isPresent() ? "LoRA adapter" : "model", out);
         }
         return new TrainResult(state.globalStep(), lastLog, evalMetrics, out, control.reason());
     }
@@ -229,7 +231,7 @@ public final class OrpoTrainer {
      * position stays that of a normal step, and the update is skipped.
      */
     private Map<String, Double> trainStep(PairSource train, List<int[]> order, TrainerState state, NDManager root,
-            double lossScale) {
+            double lossScale, TrainedWeights weights) {
         int g = Math.min(config.gradientAccumulationSteps(), state.microBatchesPerEpoch() - state.microBatchInEpoch());
         List<OrpoMetrics> micro = new ArrayList<>(g);
         boolean finite = true;
@@ -237,6 +239,9 @@ public final class OrpoTrainer {
             try (NDManager mb = root.newSubManager()) {
                 MicroBatch batch = train.collate(order.get(state.microBatchInEpoch()), mb);
                 if (finite) {
+                    // a number unique to this micro-batch's place in the run: dropout masks survive a resume
+                    weights.seedMicroBatch(config.seed() * 1_000_003L
+                            + (long) state.epochIndex() * state.microBatchesPerEpoch() + state.microBatchInEpoch());
                     try (GradientCollector collector = root.getEngine().newGradientCollector()) {
                         OrpoLoss.Output o = microBatchLoss(batch, lossScale / g);
                         collector.backward(o.loss());
@@ -280,6 +285,22 @@ public final class OrpoTrainer {
                 : new OrpoLoss.Output(o.loss().mul(Scalars.like(o.loss(), gradScale)), o.metrics());
     }
 
+    /**
+     * What this run trains: the LoRA adapter installed on the model, or a new one when {@link OrpoConfig#usePeft()}
+     * asks for it (it then stays on the model), else every weight.
+     */
+    private TrainedWeights trainedWeights() {
+        Optional<LoraModel> lora = LoraModel.of(model);
+        if (lora.isEmpty() && config.usePeft()) {
+            lora = Optional.of(LoraModel.attach(model, config.loraConfig(), config.seed()));
+            LOG.info("LoRA r={} alpha={} on {} of {}: {} trainable parameters", config.loraR(), config.loraAlpha(),
+                    lora.get().config().targetModules(), model.config(),
+                    lora.get().parameters().values().stream().mapToLong(NDArray::size).sum());
+        }
+        lora.ifPresent(l -> l.train(true));
+        return lora.map(TrainedWeights::adapter).orElseGet(() -> TrainedWeights.fullModel(model));
+    }
+
     /** The {@code eval_} metrics over {@code eval} in file order, without gradients. */
     public Map<String, Double> evaluate(PreferenceDataset eval) {
         return evaluate(PairSource.of(eval));
@@ -295,12 +316,17 @@ public final class OrpoTrainer {
 
     private Map<String, Double> evaluate(PairSource eval, NDManager root) {
         List<OrpoMetrics> batches = new ArrayList<>();
+        Optional<LoraModel> lora = LoraModel.of(model);
+        boolean training = lora.map(LoraModel::training).orElse(false);
+        lora.ifPresent(l -> l.train(false)); // no dropout while evaluating
         try (GradMode noGrad = GradMode.enabled(false)) {
             for (int[] rows : eval.batches(config.perDeviceEvalBatchSize(), 0, config.seed(), false, false)) {
                 try (NDManager m = root.newSubManager()) {
                     batches.add(microBatchLoss(eval.collate(rows, m), 1.0).metrics());
                 }
             }
+        } finally {
+            lora.ifPresent(l -> l.train(training));
         }
         if (batches.isEmpty()) {
             throw new IllegalArgumentException("the evaluation data is empty");
@@ -342,15 +368,16 @@ public final class OrpoTrainer {
         return logs;
     }
 
-    private void save(CheckpointManager checkpoints, Map<String, NDArray> params, AdamW adamw, TrainerState state,
+    private void save(CheckpointManager checkpoints, TrainedWeights weights, AdamW adamw, TrainerState state,
             TrainerControl control, TrainingPrecision precision) throws IOException {
+        Map<String, NDArray> params = weights.parameters();
         String bad = CheckpointManager.firstNonFinite(params);
         if (bad != null) {
             LOG.warn("step {}: weight {} is not finite; checkpoint not written", state.globalStep(), bad);
             return;
         }
         Path dir = checkpoints.save(state.globalStep(), params, tmp -> {
-            precision.withMasters(() -> TrainingCheckpoint.write(tmp, model, adamw, state, tokenizerDir));
+            precision.withMasters(() -> TrainingCheckpoint.write(tmp, weights, adamw, state, tokenizerDir));
             precision.write(tmp);
         });
         LOG.info("saved checkpoint {}", dir);

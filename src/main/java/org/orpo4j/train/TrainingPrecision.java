@@ -6,11 +6,20 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.precision.LossScaler;
 import org.orpo4j.precision.MasterWeights;
 import org.orpo4j.precision.Precision;
+import org.orpo4j.runtime.GradMode;
 import org.orpo4j.runtime.NativeFeatures;
+import org.orpo4j.runtime.Scalars;
 
 /**
  * The trainer's side of {@link Precision}: float32 training is a pass-through; mixed precision installs
@@ -27,18 +36,27 @@ final class TrainingPrecision implements AutoCloseable {
     private final Precision precision;
     private final MasterWeights weights; // null for FP32
     private final LossScaler scaler; // null unless FP16
+    private final List<NDArray> outsideMasters; // trained tensors the model does not own (LoRA adapters)
 
-    private TrainingPrecision(Precision precision, MasterWeights weights, LossScaler scaler) {
+    private TrainingPrecision(Precision precision, MasterWeights weights, LossScaler scaler,
+            Map<String, NDArray> trained) {
         this.precision = precision;
         this.weights = weights;
         this.scaler = scaler;
+        Set<NDArray> masters = Collections.newSetFromMap(new IdentityHashMap<>());
+        if (weights != null) {
+            masters.addAll(weights.masters().values());
+        }
+        this.outsideMasters = trained.values().stream().filter(t -> !masters.contains(t)).toList();
     }
 
     /**
-     * Starts training in {@code precision}: call after the masters hold their starting (or resumed) values; the
-     * scaler resumes from {@code checkpoint} (nullable) when it has one.
+     * Starts training {@code trained} in {@code precision}: call after the masters hold their starting (or resumed)
+     * values; the scaler resumes from {@code checkpoint} (nullable) when it has one. Trained tensors outside the
+     * model's weights (LoRA adapters) stay float32 and are only unscaled.
      */
-    static TrainingPrecision start(CausalLm model, Precision precision, Path checkpoint) throws IOException {
+    static TrainingPrecision start(CausalLm model, Precision precision, Path checkpoint, Map<String, NDArray> trained)
+            throws IOException {
         if (precision == Precision.BF16 && !NativeFeatures.bfloat16()) {
             throw new IllegalStateException(NativeFeatures.bfloat16Missing());
         }
@@ -52,7 +70,7 @@ final class TrainingPrecision implements AutoCloseable {
             }
         }
         MasterWeights weights = precision.mixed() ? MasterWeights.install(model, precision) : null;
-        return new TrainingPrecision(precision, weights, scaler);
+        return new TrainingPrecision(precision, weights, scaler, trained);
     }
 
     Precision precision() {
@@ -68,6 +86,14 @@ final class TrainingPrecision implements AutoCloseable {
     void gradientsToMasters() {
         if (weights != null) {
             weights.gradientsToMasters(1 / lossScale());
+        }
+        if (scaler != null && !outsideMasters.isEmpty()) {
+            try (GradMode off = GradMode.enabled(false); NDScope scope = new NDScope()) {
+                NDArray unscale = Scalars.like(outsideMasters.get(0), 1 / lossScale());
+                for (NDArray t : outsideMasters) {
+                    t.getGradient().muli(unscale);
+                }
+            }
         }
     }
 

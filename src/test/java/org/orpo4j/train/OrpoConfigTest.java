@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.util.List;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.orpo4j.data.DataOptions;
@@ -63,7 +64,8 @@ class OrpoConfigTest {
                 .maxGradNorm(0.5).seed(7).shuffle(false).groupByLength(false).loggingSteps(2).loggingFirstStep(true)
                 .evalStrategy("steps").evalSteps(5).saveStrategy("epoch").saveSteps(9).saveTotalLimit(2)
                 .outputDir("runs/x").resumeFromCheckpoint("latest").maxNonFiniteSteps(3)
-                .chunkedLoss(ChunkedLoss.ON).lossChunkValues(4096).fp16(true).overwriteOutputDir(true).build();
+                .chunkedLoss(ChunkedLoss.ON).lossChunkValues(4096).fp16(true).overwriteOutputDir(true).usePeft(true).loraR(8).loraAlpha(16)
+                .loraDropout(0.1).loraTargetModules(List.of("q_proj", "k_proj")).useRslora(true).build();
         Path file = dir.resolve("orpo.json");
         c.write(file);
         OrpoConfig back = OrpoConfig.read(file);
@@ -71,7 +73,29 @@ class OrpoConfigTest {
         assertEquals(c.toJson(), back.toJson());
         assertEquals("cosine", back.toJson().get("lrSchedulerType").asText());
         assertEquals(c, c.toBuilder().build());
-        assertEquals(39, c.toJson().size());
+        assertEquals(45, c.toJson().size());
+        assertEquals(List.of("q_proj", "k_proj"), back.loraTargetModules());
+        assertEquals(16 / Math.sqrt(8), back.loraConfig().scaling(), 1e-12);
+    }
+
+    /** TRL's CLI names for LoRA read as given, a comma-separated target list included; defaults are TRL's CLI's. */
+    @Test
+    void trlPeftNamesAndDefaults() throws IOException {
+        Path file = dir.resolve("peft.json");
+        Files.writeString(file, "{\"use_peft\": true, \"lora_r\": 4, \"lora_alpha\": 8, \"lora_dropout\": 0.0,"
+                + " \"lora_target_modules\": \"q_proj, v_proj,o_proj\", \"use_rslora\": false}");
+        OrpoConfig c = OrpoConfig.read(file);
+        assertTrue(c.usePeft());
+        assertEquals(List.of("q_proj", "v_proj", "o_proj"), c.loraTargetModules());
+        assertEquals(2.0, c.loraConfig().scaling());
+        OrpoConfig defaults = OrpoConfig.builder().build();
+        assertEquals(16, defaults.loraR());
+        assertEquals(32, defaults.loraAlpha());
+        assertEquals(0.05, defaults.loraDropout());
+        assertEquals(List.of("q_proj", "v_proj"), defaults.loraConfig().targetModules());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> OrpoConfig.builder().loraTargetModules(List.of("qproj")).build());
+        assertTrue(e.getMessage().startsWith("loraTargetModules: target module 'qproj' is not one of"), e.getMessage());
     }
 
     @Test

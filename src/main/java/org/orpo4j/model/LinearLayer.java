@@ -1,0 +1,39 @@
+package org.orpo4j.model;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * A handle on one of the model's linear layers ({@code model.layers.0.self_attn.q_proj}, ...): its shape and
+ * weight, and the adapter it adds to its output, if any. What adapter libraries attach to.
+ */
+public final class LinearLayer {
+
+    private final Linear linear;
+
+    LinearLayer(Linear linear) {
+        this.linear = linear;
+    }
+
+    public long inFeatures() {
+        return linear.inFeatures();
+    }
+
+    public long outFeatures() {
+        return linear.outFeatures();
+    }
+
+    /** The weight [out, in] the layer reads (the float32 array, or mixed precision's half copy). */
+    public NDArray weight() {
+        return linear.weight();
+    }
+
+    /** The adapter added to this layer's output, or null. */
+    public LinearAdapter adapter() {
+        return linear.adapter();
+    }
+
+    /** Installs ({@code null}: removes) the adapter added to this layer's output. */
+    public void setAdapter(LinearAdapter adapter) {
+        linear.setAdapter(adapter);
+    }
+}

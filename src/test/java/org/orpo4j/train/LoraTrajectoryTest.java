@@ -1,0 +1,94 @@
+package org.orpo4j.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.orpo4j.lora.LoraModel;
+import org.orpo4j.model.CausalLm;
+import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.safetensors.SafetensorsFile;
+
+/**
+ * Acceptance 1 of LoRA: five AdamW steps from a random adapter with non-zero B against lora_golden.py, plain
+ * PyTorch following PEFT's semantics (weight decay 0.01, accumulation 2, a warmup step, clipping): every logged
+ * metric within 1e-5 relative, every adapter tensor within 1e-6 absolute; the base weights untouched.
+ */
+class LoraTrajectoryTest {
+
+    @TempDir
+    Path out;
+
+    @Test
+    void qwen2WithQueryAndValueAdapters() throws Exception {
+        fiveSteps("qwen2_qv", 4);
+    }
+
+    @Test
+    void tiedLlamaWithAllLinearRsLora() throws Exception {
+        fiveSteps("llama_tied_all", 14);
+    }
+
+    private void fiveSteps(String name, int adaptedLayers) throws Exception {
+        Path dir = TrajectoryParityTest.resource("/golden/lora/" + name);
+        JsonNode golden = new ObjectMapper().readTree(dir.resolve("trajectory.json").toFile());
+        Path run = out.resolve(name);
+        OrpoConfig config = OrpoConfig.builder()
+                .perDeviceTrainBatchSize(golden.get("per_device_train_batch_size").asInt())
+                .gradientAccumulationSteps(golden.get("gradient_accumulation_steps").asInt())
+                .maxSteps(golden.get("max_steps").asInt()).learningRate(golden.get("learning_rate").asDouble())
+                .warmupSteps(golden.get("warmup_steps").asInt()).weightDecay(golden.get("weight_decay").asDouble())
+                .maxGradNorm(golden.get("max_grad_norm").asDouble()).beta(golden.get("beta").asDouble())
+                .shuffle(false).loggingSteps(1).saveStrategy("no").outputDir(run.toString())
+                .chunkedLoss(ChunkedLoss.OFF).build();
+        try (NDManager manager = DjlRuntime.newManager(Device.cpu());
+                CausalLm model = CausalLm.load(dir.resolve("base"), manager)) {
+            float[] baseBefore = model.parameters().get("model.layers.0.self_attn.q_proj.weight").toFloatArray();
+            LoraModel lora = LoraModel.load(model, dir.resolve("adapter"));
+            assertEquals(2 * adaptedLayers, lora.parameters().size());
+            new OrpoTrainer(model, config).train(Synthetic.resource("/golden/lora/" + name + "/pairs.jsonl", 0), null);
+
+            List<Map<String, Object>> lines = MetricsWriter.read(run.resolve(MetricsWriter.FILE));
+            assertEquals(5, lines.size());
+            for (int k = 0; k < 5; k++) {
+                JsonNode want = golden.get("log").get(k);
+                for (String metric : List.of("loss", "nll_loss", "log_odds_ratio", "rewards/chosen", "rewards/margins",
+                        "logps/rejected", "logits/chosen", "grad_norm", "learning_rate")) {
+                    double w = want.get(metric).asDouble();
+                    assertEquals(w, (Double) lines.get(k).get(metric), 1e-5 * Math.abs(w) + 1e-12,
+                            metric + " at step " + (k + 1));
+                }
+            }
+            double worst = 0;
+            try (SafetensorsFile expected = SafetensorsFile.open(dir.resolve("final/adapter_model.safetensors"));
+                    SafetensorsFile saved = SafetensorsFile.open(run.resolve(LoraModel.WEIGHTS_FILE))) {
+                assertEquals(expected.tensors().keySet(), lora.parameters().keySet());
+                for (Map.Entry<String, NDArray> e : lora.parameters().entrySet()) {
+                    float[] want = expected.readFloats(e.getKey());
+                    float[] got = e.getValue().toFloatArray();
+                    assertTrue(java.util.Arrays.equals(got, saved.readFloats(e.getKey())), "saved as trained");
+                    for (int i = 0; i < want.length; i++) {
+                        assertEquals(want[i], got[i], 1e-6, e.getKey() + "[" + i + "]");
+                        worst = Math.max(worst, Math.abs(want[i] - got[i]));
+                    }
+                }
+            }
+            assertTrue(java.util.Arrays.equals(baseBefore,
+                    model.parameters().get("model.layers.0.self_attn.q_proj.weight").toFloatArray()), "base frozen");
+            assertFalse(Files.exists(run.resolve("model.safetensors")), "a LoRA run writes the adapter, not the base");
+            assertTrue(Files.exists(run.resolve("adapter_config.json")));
+            System.out.printf("LoRA parity %s: max adapter abs. error %.2e%n", name, worst);
+        }
+    }
+}
