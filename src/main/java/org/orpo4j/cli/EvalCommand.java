@@ -34,6 +34,9 @@ final class EvalCommand implements Callable<Integer> {
     @Mixin
     DeviceOption deviceOption;
 
+    @Mixin
+    AdapterOption adapterOption;
+
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model folder (with tokenizer).")
     Path model;
 
@@ -79,6 +82,7 @@ final class EvalCommand implements Callable<Integer> {
         try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
                 NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
                 CausalLm lm = CausalLm.load(model, manager)) {
+            adapterOption.applyTo(lm);
             PreferenceDataset dataset = PreferenceDataset.load(data, tokenizer,
                     TrainCommand.dataOptions(config, skipBadRows));
             rows = dataset.size();

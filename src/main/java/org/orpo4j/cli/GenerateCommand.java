@@ -29,6 +29,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     DeviceOption deviceOption;
 
+    @Mixin
+    AdapterOption adapterOption;
+
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model folder (with tokenizer).")
     Path model;
 
@@ -77,6 +80,7 @@ final class GenerateCommand implements Callable<Integer> {
         try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
                 NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
                 CausalLm lm = CausalLm.load(model, manager)) {
+            adapterOption.applyTo(lm);
             Completion completion = new Completion(lm, tokenizer);
             text = chat ? completion.chat(messages, settings)
                     : completion.continueText(prompt, settings);

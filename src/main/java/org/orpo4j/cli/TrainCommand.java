@@ -5,6 +5,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -51,6 +52,9 @@ final class TrainCommand implements Callable<Integer> {
 
     @Mixin
     DeviceOption deviceOption;
+
+    @Mixin
+    AdapterOption adapterOption;
 
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model folder to start from (with tokenizer).")
     Path model;
@@ -148,6 +152,25 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--fp16", description = "float16 mixed precision with float32 master weights and dynamic loss scaling (fp16).")
     boolean fp16;
 
+    @Option(names = "--use-peft", description = "Train a LoRA adapter on the frozen model (usePeft); the output is PEFT's adapter folder.")
+    boolean usePeft;
+
+    @Option(names = "--lora-r", paramLabel = "N", description = "LoRA rank (loraR). Default: 16.")
+    Integer loraR;
+
+    @Option(names = "--lora-alpha", paramLabel = "A", description = "LoRA alpha; the adapter is scaled by alpha/r (loraAlpha). Default: 32.")
+    Double loraAlpha;
+
+    @Option(names = "--lora-dropout", paramLabel = "P", description = "Dropout on the adapter input in training (loraDropout). Default: 0.05.")
+    Double loraDropout;
+
+    @Option(names = "--lora-target-modules", paramLabel = "NAMES", split = ",",
+            description = "q_proj,v_proj,... or all-linear (loraTargetModules); without it PEFT's default, q_proj and v_proj.")
+    List<String> loraTargetModules;
+
+    @Option(names = "--use-rslora", description = "Rank-stabilised scaling alpha/sqrt(r) (useRslora).")
+    boolean useRslora;
+
     @Option(names = "--seed", paramLabel = "S", description = "Data-order seed (seed). Default: 42.")
     Long seed;
 
@@ -196,6 +219,7 @@ final class TrainCommand implements Callable<Integer> {
         try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
                 NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
                 CausalLm lm = CausalLm.load(model, manager)) {
+            adapterOption.applyTo(lm);
             DataOptions options = dataOptions(config, skipBadRows);
             PreferenceDataset train = PreferenceDataset.load(data, tokenizer, options);
             PreferenceDataset evalSet = evalData == null ? null : PreferenceDataset.load(evalData, tokenizer, options);
@@ -285,6 +309,24 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (chunkedLoss != null) {
             b.chunkedLoss(ChunkedLoss.parse(chunkedLoss));
+        }
+        if (usePeft || adapterOption.adapter != null) {
+            b.usePeft(true); // --adapter trains that adapter: its r, alpha and targets win
+        }
+        if (loraR != null) {
+            b.loraR(loraR);
+        }
+        if (loraAlpha != null) {
+            b.loraAlpha(loraAlpha);
+        }
+        if (loraDropout != null) {
+            b.loraDropout(loraDropout);
+        }
+        if (loraTargetModules != null) {
+            b.loraTargetModules(loraTargetModules);
+        }
+        if (useRslora) {
+            b.useRslora(true);
         }
         if (bf16) {
             b.bf16(true).fp16(false);

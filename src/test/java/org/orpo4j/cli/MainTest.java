@@ -30,6 +30,7 @@ class MainTest {
                     "--seed"),
             "chat-template", List.of("--model", "--messages", "--add-generation-prompt"),
             "init", List.of("--family", "--tokenizer", "--output"),
+            "merge", List.of("--model", "--adapter", "--output"),
             "demo", List.of());
 
     @Test
@@ -74,7 +75,7 @@ class MainTest {
             }
             checked++;
         }
-        assertEquals(20, checked);
+        assertEquals(23, checked);
     }
 
     @Test
@@ -101,7 +102,7 @@ class MainTest {
         Cli.run("train", "--modle", "tiny").assertOneLineError(2, "unknown option '--modle'",
                 "did you mean '--model'?", "orpo4j train --help");
         Cli.run("trian", "--model", "x").assertOneLineError(2, "unknown command 'trian'", "did you mean 'train'?",
-                "the commands are train, eval, generate, chat-template, init, demo");
+                "the commands are train, eval, generate, chat-template, init, merge, demo");
         Cli.run("train", "--model=x", "--data", "d", "--output", "o", "--lrr", "3")
                 .assertOneLineError(2, "unknown option '--lrr'", "did you mean '--lr'?");
     }

@@ -24,7 +24,7 @@ import org.orpo4j.runtime.DjlRuntime;
 /**
  * Acceptance 2: a child JVM trains with checkpoints and is killed with SIGKILL right after checkpoint-3 is saved
  * (mid-epoch, shuffled data); resuming from the latest checkpoint ends with the weights and logged metrics of an
- * uninterrupted run.
+ * uninterrupted run. The same for a LoRA run (all-linear, dropout 0.1): its adapter ends identical.
  */
 @ExtendWith(SingleThread.class)
 class KillResumeTest {
@@ -36,28 +36,30 @@ class KillResumeTest {
     Path tmp;
 
     /** 40 pairs, 4 per micro-batch, accumulation 2: 5 steps per epoch; 8 steps cross into the second epoch. */
-    static OrpoConfig config(Path out) {
+    static OrpoConfig config(Path out, boolean lora) {
         return OrpoConfig.builder().learningRate(2e-3).perDeviceTrainBatchSize(4).gradientAccumulationSteps(2)
                 .maxSteps(8).warmupSteps(2).weightDecay(0.01).seed(17).shuffle(true).loggingSteps(1).saveSteps(3)
-                .saveTotalLimit(2).resumeFromCheckpoint("latest").outputDir(out.toString()).build();
+                .saveTotalLimit(2).resumeFromCheckpoint("latest").outputDir(out.toString())
+                .usePeft(lora).loraR(4).loraAlpha(8).loraDropout(0.1).loraTargetModules(List.of("all-linear")).build();
     }
 
-    /** Trains (or resumes) in {@code out}; returns the final weights. */
-    static List<float[]> train(Path out, TrainerListener listener) {
+    /** Trains (or resumes) in {@code out}; returns the final trained weights (the adapter's, for LoRA). */
+    static List<float[]> train(Path out, TrainerListener listener, boolean lora) {
         try (NDManager manager = DjlRuntime.newManager(Device.cpu());
                 CausalLm model = Synthetic.model(manager, 16, 2, 7)) {
-            OrpoTrainer trainer = new OrpoTrainer(model, config(out));
+            OrpoTrainer trainer = new OrpoTrainer(model, config(out, lora));
             if (listener != null) {
                 trainer.addListener(listener);
             }
             trainer.train(Synthetic.pairs(40, 4), null);
             List<float[]> weights = new ArrayList<>();
-            model.parameters().values().forEach(p -> weights.add(p.toFloatArray()));
+            model.trainableParameters().values().forEach(p -> weights.add(p.toFloatArray()));
             return weights;
         }
     }
 
-    /** The child process: trains in args[0], prints a marker after checkpoint-3 and blocks there until killed. */
+    /** The child process: trains in args[0] (LoRA when args[1] says so), prints a marker after checkpoint-3 and
+     *  blocks there until killed. */
     public static void main(String[] args) throws InterruptedException {
         SingleThread.forThisProcess();
         train(Path.of(args[0]), new TrainerListener() {
@@ -73,19 +75,29 @@ class KillResumeTest {
                     }
                 }
             }
-        });
+        }, args.length > 1 && args[1].equals("lora"));
         System.out.println("child finished without being killed");
     }
 
     @Test
     void killedAfterACheckpointAndResumedEndsWithTheSameWeights() throws Exception {
+        killAndResume(false);
+    }
+
+    @Test
+    void aLoraRunKilledAndResumedEndsWithTheSameAdapter() throws Exception {
+        killAndResume(true);
+    }
+
+    private void killAndResume(boolean lora) throws Exception {
         Path reference = tmp.resolve("reference");
-        List<float[]> expected = train(reference, null);
+        List<float[]> expected = train(reference, null, lora);
 
         Path killed = tmp.resolve("killed");
         Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx1g", "-Dai.djl.offline=true", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-                "-cp", System.getProperty("java.class.path"), KillResumeTest.class.getName(), killed.toString())
+                "-cp", System.getProperty("java.class.path"), KillResumeTest.class.getName(), killed.toString(),
+                lora ? "lora" : "full")
                 .redirectErrorStream(true).start();
         String marker = null;
         StringBuilder childOutput = new StringBuilder();
@@ -105,15 +117,16 @@ class KillResumeTest {
         assertEquals(137, child.exitValue()); // 128 + SIGKILL
         assertEquals(List.of(killed.resolve("checkpoint-3")), CheckpointManager.list(killed));
         assertFalse(Files.exists(killed.resolve("model.safetensors"))); // the run never finished
+        assertFalse(Files.exists(killed.resolve("adapter_model.safetensors")));
 
-        List<float[]> resumed = train(killed, null);
+        List<float[]> resumed = train(killed, null, lora);
         double maxDiff = 0;
         for (int i = 0; i < expected.size(); i++) {
             for (int j = 0; j < expected.get(i).length; j++) {
                 maxDiff = Math.max(maxDiff, Math.abs(expected.get(i)[j] - resumed.get(i)[j]));
             }
         }
-        System.out.println("kill/resume: max |w_resumed - w_uninterrupted| = " + maxDiff);
+        System.out.println("kill/resume" + (lora ? " (LoRA)" : "") + ": max |w_resumed - w_uninterrupted| = " + maxDiff);
         assertTrue(maxDiff <= 1e-6, "resumed weights differ by " + maxDiff);
 
         List<Map<String, Object>> want = MetricsWriter.read(reference.resolve(MetricsWriter.FILE));
