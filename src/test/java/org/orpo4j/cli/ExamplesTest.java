@@ -1,5 +1,6 @@
 package org.orpo4j.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.orpo4j.examples.CustomLoop;
 import org.orpo4j.examples.FineTuneHfCheckpoint;
+import org.orpo4j.examples.FineTuneWithLora;
 import org.orpo4j.examples.QuickStart;
 import org.orpo4j.examples.TinyModel;
 import org.orpo4j.model.CausalLm;
@@ -50,6 +52,22 @@ class ExamplesTest {
             assertEquals(180, lm.config().vocabSize());
         }
         assertTrue(Files.exists(out.resolve("tokenizer.json")));
+    }
+
+    @Test
+    void fineTuneWithLoraWritesThePeftAdapterAndTheMergedModel() throws Exception {
+        Path out = tmp.resolve("lora");
+        FineTuneWithLora.main(new String[] {model.toString(), pairs.toString(), out.toString(), "2"});
+        assertTrue(Files.exists(out.resolve("adapter_model.safetensors")));
+        assertTrue(Files.exists(out.resolve("adapter_config.json")));
+        assertFalse(Files.exists(out.resolve("model.safetensors")));
+        try (NDManager m = DjlRuntime.newManager(DjlRuntime.defaultDevice());
+                CausalLm base = CausalLm.load(model, m); CausalLm merged = CausalLm.load(out.resolve("merged"), m)) {
+            assertArrayEquals(base.parameters().get("model.embed_tokens.weight").toFloatArray(),
+                    merged.parameters().get("model.embed_tokens.weight").toFloatArray(), "the embedding is not adapted");
+            assertFalse(Arrays.equals(base.parameters().get("model.layers.0.mlp.up_proj.weight").toFloatArray(),
+                    merged.parameters().get("model.layers.0.mlp.up_proj.weight").toFloatArray()), "all-linear merged");
+        }
     }
 
     @Test
