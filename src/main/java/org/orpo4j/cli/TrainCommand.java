@@ -152,6 +152,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--fp16", description = "float16 mixed precision with float32 master weights and dynamic loss scaling (fp16).")
     boolean fp16;
 
+    @Option(names = "--gradient-checkpointing", negatable = true,
+            description = "Recompute each decoder layer in backward instead of keeping its activations; --no-gradient-checkpointing keeps them (gradientCheckpointing). Default: true.")
+    Boolean gradientCheckpointing;
+
     @Option(names = "--use-peft", description = "Train a LoRA adapter on the frozen model (usePeft); the output is PEFT's adapter folder.")
     boolean usePeft;
 
@@ -309,6 +313,9 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (chunkedLoss != null) {
             b.chunkedLoss(ChunkedLoss.parse(chunkedLoss));
+        }
+        if (gradientCheckpointing != null) {
+            b.gradientCheckpointing(gradientCheckpointing);
         }
         if (usePeft || adapterOption.adapter != null) {
             b.usePeft(true); // --adapter trains that adapter: its r, alpha and targets win

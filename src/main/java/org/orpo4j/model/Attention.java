@@ -1,9 +1,11 @@
 package org.orpo4j.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
 import org.orpo4j.runtime.Casts;
+import org.orpo4j.runtime.GradMode;
 import org.orpo4j.runtime.Scalars;
 
 /**
@@ -17,6 +19,13 @@ final class Attention extends Module {
     private final int kvHeads; // Hkv
     private final int headDim; // D
     private final float scaling; // 1/sqrt(D)
+
+    /**
+     * Score values ([N, Hq, queries, S]) one block of queries may hold in a pass that records nothing (evaluation,
+     * the checkpointed forward): 2^24, 64 MB in float32. Recording passes attend to all queries at once, since
+     * autograd keeps every block's probabilities anyway. Package-visible so tests can force small blocks.
+     */
+    static long queryBlockValues = 1L << 24;
     private final Linear qProj;
     private final Linear kProj;
     private final Linear vProj;
@@ -66,17 +75,37 @@ final class Attention extends Module {
         }
         k = repeatKv(k); // [N, Hq, S, D]
         v = repeatKv(v); // [N, Hq, S, D]
-        // scaled and masked in place in float32 (HF's softmax dtype), then released: autograd keeps only the
-        // softmax output of these [N, Hq, T, S] (and its half-precision copy under mixed precision)
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // [N, Hq, T, S] in the weights' dtype
-        NDArray scores32 = Casts.to(scores, DataType.FLOAT32);
-        scores32.muli(Scalars.like(scores32, scaling)).addi(mask);
-        NDArray weights = Casts.to(scores32.softmax(-1), v.getDataType()); // [N, Hq, T, S]
-        scores.close();
-        scores32.close();
-        NDArray context = weights.matMul(v); // [N, Hq, T, D]
+        NDArray kT = k.transpose(0, 1, 3, 2); // [N, Hq, D, S]
+        long s = k.getShape().get(2);
+        long block = Math.max(1, queryBlockValues / Math.max(1, n * heads * s)); // queries per block
+        NDArray context; // [N, Hq, T, D]
+        if (GradMode.isEnabled() || block >= t) {
+            context = attend(q, kT, v, mask);
+        } else { // nothing recorded: one block of queries' scores at a time, each row's softmax as a whole
+            NDList blocks = new NDList();
+            for (long q0 = 0; q0 < t; q0 += block) {
+                String rows = q0 + ":" + Math.min(t, q0 + block);
+                blocks.add(attend(q.get(":, :, " + rows), kT, v, mask.get(":, :, " + rows)));
+            }
+            context = NDArrays.concat(blocks, 2);
+        }
         context = context.transpose(0, 2, 1, 3).reshape(n, t, (long) heads * headDim); // [N, T, Hq*D]
         return oProj.forward(context); // [N, T, H]
+    }
+
+    /**
+     * Scores in float32 (HF's softmax dtype), scaled and masked in place, softmax, then the weighted values: for
+     * q [N, Hq, Tq, D], kT [N, Hq, D, S], v [N, Hq, S, D] and mask rows [N|1, 1, Tq, S]. The scores are released
+     * at once: autograd keeps only the softmax output (and its half copy under mixed precision).
+     */
+    private NDArray attend(NDArray q, NDArray kT, NDArray v, NDArray mask) {
+        NDArray scores = q.matMul(kT); // [N, Hq, Tq, S] in the weights' dtype
+        NDArray scores32 = Casts.to(scores, DataType.FLOAT32);
+        scores32.muli(Scalars.like(scores32, scaling)).addi(mask);
+        NDArray weights = Casts.to(scores32.softmax(-1), v.getDataType()); // [N, Hq, Tq, S]
+        scores.close();
+        scores32.close();
+        return weights.matMul(v); // [N, Hq, Tq, D]
     }
 
     /** HF's {@code repeat_kv}: [N, Hkv, S, D] -> [N, Hq, S, D], K/V head {@code h} serving query heads hg..hg+g-1. */

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.IntConsumer;
 import org.orpo4j.runtime.Casts;
 import org.orpo4j.safetensors.SaveOptions;
 
@@ -70,6 +71,22 @@ public final class CausalLm implements AutoCloseable {
         return model.forward(inputIds, attentionMask, null);
     }
 
+    /**
+     * The forward pass of a training micro-batch, optionally with gradient checkpointing (each decoder layer
+     * recomputed during backward from its saved input, so activations of one layer at a time are kept);
+     * {@code beforeLayer} (nullable) is called with each layer's index before it runs or is recomputed. Call
+     * {@link TrainingForward#backward()} right after the loss's backward.
+     */
+    public TrainingForward trainingForward(NDArray inputIds, NDArray attentionMask, boolean checkpoint,
+            IntConsumer beforeLayer) {
+        return model.trainingForward(inputIds, attentionMask, checkpoint, beforeLayer == null ? i -> { } : beforeLayer);
+    }
+
+    /** Logits [N, T, V] float32 from final hidden states [N, T, H] (the LM head, widened as {@link #forward}). */
+    public NDArray logits(NDArray hidden) {
+        return Casts.widen(Linear.apply(hidden, lmHeadWeight(), null));
+    }
+
     /** The LM head matrix [V, H] (the embedding matrix when tied); it lives in the model's manager. */
     public NDArray lmHeadWeight() {
         return lmHead == null ? model.embedTokens().weight() : slots.get("lm_head.weight").array();
@@ -77,8 +94,7 @@ public final class CausalLm implements AutoCloseable {
 
     /** Forward with a KV cache (generation): positions continue after the cached ones. */
     NDArray forward(NDArray inputIds, NDArray attentionMask, KvCache cache) {
-        NDArray hidden = model.forward(inputIds, attentionMask, cache); // [N, T, H]
-        return Casts.widen(Linear.apply(hidden, lmHeadWeight(), null)); // [N, T, V]
+        return logits(model.forward(inputIds, attentionMask, cache)); // [N, T, H] -> [N, T, V]
     }
 
     /** The trainable tensors by HF name, gradients attached; tied models have no {@code lm_head.weight}. */

@@ -77,6 +77,7 @@ public final class OrpoConfig {
     private final double loraDropout;
     private final List<String> loraTargetModules;
     private final boolean useRslora;
+    private final boolean gradientCheckpointing;
 
     private OrpoConfig(Builder b) {
         learningRate = b.learningRate;
@@ -124,6 +125,7 @@ public final class OrpoConfig {
         loraDropout = b.loraDropout;
         loraTargetModules = b.loraTargetModules;
         useRslora = b.useRslora;
+        gradientCheckpointing = b.gradientCheckpointing;
     }
 
     public static Builder builder() {
@@ -216,6 +218,7 @@ public final class OrpoConfig {
     /** The configured LoRA targets, or null for PEFT's default. */
     public List<String> loraTargetModules() { return loraTargetModules; }
     public boolean useRslora() { return useRslora; }
+    public boolean gradientCheckpointing() { return gradientCheckpointing; }
 
     /** The LoRA adapter these knobs describe (used when {@link #usePeft()}). */
     public LoraConfig loraConfig() {
@@ -406,6 +409,7 @@ public final class OrpoConfig {
         knob("loraDropout", c -> c.loraDropout, (b, n) -> b.loraDropout(dbl(n)));
         knob("loraTargetModules", c -> c.loraTargetModules, (b, n) -> b.loraTargetModules(textList(n)));
         knob("useRslora", c -> c.useRslora, (b, n) -> b.useRslora(bool(n)));
+        knob("gradientCheckpointing", c -> c.gradientCheckpointing, (b, n) -> b.gradientCheckpointing(bool(n)));
     }
 
     private static double dbl(JsonNode n) {
@@ -516,6 +520,7 @@ public final class OrpoConfig {
         private double loraDropout = 0.05;
         private List<String> loraTargetModules;
         private boolean useRslora;
+        private boolean gradientCheckpointing = true;
 
         private Builder() {}
 
@@ -574,6 +579,8 @@ public final class OrpoConfig {
         /** Module names ({@code q_proj}, ...) or {@code all-linear}; null: PEFT's default for the architecture. */
         public Builder loraTargetModules(List<String> v) { loraTargetModules = v == null ? null : List.copyOf(v); return this; }
         public Builder useRslora(boolean v) { useRslora = v; return this; }
+        /** Recompute each decoder layer during backward instead of keeping its activations (TRL's default). */
+        public Builder gradientCheckpointing(boolean v) { gradientCheckpointing = v; return this; }
 
         /** Validates and builds; errors name the field. */
         public OrpoConfig build() {

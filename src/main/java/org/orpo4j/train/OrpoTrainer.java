@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.IntConsumer;
 import org.orpo4j.data.PreferenceDataset;
 import org.orpo4j.loss.ChunkedOrpoLoss;
 import org.orpo4j.loss.NonFiniteLogitsException;
@@ -19,6 +20,7 @@ import org.orpo4j.loss.OrpoLoss;
 import org.orpo4j.loss.OrpoMetrics;
 import org.orpo4j.lora.LoraModel;
 import org.orpo4j.model.CausalLm;
+import org.orpo4j.model.TrainingForward;
 import org.orpo4j.runtime.GradMode;
 import org.orpo4j.runtime.Scalars;
 import org.orpo4j.safetensors.SaveOptions;
@@ -240,11 +242,14 @@ public final class OrpoTrainer {
                 MicroBatch batch = train.collate(order.get(state.microBatchInEpoch()), mb);
                 if (finite) {
                     // a number unique to this micro-batch's place in the run: dropout masks survive a resume
-                    weights.seedMicroBatch(config.seed() * 1_000_003L
+                    IntConsumer layerSeeds = weights.layerSeeds(config.seed() * 1_000_003L
                             + (long) state.epochIndex() * state.microBatchesPerEpoch() + state.microBatchInEpoch());
                     try (GradientCollector collector = root.getEngine().newGradientCollector()) {
-                        OrpoLoss.Output o = microBatchLoss(batch, lossScale / g);
+                        TrainingForward forward = model.trainingForward(batch.inputIds(), batch.attentionMask(),
+                                config.gradientCheckpointing(), layerSeeds);
+                        OrpoLoss.Output o = microBatchLoss(forward.hidden(), batch, lossScale / g);
                         collector.backward(o.loss());
+                        forward.backward(); // the checkpointed layers' share
                         micro.add(o.metrics());
                     } catch (NonFiniteLogitsException e) {
                         LOG.debug("non-finite logits: {}", e.getMessage());
@@ -258,14 +263,14 @@ public final class OrpoTrainer {
     }
 
     /**
-     * The ORPO loss of one micro-batch, from full logits or chunk by chunk from the hidden states as
-     * {@link OrpoConfig#chunkedLoss()} says; the same numbers either way, only the memory peak differs. Its
+     * The ORPO loss of one micro-batch from its final hidden states [2B, T, H], from full logits or chunk by chunk
+     * as {@link OrpoConfig#chunkedLoss()} says; the same numbers either way, only the memory peak differs. Its
      * backward yields {@code gradScale} times the gradients (1/g for accumulation, times the fp16 loss scale): the
      * plain loss is multiplied, the chunked one is told; the metrics are unscaled.
      *
      * @throws NonFiniteLogitsException when the model produced NaN or Inf logits
      */
-    private OrpoLoss.Output microBatchLoss(MicroBatch batch, double gradScale) {
+    private OrpoLoss.Output microBatchLoss(NDArray hidden, MicroBatch batch, double gradScale) {
         NDArray ids = batch.inputIds(); // [2B, T]
         long[] shape = ids.getShape().getShape();
         boolean chunk = switch (config.chunkedLoss()) {
@@ -274,11 +279,10 @@ public final class OrpoTrainer {
             case AUTO -> ChunkedOrpoLoss.recommended(shape[0], shape[1], model.config().vocabSize());
         };
         if (chunk) {
-            NDArray hidden = model.hiddenStates(ids, batch.attentionMask()); // [2B, T, H]
             return chunkedLoss.compute(hidden, model.lmHeadWeight(), ids, batch.attentionMask(), batch.labels(),
                     gradScale);
         }
-        NDArray logits = model.forward(ids, batch.attentionMask()); // [2B, T, V]
+        NDArray logits = model.logits(hidden); // [2B, T, V]
         OrpoLoss.Output o = loss.compute(logits, ids, batch.attentionMask(), batch.labels());
         // loss · gradScale through Scalars: DJL's mul(Number) frees its scalar while backward still reads it
         return gradScale == 1 ? o
@@ -322,7 +326,9 @@ public final class OrpoTrainer {
         try (GradMode noGrad = GradMode.enabled(false)) {
             for (int[] rows : eval.batches(config.perDeviceEvalBatchSize(), 0, config.seed(), false, false)) {
                 try (NDManager m = root.newSubManager()) {
-                    batches.add(microBatchLoss(eval.collate(rows, m), 1.0).metrics());
+                    MicroBatch batch = eval.collate(rows, m);
+                    NDArray hidden = model.hiddenStates(batch.inputIds(), batch.attentionMask());
+                    batches.add(microBatchLoss(hidden, batch, 1.0).metrics());
                 }
             }
         } finally {

@@ -6,6 +6,7 @@ import ai.djl.ndarray.index.NDIndex;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.function.IntConsumer;
 import org.orpo4j.lora.LoraModel;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.GradMode;
@@ -27,8 +28,14 @@ interface TrainedWeights {
     /** Copies the weights a checkpoint folder holds into {@link #parameters()}, in place. */
     void restore(Path checkpoint, NDManager scratch) throws IOException;
 
-    /** Seeds what training draws at random for one micro-batch (LoRA dropout); see {@link LoraModel#seedDropout}. */
-    default void seedMicroBatch(long seed) {}
+    /**
+     * What to call before each decoder layer of the micro-batch numbered {@code seed} runs (or is recomputed by
+     * gradient checkpointing): it reseeds what the layer draws at random (LoRA dropout), so the draws repeat; null
+     * when nothing is random.
+     */
+    default IntConsumer layerSeeds(long seed) {
+        return null;
+    }
 
     /** The model's weights, all trained. */
     static TrainedWeights fullModel(CausalLm model) {
@@ -85,8 +92,8 @@ interface TrainedWeights {
             }
 
             @Override
-            public void seedMicroBatch(long seed) {
-                lora.seedDropout(seed);
+            public IntConsumer layerSeeds(long seed) {
+                return lora.config().dropout() == 0 ? null : layer -> lora.seedDropout(seed * 131 + layer);
             }
         };
     }

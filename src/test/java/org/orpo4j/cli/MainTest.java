@@ -75,7 +75,7 @@ class MainTest {
             }
             checked++;
         }
-        assertEquals(23, checked);
+        assertEquals(24, checked);
     }
 
     @Test
