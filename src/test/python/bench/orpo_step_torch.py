@@ -19,6 +19,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+import torch.utils.checkpoint
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import hf_llama_reference as ref  # noqa: E402
@@ -32,7 +33,7 @@ def rss(field):
     raise RuntimeError(field)
 
 
-def hidden_states(state, config, input_ids, attention_mask):
+def hidden_states(state, config, input_ids, attention_mask, checkpoint=False):
     n, t = input_ids.shape
     eps = config["rms_norm_eps"]
     device = input_ids.device
@@ -42,11 +43,18 @@ def hidden_states(state, config, input_ids, attention_mask):
     cos, sin = emb.cos()[:, None, :, :].to(device), emb.sin()[:, None, :, :].to(device)
     mask = ref.causal_mask(config, attention_mask.cpu(), t, 0).to(device)  # once per forward, as HF
     h = F.embedding(input_ids, state["model.embed_tokens.weight"])
-    for i in range(config["num_hidden_layers"]):
-        p = f"model.layers.{i}"
+
+    def layer(h, p):
         h = h + ref.attention(ref.rms_norm(h, state[p + ".input_layernorm.weight"], eps), state, p + ".self_attn",
                               config, cos, sin, mask)
-        h = h + ref.mlp(ref.rms_norm(h, state[p + ".post_attention_layernorm.weight"], eps), state, p + ".mlp")
+        return h + ref.mlp(ref.rms_norm(h, state[p + ".post_attention_layernorm.weight"], eps), state, p + ".mlp")
+
+    for i in range(config["num_hidden_layers"]):
+        p = f"model.layers.{i}"
+        if checkpoint:  # HF's gradient_checkpointing: one torch.utils.checkpoint per decoder layer
+            h = torch.utils.checkpoint.checkpoint(layer, h, p, use_reentrant=False)
+        else:
+            h = layer(h, p)
     return ref.rms_norm(h, state["model.norm.weight"], eps)
 
 
@@ -100,6 +108,7 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"])
     ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--checkpoint", action="store_true", help="torch.utils.checkpoint around every decoder layer")
     a = ap.parse_args()
     device = torch.device(a.device)
     torch.set_num_threads(a.threads)
@@ -148,7 +157,8 @@ def main():
         sync(device)
         t0 = time.perf_counter()
         with torch.autocast(device.type, dtype=half) if half is not None else contextlib.nullcontext():
-            logits = hidden_states(state, config, input_ids, attention_mask) @ state["model.embed_tokens.weight"].t()
+            logits = (hidden_states(state, config, input_ids, attention_mask, a.checkpoint)
+                      @ state["model.embed_tokens.weight"].t())
         loss = orpo_loss(logits.float(), input_ids, attention_mask, labels)
         sync(device)
         t1 = time.perf_counter()

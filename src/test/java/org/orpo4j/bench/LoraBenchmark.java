@@ -4,10 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,6 +19,7 @@ import org.orpo4j.loss.ChunkedOrpoLoss;
 import org.orpo4j.loss.OrpoLoss;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.model.ModelConfig;
+import org.orpo4j.model.TrainingForward;
 import org.orpo4j.runtime.DjlRuntime;
 import org.orpo4j.safetensors.SaveOptions;
 import org.orpo4j.train.AdamW;
@@ -30,18 +28,21 @@ import org.orpo4j.train.OrpoConfig;
 
 /**
  * Hand-run LoRA benchmark (docs/benchmarks.md#lora), each configuration in its own process so each peak RSS
- * (VmHWM) is its own. {@code --case a}: one ORPO step of the SmolLM2-135M shape at 2 pairs × 256 tokens, full
+ * (VmHWM) is its own, with gradient checkpointing as the trainer's default has it ({@code --no-checkpointing}
+ * turns it off in every run). {@code --case a}: one ORPO step of the SmolLM2-135M shape at 2 pairs × 256 tokens, full
  * fine-tuning against LoRA r 16 on q_proj,v_proj, side by side (step time, peak RSS, their ratios).
  * {@code --case qwen1.5b}: a Qwen2.5-1.5B-shaped model with random weights, written once as BF16 safetensors into
  * {@code --dir}, trained with LoRA (all-linear, r 16) for 3 steps of 1 pair × 512 tokens; its full fine-tuning needs
  * 16 bytes per parameter (24.7 GB) before any activation. Usage: {@code LoraBenchmark --case a|qwen1.5b
- * [--steps 3] [--threads 2] [--dir /tmp/orpo4j-qwen1.5b]}.
+ * [--steps 3] [--threads 2] [--dir /tmp/orpo4j-qwen1.5b] [--no-checkpointing]}.
  */
 public final class LoraBenchmark {
 
     /** Qwen2.5-1.5B's shapes (tied embeddings, q/k/v biases) at 1 pair × 512 tokens. */
     static final OrpoStepBenchmark.Case QWEN_1_5B =
             new OrpoStepBenchmark.Case("qwen1.5b", 151936, 1536, 28, 12, 2, 8960, 1, 512);
+
+    private static final String NO_CHECKPOINTING = "orpo4j.bench.noCheckpointing";
 
     private LoraBenchmark() {}
 
@@ -65,8 +66,10 @@ public final class LoraBenchmark {
                 case "--steps" -> steps = Integer.parseInt(args[++i]);
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
                 case "--dir" -> dir = Path.of(args[++i]);
+                case "--no-checkpointing" -> System.setProperty(NO_CHECKPOINTING, "true");
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + "; usage: LoraBenchmark --case a|qwen1.5b [--steps 3] [--threads 2] [--dir DIR]");
+                        + "; usage: LoraBenchmark --case a|qwen1.5b [--steps 3] [--threads 2] [--dir DIR]"
+                        + " [--no-checkpointing]");
             }
         }
         if (which.equals("a")) {
@@ -106,29 +109,10 @@ public final class LoraBenchmark {
         }
     }
 
-    /** Runs this class in a child JVM, echoes its output and returns its {@code RESULT k=v ...} line. */
+    /** Runs this class in a child JVM (checkpointing as this JVM has it) and returns its RESULT line. */
     private static Map<String, String> run(int threads, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx2g", "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=" + threads,
-                "-Dai.djl.pytorch.num_interop_threads=" + threads, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-                "-cp", System.getProperty("java.class.path"), LoraBenchmark.class.getName()));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        Map<String, String> result = new LinkedHashMap<>();
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            for (String line; (line = in.readLine()) != null; ) {
-                if (line.startsWith("RESULT ")) {
-                    for (String kv : line.substring(7).trim().split(" ")) {
-                        result.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
-                    }
-                }
-                System.out.println("  | " + line);
-            }
-        }
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException("child failed: " + String.join(" ", cmd));
-        }
-        return result;
+        return ChildJvm.run(LoraBenchmark.class, threads,
+                Map.of(NO_CHECKPOINTING, String.valueOf(Boolean.getBoolean(NO_CHECKPOINTING))), args);
     }
 
     /** The 1.5B model with HF's random init, saved as BF16 (its own process: its memory is not the benchmark's). */
@@ -150,6 +134,7 @@ public final class LoraBenchmark {
 
     private static void child(String caseName, String run, int steps, Path modelDir) throws IOException {
         boolean big = caseName.equals("qwen1.5b");
+        boolean checkpoint = !Boolean.getBoolean(NO_CHECKPOINTING); // the trainer's default: on
         OrpoStepBenchmark.Case c = big ? QWEN_1_5B : OrpoStepBenchmark.CASES.get(caseName);
         long t0 = System.nanoTime();
         try (NDManager root = DjlRuntime.newManager(DjlRuntime.defaultDevice());
@@ -176,15 +161,17 @@ public final class LoraBenchmark {
                         NDArray mask = step.create(batch[1], shape);
                         NDArray labels = step.create(batch[2], shape);
                         try (GradientCollector collector = root.getEngine().newGradientCollector()) {
-                            collector.backward(chunked.compute(lm.hiddenStates(ids, mask), lm.lmHeadWeight(), ids,
-                                    mask, labels).loss());
+                            TrainingForward forward = lm.trainingForward(ids, mask, checkpoint, null);
+                            collector.backward(chunked.compute(forward.hidden(), lm.lmHeadWeight(), ids, mask,
+                                    labels).loss());
+                            forward.backward();
                         }
                     }
                     Gradients.clipGlobalNorm(trainable.values(), 1.0);
                     adam.step(1e-5);
                     Gradients.zero(trainable.values());
                     double seconds = (System.nanoTime() - start) / 1e9;
-                    System.out.printf(Locale.ROOT, "step %d: %.3f s, VmHWM %d MB%n", s, seconds, status("VmHWM"));
+                    System.out.printf(Locale.ROOT, "step %d: %.3f s, VmHWM %d MB%n", s, seconds, ChildJvm.status("VmHWM"));
                     if (s > 0) {
                         times[s - 1] = seconds;
                     }
@@ -193,19 +180,9 @@ public final class LoraBenchmark {
                 long trainableCount = trainable.values().stream().mapToLong(NDArray::size).sum();
                 System.out.printf(Locale.ROOT, "RESULT case=%s run=%s step_median_s=%.3f step_min_s=%.3f"
                         + " trainable=%d weights_mb=%d peak_rss_mb=%d load_s=%.1f%n", caseName, run,
-                        times[steps / 2], times[0], trainableCount, 4 * weights / (1 << 20), status("VmHWM"),
+                        times[steps / 2], times[0], trainableCount, 4 * weights / (1 << 20), ChildJvm.status("VmHWM"),
                         loadSeconds);
             }
         }
-    }
-
-    /** A /proc/self/status field in MB. */
-    private static long status(String field) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith(field + ":")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
-            }
-        }
-        throw new IllegalStateException(field);
     }
 }

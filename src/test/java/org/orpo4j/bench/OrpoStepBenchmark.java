@@ -24,6 +24,7 @@ import org.orpo4j.loss.ChunkedOrpoLoss;
 import org.orpo4j.loss.OrpoLoss;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.model.ModelConfig;
+import org.orpo4j.model.TrainingForward;
 import org.orpo4j.runtime.DjlRuntime;
 import org.orpo4j.train.AdamW;
 import org.orpo4j.train.Gradients;
@@ -35,7 +36,8 @@ import org.orpo4j.train.OrpoConfig;
  * peak RSS (VmHWM) is its own. Reports step time (median of the timed steps after one warm-up), tokens/s, peak
  * RSS, RSS over the state before the first step (weights, gradients, Adam moments), and MFU against a large fp32
  * matmul timed in the same process. See docs/benchmarks.md. Usage: {@code OrpoStepBenchmark [--steps 5] [--threads 2]
- * [--cases a,b,b2,b4] [--paths plain,chunked,plain-head,chunked-head] [--no-torch]}.
+ * [--cases a,b,b2,b4,c,d] [--paths plain,chunked,plain-head,chunked-head,plain-ckpt,chunked-ckpt]
+ * [--no-torch]}.
  */
 public final class OrpoStepBenchmark {
 
@@ -91,6 +93,10 @@ public final class OrpoStepBenchmark {
         CASES.put("b4", new Case("b4", 37984, 1024, 2, 16, 8, 3072, 1, 1024));
         // case a cut to 4 layers: quick profiling of the same shapes
         CASES.put("a4", new Case("a4", 49152, 576, 4, 9, 3, 1536, 2, 256));
+        // SmolLM2-135M shapes at 1 pair of prompt 256 + answers 768 tokens, and at 1 pair x 2048 tokens: long pairs,
+        // where activations outgrow the training state (gradient checkpointing)
+        CASES.put("c", new Case("c", 49152, 576, 30, 9, 3, 1536, 1, 1024));
+        CASES.put("d", new Case("d", 49152, 576, 30, 9, 3, 1536, 1, 2048));
         // a seconds-long check that the harness works
         CASES.put("smoke", new Case("smoke", 4096, 128, 2, 4, 2, 256, 2, 64));
     }
@@ -101,6 +107,9 @@ public final class OrpoStepBenchmark {
      * linear+loss kernels state their memory savings.
      */
     private static final String HEAD_ONLY = "-head";
+
+    /** Path suffix for gradient checkpointing ({@code plain-ckpt}, {@code chunked-ckpt}); torch then checkpoints too. */
+    private static final String CHECKPOINTED = "-ckpt";
 
     /** Case b at smaller vocabularies: how the extra memory grows with V (orpo4j only, no torch run). */
     private static final Set<String> VOCABULARY_SWEEP = Set.of("b2", "b4");
@@ -146,7 +155,10 @@ public final class OrpoStepBenchmark {
                 rows.add(runJava(c, path, steps, threads));
             }
             if (torch && !VOCABULARY_SWEEP.contains(name)) {
-                rows.add(runTorch(c, steps, threads));
+                rows.add(runTorch(c, steps, threads, false));
+                if (paths.stream().anyMatch(p -> p.endsWith(CHECKPOINTED))) {
+                    rows.add(runTorch(c, steps, threads, true));
+                }
             }
         }
         report(rows);
@@ -166,19 +178,22 @@ public final class OrpoStepBenchmark {
         return r;
     }
 
-    private static Map<String, String> runTorch(Case c, int steps, int threads) throws Exception {
+    private static Map<String, String> runTorch(Case c, int steps, int threads, boolean checkpoint) throws Exception {
         if (!Files.exists(Path.of(TORCH_SCRIPT))) {
             throw new IllegalStateException(TORCH_SCRIPT + " not found: run from the repository root");
         }
-        List<String> cmd = List.of(PYTHON, TORCH_SCRIPT, "--vocab", "" + c.vocab(), "--hidden", "" + c.hidden(),
-                "--layers", "" + c.layers(), "--heads", "" + c.heads(), "--kv-heads", "" + c.kvHeads(),
+        List<String> cmd = new ArrayList<>(List.of(PYTHON, TORCH_SCRIPT, "--vocab", "" + c.vocab(), "--hidden",
+                "" + c.hidden(), "--layers", "" + c.layers(), "--heads", "" + c.heads(), "--kv-heads", "" + c.kvHeads(),
                 "--intermediate", "" + c.intermediate(), "--pairs", "" + c.pairs(), "--length", "" + c.length(),
                 "--steps", "" + steps, "--threads", "" + threads, "--flops", "" + c.stepFlops(),
-                "--params", "" + c.parameters());
+                "--params", "" + c.parameters()));
+        if (checkpoint) {
+            cmd.add("--checkpoint");
+        }
         Map<String, String> r = runChild(cmd);
         r.put("impl", "torch");
         r.put("case", c.name());
-        r.put("path", "plain");
+        r.put("path", checkpoint ? "plain" + CHECKPOINTED : "plain");
         return r;
     }
 
@@ -226,10 +241,35 @@ public final class OrpoStepBenchmark {
                                     / Double.parseDouble(torch.get("step_median_s")));
                 }
             }
+            checkpointRatios(c, find(rows, c, "chunked", "orpo4j"), find(rows, c, "chunked" + CHECKPOINTED, "orpo4j"),
+                    torch, find(rows, c, "plain" + CHECKPOINTED, "torch"));
             for (String suffix : List.of("", HEAD_ONLY)) {
                 ratios(c + suffix, find(rows, c, "plain" + suffix, "orpo4j"),
                         find(rows, c, "chunked" + suffix, "orpo4j"));
             }
+        }
+    }
+
+    /** Gradient checkpointing: peak RSS against PyTorch with and without it, activations and time against ours. */
+    private static void checkpointRatios(String c, Map<String, String> ours, Map<String, String> oursCkpt,
+            Map<String, String> torch, Map<String, String> torchCkpt) {
+        if (oursCkpt == null) {
+            return;
+        }
+        double peak = Double.parseDouble(oursCkpt.get("peak_rss_mb"));
+        if (torch != null) {
+            System.out.printf(Locale.ROOT, "case %s: checkpointed peak RSS / torch eager's = %.3f%n", c,
+                    peak / Double.parseDouble(torch.get("peak_rss_mb")));
+        }
+        if (torchCkpt != null) {
+            System.out.printf(Locale.ROOT, "case %s: checkpointed peak RSS / torch eager with checkpoint's = %.3f%n", c,
+                    peak / Double.parseDouble(torchCkpt.get("peak_rss_mb")));
+        }
+        if (ours != null) {
+            System.out.printf(Locale.ROOT, "case %s: checkpointed / plain orpo4j: activations (extra) %s / %s MB = %.3f,"
+                    + " step time %.3f%n", c, oursCkpt.get("extra_mb"), ours.get("extra_mb"),
+                    Double.parseDouble(oursCkpt.get("extra_mb")) / Double.parseDouble(ours.get("extra_mb")),
+                    Double.parseDouble(oursCkpt.get("step_median_s")) / Double.parseDouble(ours.get("step_median_s")));
         }
     }
 
@@ -251,7 +291,8 @@ public final class OrpoStepBenchmark {
     // ------------------------------------------------------------------------------------------------- child
 
     private static void child(Case c, String path, int steps) throws IOException {
-        boolean chunked = path.equals("chunked");
+        boolean chunked = path.startsWith("chunked");
+        boolean checkpoint = path.endsWith(CHECKPOINTED);
         Device device = DjlRuntime.defaultDevice();
         try (NDManager root = DjlRuntime.newManager(device)) {
             double peakFlops = matmulPeak(root);
@@ -269,7 +310,7 @@ public final class OrpoStepBenchmark {
                 long[][] batch = batch(c);
                 double[][] times = new double[steps + 1][];
                 for (int s = 0; s <= steps; s++) {
-                    times[s] = step(root, lm, adam, loss, chunkedLoss, chunked, c, batch);
+                    times[s] = step(root, lm, adam, loss, chunkedLoss, chunked, checkpoint, c, batch);
                     System.out.printf(Locale.ROOT, "step %d: total %.3f s (forward+loss %.3f, backward %.3f, adamw %.3f);"
                             + " VmHWM after them %d / %d / %d MB%n", s, times[s][0], times[s][1], times[s][2],
                             times[s][3], mb(hwm[0]), mb(hwm[1]), mb(hwm[2]));
@@ -345,7 +386,7 @@ public final class OrpoStepBenchmark {
 
     /** One training step in a step manager; returns {total, forward+loss, backward, optimizer} seconds. */
     private static double[] step(NDManager root, CausalLm lm, AdamW adam, OrpoLoss loss, ChunkedOrpoLoss chunkedLoss,
-            boolean chunked, Case c, long[][] batch) throws IOException {
+            boolean chunked, boolean checkpoint, Case c, long[][] batch) throws IOException {
         long t0 = System.nanoTime();
         long t1;
         long t2;
@@ -355,12 +396,14 @@ public final class OrpoStepBenchmark {
             NDArray mask = step.create(batch[1], shape);
             NDArray labels = step.create(batch[2], shape);
             try (GradientCollector collector = root.getEngine().newGradientCollector()) {
+                TrainingForward forward = lm.trainingForward(ids, mask, checkpoint, null);
                 OrpoLoss.Output out = chunked
-                        ? chunkedLoss.compute(lm.hiddenStates(ids, mask), lm.lmHeadWeight(), ids, mask, labels)
-                        : loss.compute(lm.forward(ids, mask), ids, mask, labels);
+                        ? chunkedLoss.compute(forward.hidden(), lm.lmHeadWeight(), ids, mask, labels)
+                        : loss.compute(lm.logits(forward.hidden()), ids, mask, labels);
                 t1 = System.nanoTime();
                 hwm[0] = status("VmHWM");
                 collector.backward(out.loss());
+                forward.backward();
                 t2 = System.nanoTime();
                 hwm[1] = status("VmHWM");
             }
