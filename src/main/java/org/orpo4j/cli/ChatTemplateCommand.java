@@ -21,8 +21,8 @@ final class ChatTemplateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Model or tokenizer folder (tokenizer.json, tokenizer_config.json or chat_template.jinja).")
+    @Option(names = "--model", required = true, paramLabel = "DIR|ORG/NAME",
+            description = "Model or tokenizer folder (tokenizer.json, tokenizer_config.json or chat_template.jinja), or a hub name.")
     Path model;
 
     @Option(names = "--messages", required = true, paramLabel = "FILE.json",
@@ -35,7 +35,7 @@ final class ChatTemplateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Inputs.tokenizerDir(model);
+        model = Inputs.tokenizer(model);
         List<ChatMessage> messages = MessagesFile.read(messagesFile);
         String rendered;
         try (HfTokenizer tokenizer = HfTokenizer.load(model)) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.orpo4j.data.HfTokenizer;
@@ -37,12 +38,20 @@ final class EvalCommand implements Callable<Integer> {
     @Mixin
     AdapterOption adapterOption;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model folder (with tokenizer).")
+    @Option(names = "--model", required = true, paramLabel = "DIR|ORG/NAME",
+            description = "HF model folder (with tokenizer), or a hub name[@revision].")
     Path model;
 
-    @Option(names = "--data", required = true, paramLabel = "FILE",
-            description = "Preference pairs, JSONL or JSON array (row shapes: docs/data-formats.md).")
+    @Option(names = "--data", paramLabel = "FILE",
+            description = "Preference pairs, JSONL, JSON array or parquet (row shapes: docs/data-formats.md).")
     Path data;
+
+    @Option(names = "--dataset", paramLabel = "ORG/NAME", description = "A hub dataset instead of --data (docs/hub.md).")
+    String dataset;
+
+    @Option(names = "--dataset-split", paramLabel = "SPLIT", defaultValue = "test",
+            description = "The --dataset split to evaluate. Default: ${DEFAULT-VALUE}.")
+    String datasetSplit;
 
     @Option(names = "--skip-bad-rows", description = "Skip rows that cannot be used instead of stopping at the first.")
     boolean skipBadRows;
@@ -75,18 +84,22 @@ final class EvalCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        Inputs.modelDir(model);
-        Inputs.file(data);
+        if ((data == null) == (dataset == null)) {
+            throw new ParameterException(spec.commandLine(), "give the pairs as --data FILE or --dataset ORG/NAME"
+                    + " (one of them)");
+        }
+        model = Inputs.model(model);
+        List<Path> files = data != null ? List.of(Inputs.file(data)) : Inputs.dataset(dataset, datasetSplit);
         Map<String, Double> metrics;
         int rows;
         try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
                 NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
                 CausalLm lm = CausalLm.load(model, manager)) {
             adapterOption.applyTo(lm);
-            PreferenceDataset dataset = PreferenceDataset.load(data, tokenizer,
-                    TrainCommand.dataOptions(config, skipBadRows));
-            rows = dataset.size();
-            metrics = new OrpoTrainer(lm, config).evaluate(PairSource.of(dataset));
+            PreferenceDataset pairs = TrainCommand.load(files, tokenizer, TrainCommand.dataOptions(config, skipBadRows),
+                    new java.util.LinkedHashMap<>());
+            rows = pairs.size();
+            metrics = new OrpoTrainer(lm, config).evaluate(PairSource.of(pairs));
         }
         ObjectNode json = JSON.createObjectNode();
         metrics.forEach(json::put);

@@ -32,7 +32,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     AdapterOption adapterOption;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model folder (with tokenizer).")
+    @Option(names = "--model", required = true, paramLabel = "DIR|ORG/NAME",
+            description = "HF model folder (with tokenizer), or a hub name[@revision].")
     Path model;
 
     @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "The prompt.")
@@ -70,7 +71,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (system != null && !chat) {
             throw new ParameterException(spec.commandLine(), "--system needs --chat");
         }
-        Inputs.modelDir(model);
+        model = Inputs.model(model);
         List<ChatMessage> messages = new ArrayList<>();
         if (system != null) {
             messages.add(new ChatMessage("system", system));

@@ -2,7 +2,9 @@ package org.orpo4j.cli;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.node.IntNode;
 import java.nio.file.Path;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import org.orpo4j.data.HfTokenizer;
 import org.orpo4j.model.CausalLm;
@@ -20,15 +22,18 @@ import picocli.CommandLine.Spec;
         description = "Create a randomly initialised model (HF folder) for a tokenizer: for experiments and tests.")
 final class InitCommand implements Callable<Integer> {
 
+    /** Families whose config class defaults head_dim to a constant rather than hidden / heads. */
+    private static final Set<String> OWN_HEAD_DIM = Set.of("qwen3", "gemma", "gemma2", "gemma3_text");
+
     @Spec
     CommandSpec spec;
 
     @Option(names = "--family", required = true, paramLabel = "FAMILY",
-            description = "Architecture: llama, qwen2, qwen3 or mistral.")
+            description = "Architecture: llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3 or smollm3.")
     String family;
 
     @Option(names = "--tokenizer", required = true, paramLabel = "DIR",
-            description = "Folder with tokenizer.json (and tokenizer_config.json); copied into the output.")
+            description = "Folder with tokenizer.json (and tokenizer_config.json), or a hub name; copied into the output.")
     Path tokenizer;
 
     @Option(names = "--output", required = true, paramLabel = "DIR", description = "Where to write the model.")
@@ -60,8 +65,9 @@ final class InitCommand implements Callable<Integer> {
             description = "Longest sequence. Default: ${DEFAULT-VALUE}.")
     int maxPositions;
 
-    @Option(names = "--tie-word-embeddings", description = "Share the embedding matrix with the LM head.")
-    boolean tieWordEmbeddings;
+    @Option(names = "--tie-word-embeddings", negatable = true,
+            description = "Share the embedding matrix with the LM head. Default: the family's (tied: gemma, smollm3).")
+    Boolean tieWordEmbeddings;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "Initialisation seed. Default: ${DEFAULT-VALUE}.")
     long seed;
@@ -75,7 +81,7 @@ final class InitCommand implements Callable<Integer> {
         if (hiddenSize <= 0 || layers <= 0 || heads <= 0) {
             throw new ParameterException(spec.commandLine(), "--hidden-size, --layers and --heads must be positive");
         }
-        Inputs.tokenizerDir(tokenizer);
+        tokenizer = Inputs.tokenizer(tokenizer);
         int needed;
         try (HfTokenizer t = HfTokenizer.load(tokenizer)) {
             needed = t.vocabSize();
@@ -109,13 +115,18 @@ final class InitCommand implements Callable<Integer> {
                 .numAttentionHeads(heads)
                 .numKeyValueHeads(kvHeads != null ? kvHeads : heads)
                 .maxPositionEmbeddings(maxPositions)
-                .tieWordEmbeddings(tieWordEmbeddings)
                 .bosTokenId(tok.bosId().isPresent() ? (int) tok.bosId().getAsLong() : null)
                 .padTokenId(tok.padToken().isPresent() ? (int) tok.padId().getAsLong() : null);
+        if (tieWordEmbeddings != null) {
+            b.tieWordEmbeddings(tieWordEmbeddings);
+        }
         if (headDim != null) {
             b.headDim(headDim);
-        } else if (modelType.equals("qwen3")) {
-            b.headDim(hiddenSize / heads); // Qwen3Config's own default (128) would not fit a small model
+        } else if (OWN_HEAD_DIM.contains(modelType) && hiddenSize % heads == 0) {
+            b.headDim(hiddenSize / heads); // the config class's own default (128, 256) would not fit a small model
+        }
+        if (modelType.equals("gemma2") || modelType.equals("gemma3_text")) { // scores scaled by head_dim^-0.5
+            b.set("query_pre_attn_scalar", IntNode.valueOf(headDim != null ? headDim : hiddenSize / heads));
         }
         b.eosTokenIds(tok.eosId().isPresent() ? new int[] {(int) tok.eosId().getAsLong()} : new int[0]);
         try {

@@ -22,7 +22,8 @@ final class MergeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "The base HF model folder.")
+    @Option(names = "--model", required = true, paramLabel = "DIR|ORG/NAME",
+            description = "The base HF model folder, or a hub name[@revision].")
     Path model;
 
     @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "The LoRA adapter folder (PEFT format).")
@@ -36,7 +37,7 @@ final class MergeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Inputs.modelDir(model);
+        model = Inputs.model(model);
         Inputs.folder(adapter);
         try (NDManager manager = DjlRuntime.newManager(DjlRuntime.defaultDevice());
                 CausalLm lm = CausalLm.load(model, manager)) {

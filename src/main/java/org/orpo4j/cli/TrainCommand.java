@@ -1,9 +1,11 @@
 package org.orpo4j.cli;
 
 import ai.djl.ndarray.NDManager;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -22,6 +24,7 @@ import org.orpo4j.train.LrSchedulerType;
 import org.orpo4j.train.OrpoConfig;
 import org.orpo4j.train.OrpoTrainer;
 import org.orpo4j.train.OutputDir;
+import org.orpo4j.train.RunLock;
 import org.orpo4j.train.PairSource;
 import org.orpo4j.train.TrainResult;
 import org.slf4j.Logger;
@@ -56,11 +59,24 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     AdapterOption adapterOption;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model folder to start from (with tokenizer).")
+    @Option(names = "--model", required = true, paramLabel = "DIR|ORG/NAME",
+            description = "HF model folder to start from (with tokenizer), or a hub name[@revision] (docs/hub.md).")
     Path model;
 
-    @Option(names = "--data", required = true, paramLabel = "FILE", description = "Training preference pairs (JSONL or JSON array).")
+    @Option(names = "--data", paramLabel = "FILE", description = "Training preference pairs (JSONL, JSON array or parquet).")
     Path data;
+
+    @Option(names = "--dataset", paramLabel = "ORG/NAME",
+            description = "A hub dataset instead of --data (its --dataset-split files; docs/hub.md).")
+    String dataset;
+
+    @Option(names = "--dataset-split", paramLabel = "SPLIT", defaultValue = "train",
+            description = "The --dataset split to train on (train unless given).")
+    String datasetSplit;
+
+    @Option(names = "--eval-split", paramLabel = "SPLIT",
+            description = "A --dataset split for the eval_ metrics (like --eval-data).")
+    String evalSplit;
 
     @Option(names = "--output", required = true, paramLabel = "DIR", description = "Output folder.")
     Path output;
@@ -156,6 +172,10 @@ final class TrainCommand implements Callable<Integer> {
             description = "Recompute each decoder layer in backward instead of keeping its activations; --no-gradient-checkpointing keeps them (gradientCheckpointing). Default: true.")
     Boolean gradientCheckpointing;
 
+    @Option(names = "--shared-prompt", negatable = true,
+            description = "Compute each pair as [prompt | chosen | rejected] in one packed row: the prompt once, no padding; --no-shared-prompt runs TRL's two padded rows (sharedPrompt). Default: true.")
+    Boolean sharedPrompt;
+
     @Option(names = "--use-peft", description = "Train a LoRA adapter on the frozen model (usePeft); the output is PEFT's adapter folder.")
     boolean usePeft;
 
@@ -169,7 +189,8 @@ final class TrainCommand implements Callable<Integer> {
     Double loraDropout;
 
     @Option(names = "--lora-target-modules", paramLabel = "NAMES", split = ",",
-            description = "q_proj,v_proj,... or all-linear (loraTargetModules); without it PEFT's default, q_proj and v_proj.")
+            description = "q_proj,v_proj,... (phi3: qkv_proj,gate_up_proj,...) or all-linear (loraTargetModules); "
+                    + "without it PEFT's default, q_proj and v_proj (phi3 and smollm3 have none: name them).")
     List<String> loraTargetModules;
 
     @Option(names = "--use-rslora", description = "Rank-stabilised scaling alpha/sqrt(r) (useRslora).")
@@ -208,42 +229,35 @@ final class TrainCommand implements Callable<Integer> {
         if (config.bf16() && !NativeFeatures.bfloat16()) {
             throw new IllegalStateException(NativeFeatures.bfloat16Missing());
         }
-        if (OutputDir.resumeFolder(output, config.resumeFromCheckpoint()).isEmpty()) {
-            OutputDir.prepareFresh(output, config.overwriteOutputDir()); // before orpo_config.json lands there
+        if ((data == null) == (dataset == null)) {
+            throw new ParameterException(spec.commandLine(), "give the training pairs as --data FILE or --dataset"
+                    + " ORG/NAME (one of them)");
         }
-        Inputs.modelDir(model);
-        Inputs.file(data);
+        if (evalSplit != null && dataset == null) {
+            throw new ParameterException(spec.commandLine(), "--eval-split needs --dataset");
+        }
+        model = Inputs.model(model);
+        if (data != null) {
+            Inputs.file(data);
+        }
         if (evalData != null) {
             Inputs.file(evalData);
         }
+        List<Path> trainFiles = data != null ? List.of(data) : Inputs.dataset(dataset, datasetSplit);
+        List<Path> evalFiles = evalData != null ? List.of(evalData)
+                : evalSplit != null ? Inputs.dataset(dataset, evalSplit) : List.of();
         TrainResult result;
-        InterruptReport interrupt = new InterruptReport(output, config.saveStrategy(), config.saveSteps(),
-                System.err);
-        interrupt.install();
-        try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
-                NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
-                CausalLm lm = CausalLm.load(model, manager)) {
-            adapterOption.applyTo(lm);
-            DataOptions options = dataOptions(config, skipBadRows);
-            PreferenceDataset train = PreferenceDataset.load(data, tokenizer, options);
-            PreferenceDataset evalSet = evalData == null ? null : PreferenceDataset.load(evalData, tokenizer, options);
-            PairSource eval = evalSet == null ? null : PairSource.of(evalSet);
-            Files.createDirectories(output);
-            config.write(output.resolve("orpo_config.json"));
-            Map<Path, LoadReport> reports = new LinkedHashMap<>();
-            reports.put(data, train.report());
-            if (evalSet != null) {
-                reports.put(evalData, evalSet.report());
+        try (RunLock lock = RunLock.acquire(output);
+                Preemption preemption = new Preemption(output, System.err).install()) {
+            if (OutputDir.resumeFolder(output, config.resumeFromCheckpoint()).isEmpty()) {
+                OutputDir.prepareFresh(output, config.overwriteOutputDir()); // before orpo_config.json lands there
             }
-            int skipped = SkippedRowsFile.write(output, reports);
-            if (skipped > 0) {
-                LOG.warn("{} rows skipped; every one is listed in {}", skipped,
-                        output.resolve(OutputDir.SKIPPED_ROWS_FILE));
+            result = train(config, trainFiles, evalFiles, preemption);
+            if (preemption.exitCode() != 0) {
+                System.err.println(preemption.stoppedLine(result.globalStep()));
+                System.err.flush();
+                return preemption.exitCode();
             }
-            result = new OrpoTrainer(lm, config).tokenizerDir(model).addListener(interrupt)
-                    .train(PairSource.of(train), eval);
-        } finally {
-            interrupt.uninstall();
         }
         PrintWriter out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "trained %d steps%s; model saved to %s%n", result.globalStep(),
@@ -252,6 +266,43 @@ final class TrainCommand implements Callable<Integer> {
         printMetrics(out, "eval", result.evalMetrics(), "eval_");
         out.flush();
         return 0;
+    }
+
+    /** Loads the model and the data, and trains, the first SIGTERM or SIGINT stopping after its step. */
+    private TrainResult train(OrpoConfig config, List<Path> trainFiles, List<Path> evalFiles, Preemption preemption)
+            throws Exception {
+        try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
+                NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
+                CausalLm lm = CausalLm.load(model, manager)) {
+            adapterOption.applyTo(lm);
+            DataOptions options = dataOptions(config, skipBadRows);
+            Map<Path, LoadReport> reports = new LinkedHashMap<>();
+            PreferenceDataset train = load(trainFiles, tokenizer, options, reports);
+            PreferenceDataset evalSet = evalFiles.isEmpty() ? null : load(evalFiles, tokenizer, options, reports);
+            PairSource eval = evalSet == null ? null : PairSource.of(evalSet);
+            Files.createDirectories(output);
+            config.write(output.resolve("orpo_config.json"));
+            int skipped = SkippedRowsFile.write(output, reports);
+            if (skipped > 0) {
+                LOG.warn("{} rows skipped; every one is listed in {}", skipped,
+                        output.resolve(OutputDir.SKIPPED_ROWS_FILE));
+            }
+            OrpoTrainer trainer = new OrpoTrainer(lm, config).tokenizerDir(model).addListener(preemption);
+            preemption.watch(trainer);
+            return trainer.train(PairSource.of(train), eval);
+        }
+    }
+
+    /** The files (one, or a hub split's shards) as one dataset, each file's load report recorded. */
+    static PreferenceDataset load(List<Path> files, HfTokenizer tokenizer, DataOptions options,
+            Map<Path, LoadReport> reports) throws IOException {
+        List<PreferenceDataset> parts = new ArrayList<>();
+        for (Path file : files) {
+            PreferenceDataset part = PreferenceDataset.load(file, tokenizer, options);
+            reports.put(file, part.report());
+            parts.add(part);
+        }
+        return parts.size() == 1 ? parts.get(0) : PreferenceDataset.concat(parts);
     }
 
     /** The config file's (or the default) settings with every given flag applied; invalid values are bad usage. */
@@ -316,6 +367,9 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (gradientCheckpointing != null) {
             b.gradientCheckpointing(gradientCheckpointing);
+        }
+        if (sharedPrompt != null) {
+            b.sharedPrompt(sharedPrompt);
         }
         if (usePeft || adapterOption.adapter != null) {
             b.usePeft(true); // --adapter trains that adapter: its r, alpha and targets win

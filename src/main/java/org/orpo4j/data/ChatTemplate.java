@@ -1,5 +1,6 @@
 package org.orpo4j.data;
 
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,16 +21,27 @@ public final class ChatTemplate {
     private final String source;
     private final Map<String, String> specialTokens;
     private final Clock clock;
+    private final String origin; // the file the template came from, or null
 
     /** A template with the special-token variables it may use (e.g. {@code bos_token -> <s>}). */
     public ChatTemplate(String source, Map<String, String> specialTokens) {
-        this(source, specialTokens, Clock.systemDefaultZone());
+        this(source, specialTokens, Clock.systemDefaultZone(), null);
+    }
+
+    /** As {@link #ChatTemplate(String, Map)}, read from {@code origin}: errors in the template name that file. */
+    public ChatTemplate(String source, Map<String, String> specialTokens, Path origin) {
+        this(source, specialTokens, Clock.systemDefaultZone(), origin.toString());
     }
 
     ChatTemplate(String source, Map<String, String> specialTokens, Clock clock) {
+        this(source, specialTokens, clock, null);
+    }
+
+    private ChatTemplate(String source, Map<String, String> specialTokens, Clock clock, String origin) {
         this.source = Objects.requireNonNull(source, "source");
         this.specialTokens = Map.copyOf(specialTokens);
         this.clock = clock;
+        this.origin = origin;
     }
 
     /** The Jinja source. */
@@ -68,7 +80,14 @@ public final class ChatTemplate {
         variables.put("documents", null);
         variables.put("add_generation_prompt", addGenerationPrompt);
         variables.putAll(extraVariables);
-        return JinjaEngine.get().render(source, variables, clock);
+        try {
+            return JinjaEngine.get().render(source, variables, clock);
+        } catch (TemplateException e) {
+            if (origin == null || e.raisedByTemplate()) { // raise_exception speaks of the messages, not the file
+                throw e;
+            }
+            throw new TemplateException(origin + ": chat template: " + e.getMessage(), false);
+        }
     }
 
     /** transformers' continue_final_message cut, including its handling of trimmed trailing whitespace. */

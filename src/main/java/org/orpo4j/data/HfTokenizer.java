@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.zip.GZIPInputStream;
 import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.runtime.Json;
 
 /**
  * A model folder's HuggingFace tokenizer (DJL's binding of the Rust library) that never truncates, pads or adds
@@ -35,7 +36,7 @@ public final class HfTokenizer implements AutoCloseable {
     private int vocabSize; // 0 until asked
 
     private HfTokenizer(HuggingFaceTokenizer tokenizer, Path directory, Map<String, String> specialTokens,
-            String chatTemplate) {
+            String chatTemplate, Path templateFile) {
         this.tokenizer = tokenizer;
         this.directory = directory;
         this.specialTokens = specialTokens;
@@ -43,7 +44,7 @@ public final class HfTokenizer implements AutoCloseable {
         this.eosId = idOf("eos_token");
         OptionalLong pad = idOf("pad_token");
         this.padId = pad.isPresent() ? pad : eosId;
-        this.chatTemplate = chatTemplate == null ? null : new ChatTemplate(chatTemplate, specialTokens);
+        this.chatTemplate = chatTemplate == null ? null : new ChatTemplate(chatTemplate, specialTokens, templateFile);
     }
 
     /**
@@ -77,7 +78,9 @@ public final class HfTokenizer implements AutoCloseable {
         }
         String template = chatTemplate(modelDir, config);
         try {
-            return new HfTokenizer(tokenizer, modelDir, Map.copyOf(special), template);
+            Path templateFile = Files.exists(modelDir.resolve("chat_template.jinja"))
+                    ? modelDir.resolve("chat_template.jinja") : modelDir.resolve("tokenizer_config.json");
+            return new HfTokenizer(tokenizer, modelDir, Map.copyOf(special), template, templateFile);
         } catch (RuntimeException e) {
             tokenizer.close();
             throw e;
@@ -89,7 +92,7 @@ public final class HfTokenizer implements AutoCloseable {
             return JSON.createObjectNode();
         }
         try {
-            return JSON.readTree(file.toFile());
+            return Json.untrusted().readTree(file.toFile());
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
         }

@@ -61,7 +61,35 @@ public final class PreferenceDataset {
     }
 
     /**
-     * Loads a JSONL or JSON-array preference file with {@code tokenizer}'s rules and chat template.
+     * The rows of {@code parts} one after another (the shards of one split), their load reports added up; all must
+     * pad with the same id.
+     */
+    public static PreferenceDataset concat(List<PreferenceDataset> parts) {
+        if (parts.isEmpty()) {
+            throw new IllegalArgumentException("nothing to concatenate");
+        }
+        List<Stored> rows = new ArrayList<>();
+        Map<String, Integer> skipped = new java.util.TreeMap<>();
+        List<LoadReport.SkippedRow> skippedRows = new ArrayList<>();
+        long tokens = 0;
+        int truncated = 0;
+        long padId = parts.get(0).padId;
+        for (PreferenceDataset part : parts) {
+            if (part.padId != padId) {
+                throw new IllegalArgumentException("datasets pad with different ids: " + padId + ", " + part.padId);
+            }
+            rows.addAll(part.rows);
+            part.report.skipped().forEach((reason, n) -> skipped.merge(reason, n, Integer::sum));
+            skippedRows.addAll(part.report.skippedRows());
+            tokens += part.report.tokens();
+            truncated += part.report.truncated();
+        }
+        return new PreferenceDataset(rows, padId, new LoadReport(rows.size(), skipped, skippedRows, tokens,
+                truncated));
+    }
+
+    /**
+     * Loads a JSONL, JSON-array or parquet preference file with {@code tokenizer}'s rules and chat template.
      *
      * @throws BadDataException on the first bad row under {@link BadDataPolicy#FAIL} ({@code file:line: field: ...})
      */

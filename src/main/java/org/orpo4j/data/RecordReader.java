@@ -4,55 +4,50 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedReader;
+import java.io.BufferedInputStream;
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.PushbackReader;
-import java.io.Reader;
-import java.nio.charset.StandardCharsets;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.orpo4j.runtime.Json;
 
 /**
- * Streams the records of a JSONL file (one object per line; blank lines ignored) or a JSON-array file (detected
- * by a leading {@code [}), one at a time with its 1-based line, so that memory does not grow with the file.
+ * Streams the records of a JSONL file (one object per line; blank lines ignored), a JSON-array file (detected
+ * by a leading {@code [}) or a parquet file ({@code .parquet}, its rows numbered like lines), one at a time with
+ * its 1-based line, so that memory does not grow with the file.
  */
 final class RecordReader implements Closeable {
 
     /** One record: its JSON, or why its line is not JSON. */
     record Raw(int line, JsonNode json, String malformed) {}
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private final Path file;
-    private final BufferedReader lines; // JSONL
+    /** Longest JSONL line read, in bytes; a longer one is a bad row, read through without being held. */
+    static final int MAX_LINE_BYTES = 64 << 20;
+
+    private final LineReader lines; // JSONL
     private final JsonParser array; // JSON array
+    private ParquetRows parquet; // parquet
     private int lineNumber;
 
-    private RecordReader(Path file, BufferedReader lines, JsonParser array) {
+    private RecordReader(Path file, LineReader lines, JsonParser array) {
         this.file = file;
         this.lines = lines;
         this.array = array;
     }
 
     static RecordReader open(Path file) throws IOException {
-        PushbackReader in = new PushbackReader(Files.newBufferedReader(file, StandardCharsets.UTF_8), 1);
-        int c;
-        do {
-            c = in.read();
-        } while (c == '\uFEFF' || (c >= 0 && Character.isWhitespace(c)));
-        if (c >= 0) {
-            in.unread(c);
+        if (file.getFileName().toString().endsWith(".parquet")) {
+            RecordReader reader = new RecordReader(file, null, null);
+            reader.parquet = ParquetRows.open(file);
+            return reader;
         }
-        if (c != '[') {
-            // reopen so that line numbers count from the file's first line
-            in.close();
-            return new RecordReader(file, Files.newBufferedReader(file, StandardCharsets.UTF_8), null);
+        if (!startsWithBracket(file)) {
+            return new RecordReader(file, new LineReader(Files.newInputStream(file), MAX_LINE_BYTES), null);
         }
-        Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8);
-        JsonParser parser = JSON.getFactory().createParser(reader);
-        in.close();
+        // bytes, not a Reader: Jackson's UTF-8 parser reports a bad byte at its line
+        JsonParser parser = Json.untrusted().getFactory().createParser(Files.newInputStream(file));
         try {
             if (parser.nextToken() != JsonToken.START_ARRAY) {
                 throw new BadDataException(file, 1, "json", "expected a JSON array");
@@ -64,8 +59,26 @@ final class RecordReader implements Closeable {
         return new RecordReader(file, null, parser);
     }
 
+    /** Whether the first byte after a BOM and whitespace is {@code [} (a JSON array rather than JSON lines). */
+    private static boolean startsWithBracket(Path file) throws IOException {
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
+            int c = in.read();
+            if (c == 0xEF && in.read() == 0xBB && in.read() == 0xBF) {
+                c = in.read();
+            }
+            while (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+                c = in.read();
+            }
+            return c == '[';
+        }
+    }
+
     /** The next record, or null at the end. A malformed JSON array stops the load (it cannot be resynced). */
     Raw next() throws IOException {
+        if (parquet != null) { // rows count as lines: errors say file:row:field
+            JsonNode row = parquet.next();
+            return row == null ? null : new Raw(++lineNumber, row, null);
+        }
         return lines != null ? nextLine() : nextElement();
     }
 
@@ -77,12 +90,18 @@ final class RecordReader implements Closeable {
             if (line == null) {
                 return null;
             }
-        } while (line.isBlank());
+        } while (line != LineReader.TOO_LONG && line != LineReader.NOT_UTF8 && line.isBlank());
+        if (line == LineReader.TOO_LONG) {
+            return new Raw(lineNumber, null, "line longer than " + (MAX_LINE_BYTES >> 20) + " MiB");
+        }
+        if (line == LineReader.NOT_UTF8) {
+            return new Raw(lineNumber, null, "the line is not UTF-8 text");
+        }
         if (lineNumber == 1 && line.charAt(0) == '\uFEFF') {
             line = line.substring(1);
         }
         try {
-            return new Raw(lineNumber, JSON.readTree(line), null);
+            return new Raw(lineNumber, Json.untrusted().readTree(line), null);
         } catch (JsonProcessingException e) {
             return new Raw(lineNumber, null, "malformed JSON line: " + e.getOriginalMessage());
         }
@@ -99,7 +118,7 @@ final class RecordReader implements Closeable {
                 return null;
             }
             int line = array.currentTokenLocation().getLineNr();
-            return new Raw(line, JSON.readTree(array), null);
+            return new Raw(line, Json.untrusted().readTree(array), null);
         } catch (JsonProcessingException e) {
             throw new BadDataException(file, e.getLocation() == null ? 0 : e.getLocation().getLineNr(), "json",
                     "malformed JSON array: " + e.getOriginalMessage());
@@ -108,7 +127,9 @@ final class RecordReader implements Closeable {
 
     @Override
     public void close() throws IOException {
-        if (lines != null) {
+        if (parquet != null) {
+            parquet.close();
+        } else if (lines != null) {
             lines.close();
         } else {
             array.close();

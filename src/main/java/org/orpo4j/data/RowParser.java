@@ -49,7 +49,9 @@ final class RowParser {
         }
         List<ChatMessage> prompt;
         JsonNode promptNode = row.get(options.promptField());
-        if (promptNode == null || promptNode.isNull()) {
+        // TRL's maybe_extract_prompt: a string prompt beside conversational answers (HuggingFaceH4's
+        // ultrafeedback_binarized) is replaced by the messages the answers share
+        if (promptNode == null || promptNode.isNull() || promptNode.isTextual()) {
             int shared = 0;
             while (shared < Math.min(c.size(), r.size()) && c.get(shared).equals(r.get(shared))) {
                 shared++;

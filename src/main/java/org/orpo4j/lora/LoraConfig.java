@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import org.orpo4j.runtime.Json;
 
 /**
  * A LoRA adapter's settings with PEFT's names and meaning ({@code LoraConfig}): rank {@code r}, {@code lora_alpha},
@@ -27,9 +28,12 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
     public static final String FILE = "adapter_config.json";
     /** PEFT's shorthand for every linear layer except the output layer. */
     public static final String ALL_LINEAR = "all-linear";
-    /** The decoder layers' linear modules of the supported families. */
-    public static final List<String> LINEAR_MODULES =
-            List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
+    /** The decoder layers' linear modules of the supported families (phi3 fuses qkv_proj and gate_up_proj). */
+    public static final List<String> LINEAR_MODULES = List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
+            "up_proj", "down_proj", "qkv_proj", "gate_up_proj");
+    /** PEFT's {@code TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING} for the supported families. */
+    private static final Set<String> Q_V_DEFAULT =
+            Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text");
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -58,9 +62,23 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
         }
     }
 
-    /** PEFT's default targets for the llama, mistral, qwen2 and qwen3 architectures. */
+    /** PEFT's default targets for the llama, mistral, qwen2, qwen3 and gemma architectures. */
     public static List<String> defaultTargets() {
         return List.of("q_proj", "v_proj");
+    }
+
+    /**
+     * PEFT's default targets for {@code modelType}; PEFT has none for phi3 and smollm3 and asks for them, and so
+     * does this (one line naming the setting and the modules that model has).
+     */
+    public static List<String> defaultTargets(String modelType) {
+        if (Q_V_DEFAULT.contains(modelType)) {
+            return defaultTargets();
+        }
+        String modules = modelType.equals("phi3") ? "qkv_proj, o_proj, gate_up_proj, down_proj"
+                : "q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj";
+        throw new IllegalArgumentException("PEFT has no default LoRA target modules for model_type '" + modelType
+                + "': set loraTargetModules (--lora-target-modules) to some of " + modules + ", or " + ALL_LINEAR);
     }
 
     /** The factor of the adapter's output: {@code lora_alpha / r}, or {@code lora_alpha / sqrt(r)} with rsLoRA. */
@@ -126,7 +144,7 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
         }
         JsonNode n;
         try {
-            n = JSON.readTree(file.toFile());
+            n = Json.untrusted().readTree(file.toFile());
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
         }

@@ -16,7 +16,10 @@ import org.orpo4j.runtime.Casts;
  *   dz = a·onehot(label) − b·onehot(target) + (b − a)·p,   a = g_logp[r]·completion[n],  b = g_nll[r]·nllMask[n]
  *   dh = dz·W          W.grad += dzᵀ·h
  * </pre>
- * ({@code logitsSum} feeds metrics only and has no gradient). With pass 1's log-sum-exp, p = exp(z − lse) needs
+ * ({@code logitsSum} feeds metrics only and has no gradient); {@link RowMaps#weights} gives a and b per
+ * position. At a shared prompt's last position a second label (the rejected answer's first token) adds
+ * {@code a2·onehot(label2)} and {@code −a2·p}. Under a soft-cap the logits are
+ * {@code zc = cap·tanh(z/cap)}: p comes from zc and dz is multiplied by the slope {@code 1 − tanh²(z/cap)}. With pass 1's log-sum-exp, p = exp(z − lse) needs
  * no whole row, so this pass walks the vocabulary in blocks of Vb rows of W, all N positions at once: each block's
  * dz [N, Vb] feeds two long matmuls (over Vb for dh, over N for W.grad) instead of many thin ones, and the head
  * gradient goes straight into W's gradient tensor, so no [V, H] buffer is ever allocated here. Run with gradients
@@ -34,20 +37,20 @@ final class ChunkedGradients {
      * @param gradLogp    [2B] d loss / d logpSum (already times the caller's gradient scale)
      * @param gradNll     [B] d loss / d nllSum (likewise)
      * @param blockValues at most this many values in a block's dz [N, Vb] and in its W.grad product [Vb, H]
+     * @param softcap     the logits' soft-cap, 0 for none
      * @return dh [N, H]
      */
     static NDArray compute(NDArray hidden, NDArray weight, NDArray headGrad, ShiftedTokens tokens,
-            NDArray logSumExp, NDArray gradLogp, NDArray gradNll, long blockValues, ChunkProbe probe) {
-        long n = tokens.count();
+            NDArray logSumExp, NDArray gradLogp, NDArray gradNll, long blockValues, double softcap,
+            ChunkProbe probe) {
+        long n = tokens.count;
         long vocab = weight.getShape().get(0);
         long width = weight.getShape().get(1);
-        int rows = tokens.rows;
-        int pairs = tokens.pairs();
-        NDArray a = tokens.completion.mul(gradLogp.reshape(rows, 1)).reshape(n); // [N]
-        NDArray b = NDArrays.concat(new NDList(tokens.nllMask.mul(gradNll.reshape(pairs, 1)),
-                        tokens.nllMask.zerosLike())) // rejected rows carry no NLL
-                .reshape(n); // [N]
-        NDArray softmaxScale = b.sub(a).expandDims(1); // [N, 1]
+        NDArray[] w = tokens.maps.weights(gradLogp, gradNll);
+        NDArray a = w[0]; // [N] on the label
+        NDArray a2 = w[1]; // [N] on the second label (shared-prompt pairs), or null
+        NDArray b = w[2]; // [N] on the NLL target
+        NDArray softmaxScale = b.sub(a2 == null ? a : a.add(a2)).expandDims(1); // [N, 1]
         NDArray lse = logSumExp.expandDims(1); // [N, 1]
         long block = Math.max(1, Math.min(vocab, blockValues / Math.max(n, width))); // Vb
         NDArray rowStart = hidden.getManager().arange(0, Math.toIntExact(n), 1, DataType.INT64); // [N]
@@ -57,17 +60,30 @@ final class ChunkedGradients {
             long v1 = Math.min(vocab, v0 + block);
             NDIndex rowsOfW = new NDIndex().addSliceDim(v0, v1);
             try (NDScope scope = new NDScope()) {
-                NDArray w = weight.get(rowsOfW); // [Vb, H] view
+                NDArray wBlock = weight.get(rowsOfW); // [Vb, H] view
                 NDArray dz; // [N, Vb]
-                try (NDArray z = Casts.widen(hidden.getNDArrayInternal().linear(hidden, w, null).singletonOrThrow())) {
-                    dz = z.subi(lse).exp(); // p
+                NDArray slope = null; // d zc / d z under a soft-cap
+                try (NDArray z = Casts.widen(hidden.getNDArrayInternal().linear(hidden, wBlock, null).singletonOrThrow())) {
+                    NDArray logits = z;
+                    if (softcap > 0) {
+                        NDArray tanh = z.divi(softcap).tanh();
+                        slope = tanh.square().neg().addi(1); // 1 − tanh²
+                        logits = tanh.muli(softcap);
+                    }
+                    dz = logits.subi(lse).exp(); // p
                 }
                 dz.muli(softmaxScale); // (b − a)·p
                 NDArray blockRowStart = rowStart.mul(v1 - v0); // [N] offsets into the flattened block
                 addOneHot(dz, blockRowStart, tokens.labels, v0, v1, a);
+                if (a2 != null) {
+                    addOneHot(dz, blockRowStart, tokens.labels2, v0, v1, a2);
+                }
                 addOneHot(dz, blockRowStart, tokens.nllTargets, v0, v1, b.neg());
-                NDArray dzw = dz.toType(w.getDataType(), false); // the matmuls run in W's dtype
-                dh.addi(dzw.matMul(w)); // [N, Vb]·[Vb, H]
+                if (slope != null) {
+                    dz.muli(slope);
+                }
+                NDArray dzw = dz.toType(wBlock.getDataType(), false); // the matmuls run in W's dtype
+                dh.addi(dzw.matMul(wBlock)); // [N, Vb]·[Vb, H]
                 if (headGrad != null) {
                     headGrad.get(rowsOfW).addi(dzw.transpose().matMul(hidden)); // [Vb, N]·[N, H] into a view of W.grad
                 }

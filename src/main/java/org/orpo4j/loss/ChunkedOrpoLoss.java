@@ -3,8 +3,11 @@ package org.orpo4j.loss;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import org.orpo4j.layout.SharedPromptLayout;
+import org.orpo4j.runtime.Casts;
 import org.orpo4j.runtime.GradMode;
 import org.orpo4j.runtime.GradientTensors;
 import org.orpo4j.runtime.Scalars;
@@ -44,30 +47,43 @@ public final class ChunkedOrpoLoss {
 
     private final OrpoLoss loss;
     private final long chunkValues;
+    private final double softcap; // 0: none
     private final ChunkProbe probe;
 
-    private ChunkedOrpoLoss(OrpoLoss loss, long chunkValues, ChunkProbe probe) {
+    private ChunkedOrpoLoss(OrpoLoss loss, long chunkValues, double softcap, ChunkProbe probe) {
         if (chunkValues < 1) {
             throw new IllegalArgumentException("chunkValues must be >= 1, got " + chunkValues);
         }
+        if (softcap < 0 || !Double.isFinite(softcap)) {
+            throw new IllegalArgumentException("the logit soft-cap must be positive, got " + softcap);
+        }
         this.loss = loss;
         this.chunkValues = chunkValues;
+        this.softcap = softcap;
         this.probe = probe;
     }
 
     /** The chunked path of {@code loss} (same beta, alpha, promptLoss) with {@link #DEFAULT_CHUNK_VALUES}. */
     public static ChunkedOrpoLoss of(OrpoLoss loss) {
-        return new ChunkedOrpoLoss(loss, DEFAULT_CHUNK_VALUES, ChunkProbe.NONE);
+        return new ChunkedOrpoLoss(loss, DEFAULT_CHUNK_VALUES, 0, ChunkProbe.NONE);
     }
 
     /** The chunked path of {@code loss} with chunks of about {@code chunkValues} logits values (at least one row). */
     public static ChunkedOrpoLoss of(OrpoLoss loss, long chunkValues) {
-        return new ChunkedOrpoLoss(loss, chunkValues, ChunkProbe.NONE);
+        return new ChunkedOrpoLoss(loss, chunkValues, 0, ChunkProbe.NONE);
+    }
+
+    /**
+     * The same loss on soft-capped logits {@code cap·tanh(z/cap)} (a model's {@code final_logit_softcapping},
+     * gemma2/gemma3); null means none. Pass 2 applies the cap's slope {@code 1 − tanh²} to d loss / d logits.
+     */
+    public ChunkedOrpoLoss withLogitSoftcapping(Double cap) {
+        return new ChunkedOrpoLoss(loss, chunkValues, cap == null ? 0 : cap, probe);
     }
 
     /** The same loss with a probe called at each chunk's memory peak (tests). */
     ChunkedOrpoLoss withProbe(ChunkProbe probe) {
-        return new ChunkedOrpoLoss(loss, chunkValues, probe);
+        return new ChunkedOrpoLoss(loss, chunkValues, softcap, probe);
     }
 
     /**
@@ -117,57 +133,86 @@ public final class ChunkedOrpoLoss {
      */
     public OrpoLoss.Output compute(NDArray hidden, NDArray lmHeadWeight, NDArray inputIds, NDArray attentionMask,
             NDArray labels, double gradScale) {
-        NDManager owner = hidden.getManager();
-        // JniUtils.requiresGrad answers only for leaves: hidden states are assumed tracked while recording
-        boolean recording = GradMode.isEnabled();
-        NDArray result;
-        OrpoMetrics metrics;
         try (NDScope scope = new NDScope()) {
             ShiftedTokens tokens = ShiftedTokens.of(hidden, lmHeadWeight, inputIds, attentionMask, labels,
                     loss.promptLoss());
-            long width = hidden.getShape().get(2);
-            int chunk = chunkTokens(lmHeadWeight.getShape().get(0));
-            NDArray flat; // [N, H]
-            NDArray weight; // [V, H]
-            ChunkedRowStats.Result pass1;
-            try (GradMode off = GradMode.enabled(false)) {
-                flat = hidden.stopGradient().get(":, :-1, :").reshape(tokens.count(), width);
-                weight = lmHeadWeight.stopGradient();
-                pass1 = ChunkedRowStats.compute(flat, weight, tokens, chunk, probe);
-            }
-            RowStats stats = pass1.stats();
-            if (!recording) {
-                OrpoLoss.Output out = loss.fromRowStats(stats);
-                result = out.loss();
-                metrics = out.metrics();
-            } else {
-                stats.logpSum().setRequiresGradient(true);
-                stats.nllSum().setRequiresGradient(true);
-                OrpoLoss.Output out;
-                try (GradMode on = GradMode.enabled(true)) {
-                    out = loss.fromRowStats(stats);
-                    // seeding backward with gradScale scales g_logp, g_nll and so every gradient of pass 2
-                    JniUtils.backward((PtNDArray) out.loss(), (PtNDArray) Scalars.onDevice(out.loss(), gradScale),
-                            false, false);
-                }
-                metrics = out.metrics();
-                NDArray value = out.loss().stopGradient();
-                out.loss().close();
-                NDArray headGrad = JniUtils.requiresGrad((PtNDArray) lmHeadWeight)
-                        ? GradientTensors.of(lmHeadWeight) : null; // [V, H], or null for a frozen head
-                NDArray dHidden; // [N, H]
-                try (GradMode off = GradMode.enabled(false)) {
-                    dHidden = ChunkedGradients.compute(flat, weight, headGrad, tokens, pass1.logSumExp(),
-                            stats.logpSum().getGradient(), stats.nllSum().getGradient(), chunkValues, probe);
-                }
-                // Σ hidden ⊙ dHidden: its value is subtracted again, its backward hands dHidden to the hidden states
-                NDArray surrogate = dHidden.reshape(tokens.rows, tokens.positions, width)
-                        .mul(hidden.get(":, :-1, :")).sum();
-                result = value.add(surrogate.sub(surrogate.stopGradient()));
-            }
-            NDScope.unregister(result);
+            NDArray predicting = hidden.get(":, :-1, :").reshape(tokens.count, hidden.getShape().get(2)); // [N, H]
+            OrpoLoss.Output out = compute(predicting, lmHeadWeight, tokens, gradScale);
+            NDScope.unregister(out.loss());
+            out.loss().attach(hidden.getManager());
+            return out;
         }
-        result.attach(owner);
-        return new OrpoLoss.Output(result, metrics);
+    }
+
+    /**
+     * The loss and metrics of shared-prompt pairs from the packed row's hidden states, as
+     * {@link #compute(NDArray, NDArray, NDArray, NDArray, NDArray, double)} gives them for the two-row layout
+     * ({@code logits/*} over the rows' real positions, see {@link OrpoLoss#compute(NDArray,
+     * SharedPromptLayout.Predictions)}).
+     *
+     * @param hidden       [1, L, H] final hidden states of the packed row
+     * @param lmHeadWeight [V, H]
+     * @param predictions  the layout's predicting positions, made with this loss's promptLoss
+     * @param gradScale    factor of every gradient this loss produces
+     */
+    public OrpoLoss.Output compute(NDArray hidden, NDArray lmHeadWeight, SharedPromptLayout.Predictions predictions,
+            double gradScale) {
+        loss.checked(predictions);
+        try (NDScope scope = new NDScope()) {
+            long width = hidden.getShape().get(2);
+            NDManager manager = hidden.getManager();
+            NDArray index;
+            try (NDArray host = manager.create(predictions.position())) {
+                index = host.toType(DataType.INT64, true);
+            }
+            ShiftedTokens tokens = ShiftedTokens.packed(predictions, lmHeadWeight.getShape().get(0), manager,
+                    Casts.wide(hidden.getDataType()));
+            NDArray predicting = hidden.reshape(hidden.getShape().get(1), width).get(index); // [N, H]
+            OrpoLoss.Output out = compute(predicting, lmHeadWeight, tokens, gradScale);
+            NDScope.unregister(out.loss());
+            out.loss().attach(hidden.getManager());
+            return out;
+        }
+    }
+
+    /** The three steps on the predicting positions' hidden states [N, H] (on the graph while recording). */
+    private OrpoLoss.Output compute(NDArray predicting, NDArray lmHeadWeight, ShiftedTokens tokens,
+            double gradScale) {
+        // JniUtils.requiresGrad answers only for leaves: hidden states are assumed tracked while recording
+        boolean recording = GradMode.isEnabled();
+        NDArray flat; // [N, H]
+        NDArray weight; // [V, H]
+        ChunkedRowStats.Result pass1;
+        int chunk = chunkTokens(lmHeadWeight.getShape().get(0));
+        try (GradMode off = GradMode.enabled(false)) {
+            flat = predicting.stopGradient();
+            weight = lmHeadWeight.stopGradient();
+            pass1 = ChunkedRowStats.compute(flat, weight, tokens, chunk, softcap, probe);
+        }
+        RowStats stats = pass1.stats();
+        if (!recording) {
+            return loss.fromRowStats(stats);
+        }
+        stats.logpSum().setRequiresGradient(true);
+        stats.nllSum().setRequiresGradient(true);
+        OrpoLoss.Output out;
+        try (GradMode on = GradMode.enabled(true)) {
+            out = loss.fromRowStats(stats);
+            // seeding backward with gradScale scales g_logp, g_nll and so every gradient of pass 2
+            JniUtils.backward((PtNDArray) out.loss(), (PtNDArray) Scalars.onDevice(out.loss(), gradScale),
+                    false, false);
+        }
+        NDArray value = out.loss().stopGradient();
+        out.loss().close();
+        NDArray headGrad = JniUtils.requiresGrad((PtNDArray) lmHeadWeight)
+                ? GradientTensors.of(lmHeadWeight) : null; // [V, H], or null for a frozen head
+        NDArray dHidden; // [N, H]
+        try (GradMode off = GradMode.enabled(false)) {
+            dHidden = ChunkedGradients.compute(flat, weight, headGrad, tokens, pass1.logSumExp(),
+                    stats.logpSum().getGradient(), stats.nllSum().getGradient(), chunkValues, softcap, probe);
+        }
+        // Σ hidden ⊙ dHidden: its value is subtracted again, its backward hands dHidden to the hidden states
+        NDArray surrogate = dHidden.mul(predicting).sum();
+        return new OrpoLoss.Output(value.add(surrogate.sub(surrogate.stopGradient())), out.metrics());
     }
 }

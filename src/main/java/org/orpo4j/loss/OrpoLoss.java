@@ -8,6 +8,8 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.training.loss.Loss;
 import java.util.Arrays;
+import org.orpo4j.layout.SharedPromptLayout;
+import org.orpo4j.runtime.Owned;
 import org.orpo4j.runtime.Scalars;
 
 /**
@@ -66,6 +68,29 @@ public final class OrpoLoss extends Loss {
         }
     }
 
+    /**
+     * The loss and metrics of shared-prompt pairs from the logits at their predicting positions, as the two-row
+     * layout gives them (its {@code logits/*} metrics averaged over the rows' real positions instead of TRL's
+     * padded tensor).
+     *
+     * @param logits      [N, V] FLOAT32 (or FLOAT64) at {@code predictions.position()}, in that order
+     * @param predictions the layout's {@link SharedPromptLayout#predictions}, made with this loss's promptLoss
+     */
+    public Output compute(NDArray logits, SharedPromptLayout.Predictions predictions) {
+        try (RowStats stats = PackedLogitsRowStats.compute(logits, checked(predictions))) {
+            return fromRowStats(stats);
+        }
+    }
+
+    /** {@code predictions} when made with this loss's prompt-loss setting. */
+    SharedPromptLayout.Predictions checked(SharedPromptLayout.Predictions predictions) {
+        if (predictions.promptLoss() != promptLoss) {
+            throw new IllegalArgumentException("the predictions were made with promptLoss " + predictions.promptLoss()
+                    + " for a loss with promptLoss " + promptLoss);
+        }
+        return predictions;
+    }
+
     /** Stage 1: the per-row differentiable sums of this batch (see {@link RowStats}). */
     public RowStats rowStats(NDArray logits, NDArray inputIds, NDArray attentionMask, NDArray labels) {
         return LogitsRowStats.compute(logits, inputIds, attentionMask, labels, promptLoss);
@@ -99,15 +124,16 @@ public final class OrpoLoss extends Loss {
 
             NDArray rewardsChosen = chosen.mul(beta); // [B]
             NDArray rewardsRejected = rejected.mul(beta); // [B]
-            double logitsPerHalf = (double) stats.logitsPerRow() * pairs;
+            double chosenValues = stats.logitsValues(true);
+            double rejectedValues = stats.logitsValues(false);
             NDList summary = new NDList(
                     loss, nll, logOddsRatio, logOdds.mean(),
                     rewardsChosen.mean(), rewardsRejected.mean(),
                     rewardsChosen.gt(rewardsRejected).toType(type, false).mean(),
                     rewardsChosen.sub(rewardsRejected).mean(),
                     chosen.mean(), rejected.mean(),
-                    stats.logitsSum().get(chosenRows).div(logitsPerHalf).sum(),
-                    stats.logitsSum().get(rejectedRows).div(logitsPerHalf).sum());
+                    stats.logitsSum().get(chosenRows).div(chosenValues).sum(),
+                    stats.logitsSum().get(rejectedRows).div(rejectedValues).sum());
             NDList flat = new NDList();
             summary.forEach(value -> flat.add(value.reshape(1)));
             flat.add(logpSum);
@@ -159,7 +185,7 @@ public final class OrpoLoss extends Loss {
      */
     private static NDArray constant(NDArray like, double[] values) {
         try (NDArray javaBacked = like.getManager().create(values)) {
-            return javaBacked.toType(like.getDataType(), true).toDevice(like.getDevice(), false);
+            return Owned.copy(javaBacked, like.getDataType()).toDevice(like.getDevice(), false);
         }
     }
 

@@ -13,8 +13,10 @@ import java.util.Objects;
  * @param completionTokens [2B] how many tokens {@code logpSum} sums over; every one must be ≥ 1
  * @param nllSum           [B] −Σ log p(target) over the NLL tokens of each chosen row; differentiable
  * @param nllTokens        [B] how many tokens {@code nllSum} sums over
- * @param logitsSum        [2B] Σ of every value of logits[i, :-1, :] (pads included, as TRL); metrics only
- * @param logitsPerRow     (T − 1) · V, the number of values each {@code logitsSum} entry adds up
+ * @param logitsSum        [2B] Σ of every value of logits[i, :-1, :] (pads included, as TRL; shared-prompt pairs:
+ *                         the row's real predicting positions); metrics only
+ * @param logitsValues     [2B] the number of values each {@code logitsSum} entry adds up ((T − 1) · V each in the
+ *                         two-row layout)
  */
 public record RowStats(
         NDArray logpSum,
@@ -22,8 +24,20 @@ public record RowStats(
         NDArray nllSum,
         long[] nllTokens,
         NDArray logitsSum,
-        long logitsPerRow)
+        long[] logitsValues)
         implements AutoCloseable {
+
+    /** The two-row layout's stats: every row's logits sum adds up {@code logitsPerRow} = (T − 1) · V values. */
+    public RowStats(NDArray logpSum, long[] completionTokens, NDArray nllSum, long[] nllTokens, NDArray logitsSum,
+            long logitsPerRow) {
+        this(logpSum, completionTokens, nllSum, nllTokens, logitsSum, filled(completionTokens.length, logitsPerRow));
+    }
+
+    private static long[] filled(int rows, long value) {
+        long[] out = new long[rows];
+        java.util.Arrays.fill(out, value);
+        return out;
+    }
 
     /** Checks the sizes agree and that no row would average over zero tokens (0/0 = NaN). */
     public RowStats {
@@ -45,8 +59,15 @@ public record RowStats(
             throw new IllegalArgumentException(
                     "nllTokens has " + nllTokens.length + " entries, expected one per chosen row (" + pairs + ")");
         }
-        if (logitsPerRow <= 0) {
-            throw new IllegalArgumentException("logitsPerRow must be positive, got " + logitsPerRow);
+        logitsValues = logitsValues.clone();
+        if (logitsValues.length != rows) {
+            throw new IllegalArgumentException("logitsValues has " + logitsValues.length + " entries, expected "
+                    + rows);
+        }
+        for (long v : logitsValues) {
+            if (v <= 0) {
+                throw new IllegalArgumentException("logitsPerRow must be positive, got " + v);
+            }
         }
         requireCompletions(completionTokens);
         for (int i = 0; i < pairs; i++) {
@@ -54,6 +75,16 @@ public record RowStats(
                 throw new IllegalArgumentException(describeRow(i, pairs) + " has no NLL tokens");
             }
         }
+    }
+
+    /** The values the chosen rows' ({@code chosen}) or rejected rows' logits sums add up together. */
+    public long logitsValues(boolean chosen) {
+        long total = 0;
+        int pairs = pairs();
+        for (int i = 0; i < pairs; i++) {
+            total += logitsValues[chosen ? i : pairs + i];
+        }
+        return total;
     }
 
     /** B, the number of chosen/rejected pairs. */

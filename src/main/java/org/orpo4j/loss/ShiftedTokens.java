@@ -2,38 +2,90 @@ package org.orpo4j.loss;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.Objects;
+import org.orpo4j.layout.SharedPromptLayout;
 import org.orpo4j.runtime.Casts;
 
 /**
- * The token side of the chunked loss, prepared once for both passes: position t of each row predicts token t+1,
- * so the N = 2B·(T−1) predicting positions are flattened row-major ({@code n = row·(T−1) + t}) and chunks are
- * contiguous runs of n. Holds the targets (out-of-range ids replaced by 0, then masked) and the 0/1 masks.
+ * The token side of the chunked loss, prepared once for both passes: the N predicting positions, chunks being
+ * contiguous runs of them, with their targets (out-of-range ids replaced by 0, then masked) and the {@link RowMaps}
+ * onto the loss's rows. Two-row layout: position t of each row predicts token t+1, N = 2B·(T−1) flattened
+ * row-major ({@code n = row·(T−1) + t}). Shared-prompt pairs: the layout's predicting positions, in order.
  */
 final class ShiftedTokens {
 
     final int rows; // 2B
-    final long positions; // T − 1
+    final long count; // N predicting positions
     final NDArray labels; // [N] int64 completion target, 0 where masked
+    final NDArray labels2; // [N] int64 a second completion target (shared-prompt pairs), or null
     final NDArray nllTargets; // [N] int64 the NLL target: the input id (promptLoss) or the label
-    final NDArray completion; // [2B, T-1] float 1 on completion tokens
-    final NDArray nllMask; // [B, T-1] float 1 on the chosen rows' NLL tokens
+    final RowMaps maps; // positions -> rows
     final long[] completionTokens; // [2B]
     final long[] nllTokens; // [B]
+    final long[] logitsValues; // [2B] values each row's logits sum adds up
 
-    private ShiftedTokens(int rows, long positions, NDArray labels, NDArray nllTargets, NDArray completion,
-            NDArray nllMask, long[] completionTokens, long[] nllTokens) {
+    private ShiftedTokens(int rows, long count, NDArray labels, NDArray labels2, NDArray nllTargets, RowMaps maps,
+            long[] completionTokens, long[] nllTokens, long[] logitsValues) {
         this.rows = rows;
-        this.positions = positions;
+        this.count = count;
         this.labels = labels;
+        this.labels2 = labels2;
         this.nllTargets = nllTargets;
-        this.completion = completion;
-        this.nllMask = nllMask;
+        this.maps = maps;
         this.completionTokens = completionTokens;
         this.nllTokens = nllTokens;
+        this.logitsValues = logitsValues;
+    }
+
+    /**
+     * The predicting positions of shared-prompt pairs, on {@code device} ({@code manager}'s): one entry per
+     * {@link SharedPromptLayout.Predictions} position, unused targets 0 (their rows' maps hold 0 there).
+     */
+    static ShiftedTokens packed(SharedPromptLayout.Predictions p, long vocab, NDManager manager, DataType type) {
+        int pairs = p.pairs();
+        int rows = 2 * pairs;
+        int n = p.count();
+        long[] completionTokens = new long[rows];
+        long[] nllTokens = new long[pairs];
+        long[] logitsValues = new long[rows];
+        for (int k = 0; k < n; k++) {
+            for (long token : new long[] {p.label()[k], p.label2()[k], p.nllTarget()[k]}) {
+                if (token >= vocab) {
+                    throw new IllegalArgumentException("token id " + token + " is outside the vocabulary of " + vocab);
+                }
+            }
+            if (p.labelRow()[k] >= 0) {
+                completionTokens[p.labelRow()[k]]++;
+            }
+            if (p.label2Row()[k] >= 0) {
+                completionTokens[p.label2Row()[k]]++;
+            }
+            if (p.nllRow()[k] >= 0) {
+                nllTokens[p.nllRow()[k]]++;
+            }
+            for (int row : p.logitsRows()[k]) {
+                logitsValues[row] += vocab;
+            }
+        }
+        RowStats.requireCompletions(completionTokens);
+        return new ShiftedTokens(rows, n, ids(manager, p.label()), ids(manager, p.label2()),
+                ids(manager, p.nllTarget()), new PackedRowMaps(p, pairs, manager, type), completionTokens, nllTokens,
+                logitsValues);
+    }
+
+    /** [N] int64 on the manager's device, -1 (no target) as 0. */
+    private static NDArray ids(NDManager manager, long[] tokens) {
+        long[] safe = new long[tokens.length];
+        for (int i = 0; i < tokens.length; i++) {
+            safe[i] = Math.max(0, tokens[i]);
+        }
+        try (NDArray host = manager.create(safe)) {
+            return host.duplicate();
+        }
     }
 
     /**
@@ -69,17 +121,16 @@ final class ShiftedTokens {
             }
         }
         NDArray nllTargets = promptLoss ? safeIds : safeLabels;
-        return new ShiftedTokens(rows, positions, safeLabels.reshape(-1), nllTargets.reshape(-1),
-                isCompletion.toType(type, false), nllMaskBool.toType(type, false), completionTokens, nllTokens);
+        long[] logitsValues = new long[rows];
+        java.util.Arrays.fill(logitsValues, positions * vocab);
+        RowMaps maps = new PaddedRowMaps(rows, positions, isCompletion.toType(type, false),
+                nllMaskBool.toType(type, false));
+        return new ShiftedTokens(rows, rows * positions, safeLabels.reshape(-1), null, nllTargets.reshape(-1), maps,
+                completionTokens, nllTokens, logitsValues);
     }
 
     int pairs() {
         return rows / 2;
-    }
-
-    /** N, the number of predicting positions over the whole batch. */
-    long count() {
-        return rows * positions;
     }
 
     private static Shape checkShapes(NDArray hidden, NDArray weight, NDArray inputIds, NDArray attentionMask,

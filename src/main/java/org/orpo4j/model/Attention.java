@@ -10,15 +10,18 @@ import org.orpo4j.runtime.Scalars;
 
 /**
  * Grouped-query self-attention ({@code self_attn}): {@code Hq} query heads share {@code Hkv} key/value heads, each
- * K/V head repeated for its group of {@code Hq/Hkv} query heads. Qwen2 adds q/k/v biases; Qwen3 normalises each
- * query and key head ({@code q_norm}, {@code k_norm}) before RoPE and states {@code head_dim} explicitly.
+ * K/V head repeated for its group of {@code Hq/Hkv} query heads. The family's parts: q/k/v as three linears or
+ * phi3's fused {@code qkv_proj}; qwen3/gemma3's per-head {@code q_norm}/{@code k_norm} before RoPE; the score scale
+ * (gemma2/3: {@code query_pre_attn_scalar^-0.5}); gemma2's score soft-cap. Which RoPE (or none) and which window
+ * a layer uses, the model hands in per call.
  */
 final class Attention extends Module {
 
     private final int heads; // Hq
     private final int kvHeads; // Hkv
     private final int headDim; // D
-    private final float scaling; // 1/sqrt(D)
+    private final float scaling;
+    private final Double softcap; // gemma2's attn_logit_softcapping, else null
 
     /**
      * Score values ([N, Hq, queries, S]) one block of queries may hold in a pass that records nothing (evaluation,
@@ -26,47 +29,53 @@ final class Attention extends Module {
      * autograd keeps every block's probabilities anyway. Package-visible so tests can force small blocks.
      */
     static long queryBlockValues = 1L << 24;
-    private final Linear qProj;
-    private final Linear kProj;
-    private final Linear vProj;
+    private final Projections qkv; // H -> Hq·D, Hkv·D, Hkv·D
     private final Linear oProj;
-    private final RmsNorm qNorm; // qwen3 only, else null
+    private final RmsNorm qNorm; // qwen3, gemma3; else null
     private final RmsNorm kNorm;
 
     Attention(ModelConfig config) {
         this.heads = config.numAttentionHeads();
         this.kvHeads = config.numKeyValueHeads();
         this.headDim = config.headDim();
-        this.scaling = (float) Math.pow(headDim, -0.5);
+        this.scaling = (float) config.attentionScaling();
+        this.softcap = config.attnLogitSoftcapping();
         long hidden = config.hiddenSize();
-        boolean bias = config.attentionBias();
-        this.qProj = addChild("q_proj", new Linear(hidden, (long) heads * headDim, bias));
-        this.kProj = addChild("k_proj", new Linear(hidden, (long) kvHeads * headDim, bias));
-        this.vProj = addChild("v_proj", new Linear(hidden, (long) kvHeads * headDim, bias));
+        long[] widths = {(long) heads * headDim, (long) kvHeads * headDim, (long) kvHeads * headDim};
+        this.qkv = addPart(config.family().fusedProjections() ? Projections.fused(hidden, "qkv_proj", widths)
+                : Projections.separate(hidden, config.attentionBias(), new String[] {"q_proj", "k_proj", "v_proj"},
+                        widths));
         this.oProj = addChild("o_proj", new Linear((long) heads * headDim, hidden, config.oProjBias()));
-        this.qNorm = config.qkNorm() ? addChild("q_norm", new RmsNorm(headDim, config.rmsNormEps())) : null;
-        this.kNorm = config.qkNorm() ? addChild("k_norm", new RmsNorm(headDim, config.rmsNormEps())) : null;
+        RmsNorm.Style style = config.family().normStyle();
+        this.qNorm = config.qkNorm() ? addChild("q_norm", new RmsNorm(headDim, config.rmsNormEps(), style)) : null;
+        this.kNorm = config.qkNorm() ? addChild("k_norm", new RmsNorm(headDim, config.rmsNormEps(), style)) : null;
     }
 
     /**
      * @param x [N, T, H] normalised hidden states
-     * @param rope cos/sin [T, D] for this step's positions
-     * @param mask [N or 1, 1, T, S] additive float32 mask
+     * @param rope cos/sin [T, R] for this step's positions, or null for a layer without RoPE (smollm3)
+     * @param plan what the queries attend to: the whole [N|1, 1, T, S] mask, or the pieces of packed pairs (the
+     *     layer's window applied)
      * @param cache the KV cache during generation, else null (then S = T)
      * @return [N, T, H]
      */
-    NDArray forward(NDArray x, RotaryEmbedding.Tables rope, NDArray mask, KvCache cache, int layer) {
+    NDArray forward(NDArray x, RotaryEmbedding.Tables rope, AttentionPlan plan, KvCache cache, int layer) {
         long n = x.getShape().get(0);
         long t = x.getShape().get(1);
-        NDArray q = qProj.forward(x).reshape(n, t, heads, headDim); // [N, T, Hq, D]
-        NDArray k = kProj.forward(x).reshape(n, t, kvHeads, headDim); // [N, T, Hkv, D]
-        NDArray v = vProj.forward(x).reshape(n, t, kvHeads, headDim); // [N, T, Hkv, D]
+        NDList projected = qkv.forward(x);
+        NDArray q = projected.get(0).reshape(n, t, heads, headDim); // [N, T, Hq, D]
+        NDArray k = projected.get(1).reshape(n, t, kvHeads, headDim); // [N, T, Hkv, D]
+        NDArray v = projected.get(2).reshape(n, t, kvHeads, headDim); // [N, T, Hkv, D]
         if (qNorm != null) {
             q = qNorm.forward(q);
             k = kNorm.forward(k);
         }
-        q = RotaryEmbedding.apply(q.transpose(0, 2, 1, 3), rope); // [N, Hq, T, D]
-        k = RotaryEmbedding.apply(k.transpose(0, 2, 1, 3), rope); // [N, Hkv, T, D]
+        q = q.transpose(0, 2, 1, 3); // [N, Hq, T, D]
+        k = k.transpose(0, 2, 1, 3); // [N, Hkv, T, D]
+        if (rope != null) {
+            q = RotaryEmbedding.apply(q, rope);
+            k = RotaryEmbedding.apply(k, rope);
+        }
         v = v.transpose(0, 2, 1, 3); // [N, Hkv, T, D]
         if (cache != null) {
             NDList kv = cache.append(layer, k, v);
@@ -75,36 +84,76 @@ final class Attention extends Module {
         }
         k = repeatKv(k); // [N, Hq, S, D]
         v = repeatKv(v); // [N, Hq, S, D]
-        NDArray kT = k.transpose(0, 1, 3, 2); // [N, Hq, D, S]
-        long s = k.getShape().get(2);
-        long block = Math.max(1, queryBlockValues / Math.max(1, n * heads * s)); // queries per block
         NDArray context; // [N, Hq, T, D]
-        if (GradMode.isEnabled() || block >= t) {
-            context = attend(q, kT, v, mask);
-        } else { // nothing recorded: one block of queries' scores at a time, each row's softmax as a whole
-            NDList blocks = new NDList();
-            for (long q0 = 0; q0 < t; q0 += block) {
-                String rows = q0 + ":" + Math.min(t, q0 + block);
-                blocks.add(attend(q.get(":, :, " + rows), kT, v, mask.get(":, :, " + rows)));
+        if (plan.pieces() == null) {
+            context = attendInBlocks(q, k, v, plan.mask());
+        } else { // packed pairs: each piece's queries against its own keys, in token order
+            NDList pieces = new NDList();
+            for (AttentionPlan.Piece piece : plan.pieces()) {
+                String rows = piece.queryStart() + ":" + piece.queryEnd();
+                pieces.add(attendInBlocks(q.get(":, :, " + rows), keys(k, piece), keys(v, piece), piece.mask()));
             }
-            context = NDArrays.concat(blocks, 2);
+            context = NDArrays.concat(pieces, 2);
         }
         context = context.transpose(0, 2, 1, 3).reshape(n, t, (long) heads * headDim); // [N, T, Hq*D]
         return oProj.forward(context); // [N, T, H]
     }
 
     /**
-     * Scores in float32 (HF's softmax dtype), scaled and masked in place, softmax, then the weighted values: for
-     * q [N, Hq, Tq, D], kT [N, Hq, D, S], v [N, Hq, S, D] and mask rows [N|1, 1, Tq, S]. The scores are released
-     * at once: autograd keeps only the softmax output (and its half copy under mixed precision).
+     * q [N, Hq, Tq, D] against k, v [N, Hq, S, D] under mask [N|1, 1, Tq, S]: at once while recording, else one
+     * block of queries' scores at a time (each row's softmax as a whole).
+     */
+    private NDArray attendInBlocks(NDArray q, NDArray k, NDArray v, NDArray mask) {
+        long n = q.getShape().get(0);
+        long t = q.getShape().get(2);
+        long s = k.getShape().get(2);
+        NDArray kT = k.transpose(0, 1, 3, 2); // [N, Hq, D, S]
+        long block = Math.max(1, queryBlockValues / Math.max(1, n * heads * s)); // queries per block
+        if (GradMode.isEnabled() || block >= t) {
+            return attend(q, kT, v, mask);
+        }
+        NDList blocks = new NDList();
+        for (long q0 = 0; q0 < t; q0 += block) {
+            String rows = q0 + ":" + Math.min(t, q0 + block);
+            blocks.add(attend(q.get(":, :, " + rows), kT, v, mask.get(":, :, " + rows)));
+        }
+        return NDArrays.concat(blocks, 2);
+    }
+
+    /** The keys (or values) [N, Hq, S, D] a piece sees: its key ranges along S, concatenated. */
+    private static NDArray keys(NDArray kv, AttentionPlan.Piece piece) {
+        int[][] ranges = piece.keyRanges();
+        if (ranges.length == 1) {
+            return kv.get(":, :, " + ranges[0][0] + ":" + ranges[0][1]);
+        }
+        NDList parts = new NDList(ranges.length);
+        for (int[] r : ranges) {
+            parts.add(kv.get(":, :, " + r[0] + ":" + r[1]));
+        }
+        return NDArrays.concat(parts, 2);
+    }
+
+    /**
+     * Scores in float32 (HF's softmax dtype), scaled, soft-capped ({@code cap·tanh(s/cap)}, gemma2) and masked,
+     * softmax, then the weighted values: for q [N, Hq, Tq, D], kT [N, Hq, D, S], v [N, Hq, S, D] and mask rows
+     * [N|1, 1, Tq, S]. The scores are released at once: autograd keeps only the softmax output (and its half copy
+     * under mixed precision), plus the tanh under a soft-cap.
      */
     private NDArray attend(NDArray q, NDArray kT, NDArray v, NDArray mask) {
         NDArray scores = q.matMul(kT); // [N, Hq, Tq, S] in the weights' dtype
         NDArray scores32 = Casts.to(scores, DataType.FLOAT32);
-        scores32.muli(Scalars.like(scores32, scaling)).addi(mask);
-        NDArray weights = Casts.to(scores32.softmax(-1), v.getDataType()); // [N, Hq, Tq, S]
+        NDArray logits = scores32.muli(Scalars.like(scores32, scaling)); // in place: scores32 itself
+        if (softcap != null) {
+            try (NDArray tanh = logits.divi(Scalars.like(logits, softcap)).tanh()) {
+                logits = tanh.mul(Scalars.like(tanh, softcap));
+            }
+        }
+        NDArray weights = Casts.to(logits.addi(mask).softmax(-1), v.getDataType()); // [N, Hq, Tq, S]
         scores.close();
         scores32.close();
+        if (logits != scores32) {
+            logits.close();
+        }
         return weights.matMul(v); // [N, Hq, Tq, D]
     }
 

@@ -3,6 +3,7 @@ package org.orpo4j.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 
 /**
  * The additive attention mask: 0 where query {@code i} may see key {@code j}, {@code -Float.MAX_VALUE} elsewhere,
@@ -37,5 +38,25 @@ final class AttentionMask {
         }
         // visible -> 0, hidden -> -FLT_MAX: (v - 1) * FLT_MAX
         return visible.toType(DataType.FLOAT32, false).sub(1f).mul(Float.MAX_VALUE);
+    }
+
+    /**
+     * The mask of one piece of a packed row: key {@code k} is visible to query {@code q} when its position is not
+     * after the query's and, with a window {@code w}, {@code pos(q) - pos(k) < w}.
+     *
+     * @return [1, 1, Tq, Tk] float32 in {@code manager}
+     */
+    static NDArray build(NDManager manager, long[] queryPositions, long[] keyPositions, Integer slidingWindow) {
+        int tq = queryPositions.length;
+        int tk = keyPositions.length;
+        float[] mask = new float[tq * tk];
+        for (int q = 0; q < tq; q++) {
+            for (int k = 0; k < tk; k++) {
+                long distance = queryPositions[q] - keyPositions[k];
+                boolean visible = distance >= 0 && (slidingWindow == null || distance < slidingWindow);
+                mask[q * tk + k] = visible ? 0f : -Float.MAX_VALUE;
+            }
+        }
+        return manager.create(mask, new Shape(1, 1, tq, tk)).duplicate();
     }
 }

@@ -7,12 +7,15 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.IntConsumer;
+import org.orpo4j.layout.SharedPromptLayout;
 import org.orpo4j.runtime.Casts;
+import org.orpo4j.runtime.Scalars;
 import org.orpo4j.safetensors.SaveOptions;
 
 /**
- * A HF {@code LlamaForCausalLM}-family model (llama, mistral, qwen2, qwen3): the decoder stack {@code model} and
- * the LM head {@code lm_head} (or the embedding matrix when {@code tie_word_embeddings}).
+ * A HF {@code *ForCausalLM} model of a supported family ({@link ModelConfig#SUPPORTED_MODEL_TYPES}): the decoder
+ * stack {@code model} and the LM head {@code lm_head} (or the embedding matrix when {@code tie_word_embeddings}),
+ * its logits soft-capped where the family does (gemma2, gemma3).
  *
  * <p>Lifetimes: the parameters live in a sub-manager of the manager given at creation, closed by {@link #close()};
  * every result of {@link #forward} is attached to the manager of the input ids (the caller's step manager), so a
@@ -22,7 +25,7 @@ public final class CausalLm implements AutoCloseable {
 
     private final ModelConfig config;
     private final NDManager manager;
-    private final LlamaModel model;
+    private final DecoderModel model;
     private final Linear lmHead; // null when tied
     private final Map<String, Weight> slots; // HF name -> parameter, in HF state_dict order
     private Path source; // the folder it was loaded from, or null
@@ -30,7 +33,7 @@ public final class CausalLm implements AutoCloseable {
     CausalLm(ModelConfig config, NDManager parent) {
         this.config = config;
         this.manager = parent.newSubManager();
-        this.model = new LlamaModel(config);
+        this.model = new DecoderModel(config);
         this.lmHead = config.tieWordEmbeddings() ? null : new Linear(config.hiddenSize(), config.vocabSize(), false);
         Map<String, Weight> all = new LinkedHashMap<>();
         model.collectParameters("model.", all);
@@ -82,9 +85,33 @@ public final class CausalLm implements AutoCloseable {
         return model.trainingForward(inputIds, attentionMask, checkpoint, beforeLayer == null ? i -> { } : beforeLayer);
     }
 
-    /** Logits [N, T, V] float32 from final hidden states [N, T, H] (the LM head, widened as {@link #forward}). */
+    /**
+     * The training forward of a packed row {@code inputIds} [1, L] of shared-prompt pairs (see
+     * {@link SharedPromptLayout}): the hidden states [1, L, H] equal the two-row layout's at every real token.
+     */
+    public TrainingForward trainingForward(NDArray inputIds, SharedPromptLayout layout, boolean checkpoint,
+            IntConsumer beforeLayer) {
+        return model.trainingForward(inputIds, layout, checkpoint, beforeLayer == null ? i -> { } : beforeLayer);
+    }
+
+    /** The last hidden states [1, L, H] of a packed row of shared-prompt pairs. */
+    public NDArray hiddenStates(NDArray inputIds, SharedPromptLayout layout) {
+        return model.forward(inputIds, layout);
+    }
+
+    /**
+     * Logits [N, T, V] float32 from final hidden states [N, T, H]: the LM head, widened as {@link #forward}, then
+     * {@code cap·tanh(z/cap)} where the config has a {@code final_logit_softcapping}.
+     */
     public NDArray logits(NDArray hidden) {
-        return Casts.widen(Linear.apply(hidden, lmHeadWeight(), null));
+        NDArray z = Casts.widen(Linear.apply(hidden, lmHeadWeight(), null));
+        Double cap = config.finalLogitSoftcapping();
+        if (cap == null) {
+            return z;
+        }
+        try (NDArray tanh = z.divi(Scalars.like(z, cap)).tanh()) {
+            return tanh.mul(Scalars.like(tanh, cap));
+        }
     }
 
     /** The LM head matrix [V, H] (the embedding matrix when tied); it lives in the model's manager. */

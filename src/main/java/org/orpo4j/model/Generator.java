@@ -40,6 +40,10 @@ public final class Generator {
             while (length - promptIds.length < config.maxNewTokens()) {
                 // with the cache only the tokens it has not seen yet go in; without it the whole sequence
                 int from = cache == null ? 0 : Math.toIntExact(cache.length());
+                if (cache != null && model.config().ropeChangesBetween(from, length)) {
+                    cache.clear();
+                    from = 0;
+                }
                 float[] logits = nextTokenLogits(session, Arrays.copyOfRange(sequence, from, length), cache);
                 long next = config.greedy() ? argmax(logits) : sample(logits, config, random);
                 sequence[length++] = next;

@@ -56,6 +56,19 @@ final class KvCache implements AutoCloseable {
         return grown;
     }
 
+    /** Forgets every entry: the next step starts from position 0. */
+    void clear() {
+        for (int i = 0; i < keys.length; i++) {
+            if (keys[i] != null) {
+                keys[i].close();
+                values[i].close();
+            }
+            keys[i] = null;
+            values[i] = null;
+        }
+        length = 0;
+    }
+
     @Override
     public void close() {
         manager.close();

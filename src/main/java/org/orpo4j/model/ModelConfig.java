@@ -17,12 +17,13 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
+import org.orpo4j.runtime.Json;
 
 /**
- * The forward-pass view of a HuggingFace {@code config.json} for the LlamaForCausalLM family (llama, mistral, qwen2,
- * qwen3), with HF's per-family defaults; the raw JSON is kept so that {@link #save} hands back the user's file
- * unchanged except for the dtype.
+ * The forward-pass view of a HuggingFace {@code config.json} (llama, mistral, qwen2, qwen3, gemma, gemma2,
+ * gemma3_text, phi3, smollm3), with each config class's defaults; the raw JSON is kept so that {@link #save} hands
+ * back the user's file unchanged except for the dtype. What a family changes from llama is resolved here, once:
+ * the parts its blocks compose ({@link Family}) and each layer's window and RoPE ({@link LayerLayout}).
  *
  * <p>All failures are unchecked: {@link UnsupportedModelException} for a model this forward pass does not implement,
  * {@link IllegalArgumentException} for a missing or malformed field (naming the file and the field),
@@ -31,19 +32,9 @@ import java.util.Map;
 public final class ModelConfig {
 
     /** The {@code model_type} values orpo4j implements. */
-    public static final List<String> SUPPORTED_MODEL_TYPES = List.of("llama", "mistral", "qwen2", "qwen3");
+    public static final List<String> SUPPORTED_MODEL_TYPES = Family.MODEL_TYPES;
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    private static final Map<String, String> ARCHITECTURES = Map.of(
-            "llama", "LlamaForCausalLM",
-            "mistral", "MistralForCausalLM",
-            "qwen2", "Qwen2ForCausalLM",
-            "qwen3", "Qwen3ForCausalLM");
-    /** HF's {@code max_position_embeddings} default per family (used only when the file omits it). */
-    private static final Map<String, Integer> DEFAULT_MAX_POSITIONS = Map.of(
-            "llama", 2048, "mistral", 4096 * 32, "qwen2", 32768, "qwen3", 32768);
-    /** Qwen3Config's {@code head_dim} default: 128, not hidden/heads. */
-    private static final int QWEN3_DEFAULT_HEAD_DIM = 128;
 
     /**
      * The {@code rope_scaling} of type {@code llama3} (Llama 3.1+): low frequencies are divided by {@code factor},
@@ -54,7 +45,7 @@ public final class ModelConfig {
 
     private final String source;
     private final ObjectNode raw;
-    private final String modelType;
+    private final Family family;
     private final int vocabSize;
     private final int hiddenSize;
     private final int intermediateSize;
@@ -64,14 +55,15 @@ public final class ModelConfig {
     private final int headDim;
     private final double rmsNormEps;
     private final double ropeTheta;
-    private final RopeScaling ropeScaling;
     private final int maxPositionEmbeddings;
     private final boolean tieWordEmbeddings;
     private final boolean attentionBias;
     private final boolean oProjBias;
     private final boolean mlpBias;
-    private final boolean qkNorm;
-    private final Integer slidingWindow;
+    private final double attentionScaling;
+    private final Double attnLogitSoftcapping;
+    private final Double finalLogitSoftcapping;
+    private final List<LayerSpec> layers;
     private final Integer bosTokenId;
     private final List<Integer> eosTokenIds;
     private final Integer padTokenId;
@@ -80,78 +72,90 @@ public final class ModelConfig {
     private ModelConfig(ObjectNode raw, String source) {
         this.source = source;
         this.raw = raw;
+        ConfigFields f = new ConfigFields(raw, source);
         JsonNode type = raw.get("model_type");
         if (type == null || type.isNull()) {
             throw new IllegalArgumentException(source + ": missing required field 'model_type' (supported: "
                     + String.join(", ", SUPPORTED_MODEL_TYPES) + ")");
         }
-        if (!type.isTextual() || !SUPPORTED_MODEL_TYPES.contains(type.asText())) {
+        this.family = type.isTextual() ? Family.of(type.asText()) : null;
+        if (family == null) {
             throw UnsupportedModelException.forModelType(type.asText(), source);
         }
-        this.modelType = type.asText();
-        String act = optText("hidden_act", "silu");
-        if (!act.equals("silu")) {
-            throw new UnsupportedModelException(modelType, source + ": hidden_act '" + act
-                    + "' is not supported (supported: silu)");
-        }
-        this.vocabSize = positiveInt("vocab_size");
-        this.hiddenSize = positiveInt("hidden_size");
-        this.intermediateSize = positiveInt("intermediate_size");
-        this.numHiddenLayers = positiveInt("num_hidden_layers");
-        this.numAttentionHeads = positiveInt("num_attention_heads");
-        Integer kv = optInt("num_key_value_heads");
+        checkActivation(f);
+        this.vocabSize = f.positiveInt("vocab_size");
+        this.hiddenSize = f.positiveInt("hidden_size");
+        this.intermediateSize = f.positiveInt("intermediate_size");
+        this.numHiddenLayers = f.positiveInt("num_hidden_layers");
+        this.numAttentionHeads = f.positiveInt("num_attention_heads");
+        Integer kv = f.optInt("num_key_value_heads");
         this.numKeyValueHeads = kv == null ? numAttentionHeads : kv;
         if (numKeyValueHeads <= 0 || numAttentionHeads % numKeyValueHeads != 0) {
             throw new IllegalArgumentException(source + ": num_key_value_heads " + numKeyValueHeads
                     + " must be positive and divide num_attention_heads " + numAttentionHeads);
         }
-        this.headDim = resolveHeadDim();
-        this.rmsNormEps = optDouble(raw, "rms_norm_eps", 1e-6);
-        JsonNode ropeParameters = raw.get("rope_parameters"); // transformers >= 5 moves rope_theta/type here
-        double theta = optDouble(raw, "rope_theta", Double.NaN);
-        if (Double.isNaN(theta) && ropeParameters instanceof ObjectNode rp) {
-            theta = optDouble(rp, "rope_theta", Double.NaN);
-        }
-        this.ropeTheta = Double.isNaN(theta) ? 10000.0 : theta;
-        if (!(ropeTheta > 0)) {
-            throw new IllegalArgumentException(source + ": rope_theta must be positive, got " + ropeTheta);
-        }
-        JsonNode scaling = raw.get("rope_scaling");
-        this.ropeScaling = parseRopeScaling(scaling != null && !scaling.isNull() ? scaling : ropeParameters,
-                scaling != null && !scaling.isNull() ? "rope_scaling" : "rope_parameters");
-        Integer maxPos = optInt("max_position_embeddings");
-        this.maxPositionEmbeddings = maxPos == null ? DEFAULT_MAX_POSITIONS.get(modelType) : maxPos;
-        this.tieWordEmbeddings = optBool("tie_word_embeddings", false);
-        boolean biasField = optBool("attention_bias", false);
-        switch (modelType) {
-            case "qwen2" -> { // Qwen2Attention: q/k/v always biased, o_proj never
+        this.headDim = resolveHeadDim(f);
+        this.rmsNormEps = f.optDouble("rms_norm_eps", family.defaultRmsNormEps);
+        Integer maxPos = f.optInt("max_position_embeddings");
+        this.maxPositionEmbeddings = maxPos == null ? family.defaultMaxPositions : maxPos;
+        LayerLayout layout = new LayerLayout(family, f, numHiddenLayers, headDim, maxPositionEmbeddings);
+        this.ropeTheta = layout.theta();
+        this.layers = List.copyOf(layout.resolve());
+        this.tieWordEmbeddings = f.optBool("tie_word_embeddings", family.defaultTied());
+        boolean biasField = f.optBool("attention_bias", false);
+        switch (family) {
+            case QWEN2 -> { // Qwen2Attention: q/k/v always biased, o_proj never
                 this.attentionBias = true;
                 this.oProjBias = false;
             }
-            case "mistral" -> { // MistralAttention ignores attention_bias: no biases at all
+            case MISTRAL, PHI3 -> { // no bias field: never biased
                 this.attentionBias = false;
                 this.oProjBias = false;
             }
-            default -> { // llama, qwen3: attention_bias applies to q, k, v and o
+            default -> { // attention_bias applies to q, k, v and o
                 this.attentionBias = biasField;
                 this.oProjBias = biasField;
             }
         }
-        this.mlpBias = modelType.equals("llama") && optBool("mlp_bias", false);
-        this.qkNorm = modelType.equals("qwen3");
-        this.slidingWindow = resolveSlidingWindow();
-        this.bosTokenId = optInt("bos_token_id");
-        this.eosTokenIds = parseEos();
-        this.padTokenId = optInt("pad_token_id");
-        String dtype = optText("torch_dtype", null);
-        this.torchDtype = dtype != null ? dtype : optText("dtype", null);
+        this.mlpBias = (family == Family.LLAMA || family == Family.SMOLLM3) && f.optBool("mlp_bias", false);
+        boolean gemmaScale = family == Family.GEMMA2 || family == Family.GEMMA3_TEXT;
+        this.attentionScaling = Math.pow(gemmaScale ? f.optDouble("query_pre_attn_scalar", 256) : headDim, -0.5);
+        this.attnLogitSoftcapping = family == Family.GEMMA2
+                ? f.optNullableDouble("attn_logit_softcapping", 50.0) : null; // gemma3 stores it, never applies it
+        this.finalLogitSoftcapping = family == Family.GEMMA2 ? f.optNullableDouble("final_logit_softcapping", 30.0)
+                : family == Family.GEMMA3_TEXT ? f.optNullableDouble("final_logit_softcapping", null) : null;
+        for (Double cap : new Double[] {attnLogitSoftcapping, finalLogitSoftcapping}) {
+            if (cap != null && !(cap > 0)) {
+                throw new IllegalArgumentException(source + ": soft-capping values must be positive, got " + cap);
+            }
+        }
+        this.bosTokenId = f.optInt("bos_token_id");
+        this.eosTokenIds = parseEos(f);
+        this.padTokenId = f.optInt("pad_token_id");
+        String dtype = f.optText("torch_dtype", null);
+        this.torchDtype = dtype != null ? dtype : f.optText("dtype", null);
+    }
+
+    /** The MLP's activation field must name what the family's forward computes. */
+    private void checkActivation(ConfigFields f) {
+        String field = family.activationField();
+        boolean gelu = family.activation() == MlpActivation.GELU_TANH;
+        String act = f.optText(field, gelu ? "gelu_pytorch_tanh" : "silu");
+        // GemmaConfig maps "gelu" to the tanh approximation the checkpoints were trained with
+        boolean ok = gelu ? act.equals("gelu_pytorch_tanh") || (family == Family.GEMMA && act.equals("gelu"))
+                : act.equals("silu");
+        if (!ok) {
+            throw new UnsupportedModelException(family.modelType, source + ": " + field + " '" + act
+                    + "' is not supported for " + family.modelType + " (supported: "
+                    + (gelu ? "gelu_pytorch_tanh" : "silu") + ")");
+        }
     }
 
     /** Reads and validates {@code configJson}. */
     public static ModelConfig load(Path configJson) {
         JsonNode node;
         try {
-            node = JSON.readTree(Files.readAllBytes(configJson));
+            node = Json.untrusted().readTree(Files.readAllBytes(configJson));
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException(configJson + ": not valid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
@@ -170,16 +174,13 @@ public final class ModelConfig {
 
     /** A builder for tiny test/demo configs of {@code modelType}, pre-filled with small valid sizes. */
     public static Builder builder(String modelType) {
-        if (!SUPPORTED_MODEL_TYPES.contains(modelType)) {
+        Family family = Family.of(modelType);
+        if (family == null) {
             throw UnsupportedModelException.forModelType(modelType, "ModelConfig.builder");
         }
-        return new Builder(modelType);
+        return new Builder(family);
     }
 
-    /**
-     * Writes the raw config back to {@code configJson} (atomically) with only {@code torch_dtype} (and
-     * {@code dtype}, if the file has that newer key) replaced; a null {@code torchDtype} writes it unchanged.
-     */
     public void save(Path configJson, String torchDtype) {
         ObjectNode out = raw.deepCopy();
         if (torchDtype != null) {
@@ -205,7 +206,7 @@ public final class ModelConfig {
         }
     }
 
-    public String modelType() { return modelType; }
+    public String modelType() { return family.modelType; }
     public int vocabSize() { return vocabSize; }
     public int hiddenSize() { return hiddenSize; }
     public int intermediateSize() { return intermediateSize; }
@@ -213,29 +214,44 @@ public final class ModelConfig {
     public int numAttentionHeads() { return numAttentionHeads; }
     /** {@code num_key_value_heads}, defaulting to the number of attention heads (plain multi-head attention). */
     public int numKeyValueHeads() { return numKeyValueHeads; }
-    /** {@code head_dim} when stated, else hidden/heads (qwen3: HF's default 128). */
+    /** {@code head_dim} when stated, else the family's default (gemma 256, qwen3 128) or hidden/heads. */
     public int headDim() { return headDim; }
+    /** {@code rms_norm_eps}, default 1e-6 (phi3: 1e-5). */
     public double rmsNormEps() { return rmsNormEps; }
-    /** {@code rope_theta}, default 10000. */
+    /** {@code rope_theta} of the full-attention layers, with the family's default (10000; gemma3 1e6; smollm3 2e6). */
     public double ropeTheta() { return ropeTheta; }
-    /** The llama3 rope scaling, or null for plain RoPE. */
-    public RopeScaling ropeScaling() { return ropeScaling; }
+    /** The llama3 rope scaling of the full-attention layers, or null (plain, linear or longrope RoPE). */
+    public RopeScaling ropeScaling() {
+        return layers.stream().map(LayerSpec::rope).filter(r -> r != null && r.llama3() != null)
+                .map(RopeSpec::llama3).findFirst().orElse(null);
+    }
     public int maxPositionEmbeddings() { return maxPositionEmbeddings; }
     /** True when lm_head shares the embedding matrix (then no {@code lm_head.weight} in the checkpoint). */
     public boolean tieWordEmbeddings() { return tieWordEmbeddings; }
-    /** Whether q_proj, k_proj and v_proj carry biases (qwen2: always; mistral: never; else attention_bias). */
+    /** Whether q_proj, k_proj and v_proj carry biases (qwen2: always; mistral, phi3: never; else attention_bias). */
     public boolean attentionBias() { return attentionBias; }
-    /** Whether o_proj carries a bias: llama/qwen3 follow attention_bias, qwen2 and mistral never do. */
+    /** Whether o_proj carries a bias: attention_bias where the family has it; qwen2, mistral and phi3 never. */
     public boolean oProjBias() { return oProjBias; }
-    /** Whether gate/up/down projections carry biases (llama's mlp_bias; false for the other families). */
+    /** Whether gate/up/down projections carry biases ({@code mlp_bias} of llama and smollm3; false elsewhere). */
     public boolean mlpBias() { return mlpBias; }
-    /** Qwen3's per-head RMSNorm on queries and keys ({@code q_norm}, {@code k_norm}) before RoPE. */
-    public boolean qkNorm() { return qkNorm; }
+    /** Per-head RMSNorm on queries and keys ({@code q_norm}, {@code k_norm}) before RoPE: qwen3, gemma3. */
+    public boolean qkNorm() { return family.qkNorm(); }
     /**
-     * The attention window when the family applies one (mistral's {@code sliding_window}; qwen2/qwen3 only with
-     * {@code use_sliding_window}), else null; it only matters for sequences longer than the window.
+     * The attention window of the windowed layers (mistral and phi3 every layer; qwen2/qwen3 with
+     * {@code use_sliding_window}; gemma2 even layers; gemma3 all but every 6th), else null; it only matters for
+     * sequences longer than the window.
      */
-    public Integer slidingWindow() { return slidingWindow; }
+    public Integer slidingWindow() {
+        return layers.stream().map(LayerSpec::window).filter(w -> w != null).findFirst().orElse(null);
+    }
+    /** The score scale: {@code head_dim^-0.5}, or gemma2/gemma3's {@code query_pre_attn_scalar^-0.5}. */
+    public double attentionScaling() { return attentionScaling; }
+    /** Gemma2's {@code attn_logit_softcapping}: scores become {@code cap·tanh(s/cap)} before the mask; else null. */
+    public Double attnLogitSoftcapping() { return attnLogitSoftcapping; }
+    /** Gemma2/gemma3's {@code final_logit_softcapping}: logits become {@code cap·tanh(z/cap)}; else null. */
+    public Double finalLogitSoftcapping() { return finalLogitSoftcapping; }
+    /** Gemma's {@code sqrt(hidden_size)} on the token embeddings, else 1. */
+    public double embeddingScale() { return family.gemma() ? Math.sqrt(hiddenSize) : 1; }
     public Integer bosTokenId() { return bosTokenId; }
     /** {@code eos_token_id} as a list (HF allows an int or a list); empty when absent. */
     public List<Integer> eosTokenIds() { return eosTokenIds; }
@@ -245,22 +261,37 @@ public final class ModelConfig {
     /** A copy of the config.json object as read. */
     public ObjectNode raw() { return raw.deepCopy(); }
 
-    @Override
-    public String toString() {
-        return modelType + "(layers=" + numHiddenLayers + ", hidden=" + hiddenSize + ", heads=" + numAttentionHeads
-                + "/" + numKeyValueHeads + ", head_dim=" + headDim + ", vocab=" + vocabSize + ")";
+    Family family() { return family; }
+
+    /** Each decoder layer's window and rotary embedding, in layer order. */
+    List<LayerSpec> layers() { return layers; }
+
+    /**
+     * True when extending a cache of {@code cached} positions to {@code total} crosses longrope's switch to its
+     * long factors: the cached keys were rotated with the short ones, so the prefix is recomputed (as HF's Phi3
+     * generation drops its cache there).
+     */
+    boolean ropeChangesBetween(long cached, long total) {
+        return layers.stream().map(LayerSpec::rope).anyMatch(r -> r != null && r.kind() == RopeSpec.Kind.LONGROPE
+                && cached > 0 && cached <= r.originalMaxPositions() && total > r.originalMaxPositions());
     }
 
-    private int resolveHeadDim() {
-        Integer explicit = optInt("head_dim");
+    @Override
+    public String toString() {
+        return family.modelType + "(layers=" + numHiddenLayers + ", hidden=" + hiddenSize + ", heads="
+                + numAttentionHeads + "/" + numKeyValueHeads + ", head_dim=" + headDim + ", vocab=" + vocabSize + ")";
+    }
+
+    private int resolveHeadDim(ConfigFields f) {
+        Integer explicit = f.optInt("head_dim");
         if (explicit != null) {
             if (explicit <= 0 || explicit % 2 != 0) {
                 throw new IllegalArgumentException(source + ": head_dim " + explicit + " must be positive and even");
             }
             return explicit;
         }
-        if (modelType.equals("qwen3")) {
-            return QWEN3_DEFAULT_HEAD_DIM;
+        if (family.defaultHeadDim() > 0) {
+            return family.defaultHeadDim();
         }
         if (hiddenSize % numAttentionHeads != 0 || (hiddenSize / numAttentionHeads) % 2 != 0) {
             throw new IllegalArgumentException(source + ": hidden_size " + hiddenSize
@@ -269,133 +300,19 @@ public final class ModelConfig {
         return hiddenSize / numAttentionHeads;
     }
 
-    private RopeScaling parseRopeScaling(JsonNode node, String field) {
-        if (node == null || node.isNull()) {
-            return null;
-        }
-        if (!node.isObject()) {
-            throw new IllegalArgumentException(source + ": " + field + " must be an object or null");
-        }
-        String type = node.hasNonNull("rope_type") ? node.get("rope_type").asText()
-                : node.hasNonNull("type") ? node.get("type").asText() : null;
-        if (type == null || type.equals("default")) {
-            return null;
-        }
-        if (!type.equals("llama3")) {
-            throw new UnsupportedModelException(modelType, source + ": " + field + " type '" + type
-                    + "' is not supported (supported: llama3, default)");
-        }
-        String prefix = field + ".";
-        double factor = requiredDouble(node, "factor", prefix);
-        double low = requiredDouble(node, "low_freq_factor", prefix);
-        double high = requiredDouble(node, "high_freq_factor", prefix);
-        JsonNode orig = node.get("original_max_position_embeddings");
-        if (orig == null || orig.isNull()) {
-            throw missing(prefix + "original_max_position_embeddings");
-        }
-        if (!(factor > 0) || !(low > 0) || !(high > low)) {
-            throw new IllegalArgumentException(source + ": " + field
-                    + " needs factor > 0 and high_freq_factor > low_freq_factor > 0");
-        }
-        return new RopeScaling(factor, low, high, asInt(orig, prefix + "original_max_position_embeddings"));
-    }
-
-    private Integer resolveSlidingWindow() {
-        if (modelType.equals("mistral")) {
-            return optInt("sliding_window");
-        }
-        if ((modelType.equals("qwen2") || modelType.equals("qwen3")) && optBool("use_sliding_window", false)) {
-            return optInt("sliding_window");
-        }
-        return null;
-    }
-
-    private List<Integer> parseEos() {
-        JsonNode eos = raw.get("eos_token_id");
+    private static List<Integer> parseEos(ConfigFields f) {
+        JsonNode eos = f.raw.get("eos_token_id");
         if (eos == null || eos.isNull()) {
             return List.of();
         }
         if (eos.isArray()) {
             List<Integer> ids = new ArrayList<>();
             for (JsonNode id : eos) {
-                ids.add(asInt(id, "eos_token_id"));
+                ids.add(f.asInt(id, "eos_token_id"));
             }
             return Collections.unmodifiableList(ids);
         }
-        return List.of(asInt(eos, "eos_token_id"));
-    }
-
-    private int positiveInt(String field) {
-        JsonNode node = raw.get(field);
-        if (node == null || node.isNull()) {
-            throw missing(field);
-        }
-        int value = asInt(node, field);
-        if (value <= 0) {
-            throw new IllegalArgumentException(source + ": field '" + field + "' must be positive, got " + value);
-        }
-        return value;
-    }
-
-    private Integer optInt(String field) {
-        JsonNode node = raw.get(field);
-        return node == null || node.isNull() ? null : asInt(node, field);
-    }
-
-    private int asInt(JsonNode node, String field) {
-        if (!node.isIntegralNumber() || !node.canConvertToInt()) {
-            throw new IllegalArgumentException(source + ": field '" + field + "' must be an integer, got " + node);
-        }
-        return node.intValue();
-    }
-
-    private double optDouble(JsonNode obj, String field, double fallback) {
-        JsonNode node = obj.get(field);
-        if (node == null || node.isNull()) {
-            return fallback;
-        }
-        if (!node.isNumber()) {
-            throw new IllegalArgumentException(source + ": field '" + field + "' must be a number, got " + node);
-        }
-        return node.doubleValue();
-    }
-
-    private double requiredDouble(JsonNode obj, String field, String prefix) {
-        JsonNode node = obj.get(field);
-        if (node == null || node.isNull()) {
-            throw missing(prefix + field);
-        }
-        if (!node.isNumber()) {
-            throw new IllegalArgumentException(source + ": field '" + prefix + field + "' must be a number, got "
-                    + node);
-        }
-        return node.doubleValue();
-    }
-
-    private boolean optBool(String field, boolean fallback) {
-        JsonNode node = raw.get(field);
-        if (node == null || node.isNull()) {
-            return fallback;
-        }
-        if (!node.isBoolean()) {
-            throw new IllegalArgumentException(source + ": field '" + field + "' must be true or false, got " + node);
-        }
-        return node.booleanValue();
-    }
-
-    private String optText(String field, String fallback) {
-        JsonNode node = raw.get(field);
-        if (node == null || node.isNull()) {
-            return fallback;
-        }
-        if (!node.isTextual()) {
-            throw new IllegalArgumentException(source + ": field '" + field + "' must be a string, got " + node);
-        }
-        return node.asText();
-    }
-
-    private IllegalArgumentException missing(String field) {
-        return new IllegalArgumentException(source + ": missing required field '" + field + "'");
+        return List.of(f.asInt(eos, "eos_token_id"));
     }
 
     /**
@@ -405,24 +322,28 @@ public final class ModelConfig {
     public static final class Builder {
         private final ObjectNode node = JsonNodeFactory.instance.objectNode();
 
-        private Builder(String modelType) {
-            node.putArray("architectures").add(ARCHITECTURES.get(modelType));
-            node.put("model_type", modelType);
-            node.put("hidden_act", "silu");
+        private Builder(Family family) {
+            node.putArray("architectures").add(family.architecture);
+            node.put("model_type", family.modelType);
+            node.put(family.activationField(),
+                    family.activation() == MlpActivation.GELU_TANH ? "gelu_pytorch_tanh" : "silu");
             node.put("vocab_size", 128);
             node.put("hidden_size", 64);
             node.put("intermediate_size", 128);
             node.put("num_hidden_layers", 2);
             node.put("num_attention_heads", 4);
             node.put("num_key_value_heads", 2);
-            if (modelType.equals("qwen3")) {
-                node.put("head_dim", 16); // Qwen3Config would otherwise default to 128
+            if (family.defaultHeadDim() > 0) {
+                node.put("head_dim", 16); // the config class would default to 128 (qwen3) or 256 (gemma)
             }
-            node.put("rms_norm_eps", 1e-6);
-            node.put("rope_theta", 10000.0);
+            if (family == Family.GEMMA2 || family == Family.GEMMA3_TEXT) {
+                node.put("query_pre_attn_scalar", 16);
+            }
+            node.put("rms_norm_eps", family.defaultRmsNormEps);
+            node.put("rope_theta", family.defaultRopeTheta);
             node.putNull("rope_scaling");
             node.put("max_position_embeddings", 256);
-            node.put("tie_word_embeddings", false);
+            node.put("tie_word_embeddings", family.defaultTied());
             node.put("bos_token_id", 1);
             node.put("eos_token_id", 2);
             node.put("torch_dtype", "float32");
@@ -434,7 +355,7 @@ public final class ModelConfig {
         public Builder numHiddenLayers(int v) { node.put("num_hidden_layers", v); return this; }
         public Builder numAttentionHeads(int v) { node.put("num_attention_heads", v); return this; }
         public Builder numKeyValueHeads(int v) { node.put("num_key_value_heads", v); return this; }
-        /** An explicit head_dim (else hidden/heads; the qwen3 builder pre-fills 16, as Qwen3Config defaults to 128). */
+        /** An explicit head_dim (else hidden/heads; qwen3 and gemma builders pre-fill 16). */
         public Builder headDim(int v) { node.put("head_dim", v); return this; }
         public Builder rmsNormEps(double v) { node.put("rms_norm_eps", v); return this; }
         public Builder ropeTheta(double v) { node.put("rope_theta", v); return this; }
@@ -445,6 +366,8 @@ public final class ModelConfig {
         public Builder bosTokenId(Integer v) { putNullable("bos_token_id", v); return this; }
         public Builder padTokenId(Integer v) { putNullable("pad_token_id", v); return this; }
         public Builder torchDtype(String v) { node.put("torch_dtype", v); return this; }
+        /** Any other config.json field, as the family's config class reads it (windows, soft-caps, layer lists). */
+        public Builder set(String field, JsonNode v) { node.set(field, v); return this; }
 
         /** One id is written as an int, several as a list (both forms occur in HF configs). */
         public Builder eosTokenIds(int... ids) {

@@ -29,9 +29,22 @@ abstract class Module {
         return child;
     }
 
+    /**
+     * Registers a part whose children sit at this module's level, as HF names them: {@code q_proj, k_proj, v_proj}
+     * or phi3's fused {@code qkv_proj} are attributes of {@code self_attn} whichever part computes them.
+     */
+    protected final <M extends Module> M addPart(M part) { // one per module
+        children.put("", part);
+        return part;
+    }
+
     /** Adds every module of this subtree to {@code out}, keyed by its HF path ({@code layers.0.self_attn.q_proj}). */
     final void collectModules(String prefix, Map<String, Module> out) {
         children.forEach((name, child) -> {
+            if (name.isEmpty()) { // a part: its children are this module's
+                child.collectModules(prefix, out);
+                return;
+            }
             out.put(prefix + name, child);
             child.collectModules(prefix + name + ".", out);
         });
@@ -40,6 +53,6 @@ abstract class Module {
     /** Adds every parameter of this subtree to {@code out} in declaration order, keyed {@code prefix + name}. */
     final void collectParameters(String prefix, Map<String, Weight> out) {
         parameters.forEach((name, slot) -> out.put(prefix + name, slot));
-        children.forEach((name, child) -> child.collectParameters(prefix + name + ".", out));
+        children.forEach((name, child) -> child.collectParameters(name.isEmpty() ? prefix : prefix + name + ".", out));
     }
 }

@@ -5,7 +5,7 @@ import java.util.Arrays;
 import java.util.Random;
 
 /**
- * HF's {@code _init_weights} for the Llama family, with the numbers drawn by {@link Random} (whose Gaussian is
+ * HF's {@code _init_weights} for every family, with the numbers drawn by {@link Random} (whose Gaussian is
  * specified by the JDK) so a seed gives the same model on every engine and machine.
  */
 final class RandomInit {
@@ -23,6 +23,7 @@ final class RandomInit {
             float[] values = new float[size];
             switch (slot.kind()) {
                 case NORM -> Arrays.fill(values, 1f); // RMSNorm weights
+                case CENTRED_NORM -> Arrays.fill(values, 0f); // gemma's RMSNorm applies 1 + w
                 case BIAS -> Arrays.fill(values, 0f);
                 default -> {
                     for (int i = 0; i < size; i++) {
@@ -35,7 +36,9 @@ final class RandomInit {
                 int h = config.hiddenSize();
                 Arrays.fill(values, pad * h, (pad + 1) * h, 0f); // nn.Embedding(padding_idx) row
             }
-            set(slot, lm.manager().create(values, slot.shape()));
+            try (NDArray javaBacked = lm.manager().create(values, slot.shape())) { // a view of a direct buffer
+                set(slot, javaBacked.duplicate()); // in libtorch's memory: no direct-buffer limit on model size
+            }
         });
     }
 

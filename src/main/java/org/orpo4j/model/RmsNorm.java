@@ -7,18 +7,28 @@ import org.orpo4j.runtime.Casts;
 import org.orpo4j.runtime.Scalars;
 
 /**
- * RMSNorm as in HF's {@code LlamaRMSNorm}: {@code w · x / sqrt(mean(x²) + eps)} over the last axis, computed in
- * fp32 whatever the input dtype (a half-precision mean of squares loses too much), then cast back to the input's
- * dtype before the weight, as HF does.
+ * RMSNorm over the last axis, {@code x̂ = x / sqrt(mean(x²) + eps)}, computed in float32 whatever the input dtype (a
+ * half-precision mean of squares loses too much), then the weight applied the way the family's HF class does.
  */
 final class RmsNorm extends Module {
 
+    /** How the weight applies. */
+    enum Style {
+        /** {@code w · cast(x̂)}: cast back to the input's dtype first, then the weight (LlamaRMSNorm). */
+        WEIGHT,
+        /** {@code cast(x̂ · (1 + w))}, all in float32: the weight is centred on 0 (GemmaRMSNorm). */
+        ONE_PLUS_WEIGHT
+    }
+
     private final Weight weight; // [dim]
     private final float eps;
+    private final Style style;
 
-    RmsNorm(long dim, double eps) {
-        this.weight = addParameter("weight", Weight.Kind.NORM, new Shape(dim));
+    RmsNorm(long dim, double eps, Style style) {
+        Weight.Kind kind = style == Style.WEIGHT ? Weight.Kind.NORM : Weight.Kind.CENTRED_NORM;
+        this.weight = addParameter("weight", kind, new Shape(dim));
         this.eps = (float) eps;
+        this.style = style;
     }
 
     /** [..., dim] -> [..., dim]. */
@@ -27,6 +37,10 @@ final class RmsNorm extends Module {
         NDArray x32 = Casts.to(x, DataType.FLOAT32);
         NDArray meanSquare = x32.square().mean(new int[] {last}, true); // [..., 1]
         NDArray normed = x32.div(meanSquare.add(Scalars.like(meanSquare, eps)).sqrt()); // [..., dim]
-        return Casts.to(normed, x.getDataType()).mul(weight.array());
+        if (style == Style.WEIGHT) {
+            return Casts.to(normed, x.getDataType()).mul(weight.array());
+        }
+        NDArray onePlusW = Casts.to(weight.array(), DataType.FLOAT32).add(1f); // [dim]
+        return Casts.to(normed.mul(onePlusW), x.getDataType());
     }
 }

@@ -10,8 +10,11 @@ import ai.djl.ndarray.types.Shape;
  */
 final class Weight {
 
-    /** What a tensor is, which decides its initial values (HF's {@code _init_weights}). */
-    enum Kind { MATRIX, BIAS, NORM }
+    /**
+     * What a tensor is, which decides its initial values (HF's {@code _init_weights}): matrices drawn, biases 0,
+     * norms 1, gemma's {@code (1 + w)} norms 0.
+     */
+    enum Kind { MATRIX, BIAS, NORM, CENTRED_NORM }
 
     private final Kind kind;
     private final Shape shape;

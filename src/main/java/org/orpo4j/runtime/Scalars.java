@@ -28,7 +28,7 @@ public final class Scalars {
         NDManager manager = like.getManager();
         try (NDManager host = manager.newSubManager(Device.cpu())) {
             NDArray javaBacked = host.create(value); // float64, a view of a Java buffer
-            NDArray owned = javaBacked.toType(like.getDataType(), true); // a copy in libtorch's memory
+            NDArray owned = Owned.copy(javaBacked, like.getDataType());
             owned.attach(manager);
             return owned;
         }

@@ -14,6 +14,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import org.orpo4j.runtime.Json;
 
 /**
  * The weights of a HF model folder: {@code model.safetensors}, or {@code model.safetensors.index.json} and the shards
@@ -79,7 +80,7 @@ public final class CheckpointReader implements AutoCloseable {
                 String shardName = e.getValue().asText();
                 SafetensorsFile shard = files.get(shardName);
                 if (shard == null) {
-                    Path shardPath = index.resolveSibling(shardName);
+                    Path shardPath = shardPath(index, shardName, tensor);
                     if (!Files.isRegularFile(shardPath)) {
                         throw new SafetensorsException(index + ": shard '" + shardName + "' (holding tensor '"
                                 + tensor + "') is missing");
@@ -100,10 +101,38 @@ public final class CheckpointReader implements AutoCloseable {
         return new CheckpointReader(index, fileOf, files);
     }
 
+    /**
+     * The shard file {@code name} beside {@code index}: a plain file name in the model folder, never an absolute
+     * path, a {@code ..} or a link leading out of it (an index from the internet must not open other files).
+     */
+    private static Path shardPath(Path index, String name, String tensor) {
+        Path folder = index.toAbsolutePath().getParent();
+        Path relative;
+        try {
+            relative = Path.of(name);
+        } catch (java.nio.file.InvalidPathException e) {
+            relative = null;
+        }
+        Path shard = relative == null || relative.isAbsolute() ? null : folder.resolve(relative).normalize();
+        if (shard == null || !shard.startsWith(folder) || name.contains("..")) {
+            throw new SafetensorsException(index + ": shard '" + name + "' (holding tensor '" + tensor
+                    + "') is not a file of the model folder");
+        }
+        try {
+            if (Files.exists(shard) && !shard.toRealPath().startsWith(folder.toRealPath())) {
+                throw new SafetensorsException(index + ": shard '" + name + "' (holding tensor '" + tensor
+                        + "') links outside the model folder");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(index + ": cannot resolve shard '" + name + "': " + e.getMessage(), e);
+        }
+        return shard;
+    }
+
     private static JsonNode readWeightMap(Path index) {
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(Files.readAllBytes(index));
+            root = Json.untrusted().readTree(Files.readAllBytes(index));
         } catch (JsonProcessingException e) {
             throw new SafetensorsException(index + ": not valid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {

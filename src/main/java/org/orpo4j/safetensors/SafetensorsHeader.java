@@ -18,6 +18,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.orpo4j.runtime.Json;
 
 /**
  * The parsed and validated header of one safetensors file: {@code u64 LE length | JSON | data}. Validation follows
@@ -29,7 +30,7 @@ record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, String> me
     /** The reference reader's limit; a larger length is a corrupt file, not a real header. */
     static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
-    private static final ObjectMapper JSON = new ObjectMapper()
+    private static final ObjectMapper JSON = Json.untrusted().copy()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     static SafetensorsHeader read(Path file, FileChannel channel) {

@@ -3,6 +3,7 @@ package org.orpo4j.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -16,13 +17,17 @@ import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.orpo4j.runtime.Durable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * {@code <outputDir>/checkpoint-<step>/} folders, written whole or not at all: the content goes into a hidden
- * temporary folder beside them that is renamed into place (atomic on one file system), so a crash never leaves a
- * half checkpoint. Keeps the newest {@code saveTotalLimit}; refuses to save non-finite weights.
+ * temporary folder beside them, every file and the folder are synced to disk, the folder is renamed into place
+ * (atomic on one file system) and the output folder synced, so neither a crash nor a power loss leaves a half
+ * checkpoint. A failed save removes its temporary folder and leaves the previous checkpoints as they were. Keeps the
+ * newest {@code saveTotalLimit}, deleting older ones only once the new one is committed; refuses to save non-finite
+ * weights.
  */
 public final class CheckpointManager {
 
@@ -76,13 +81,14 @@ public final class CheckpointManager {
                     + " holds NaN or Inf");
         }
         Path tmp = outputDir.resolve(TMP_PREFIX + step);
-        if (Files.exists(tmp)) {
-            deleteTree(tmp);
-        }
-        Files.createDirectory(tmp);
         Path target = folder(step);
         try {
+            if (Files.exists(tmp)) {
+                deleteTree(tmp);
+            }
+            Files.createDirectory(tmp);
             writer.write(tmp);
+            Durable.syncTree(tmp);
             if (Files.exists(target)) {
                 Path old = outputDir.resolve(TMP_PREFIX + step + "-old");
                 move(target, old);
@@ -91,8 +97,15 @@ public final class CheckpointManager {
             } else {
                 move(tmp, target);
             }
-        } catch (IOException | RuntimeException e) {
-            deleteTree(tmp);
+            Durable.syncDirectory(outputDir);
+        } catch (IOException | UncheckedIOException e) {
+            deleteQuietly(tmp);
+            Optional<Path> previous = latest(outputDir);
+            throw new IOException("cannot write " + target + ": " + oneLine(e) + "; " + previous
+                    .map(p -> "the previous checkpoint " + p.getFileName() + " is intact")
+                    .orElse("no earlier checkpoint exists"), e);
+        } catch (RuntimeException e) {
+            deleteQuietly(tmp);
             throw e;
         }
         rotate();
@@ -169,6 +182,23 @@ public final class CheckpointManager {
             Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
         } catch (AtomicMoveNotSupportedException e) {
             throw new IOException("cannot rename " + from + " to " + to + " atomically: " + e.getMessage(), e);
+        }
+    }
+
+    /** An exception's message (or type) on one line. */
+    private static String oneLine(Exception e) {
+        Throwable t = e instanceof UncheckedIOException u && u.getCause() != null ? u.getCause() : e;
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getClass().getSimpleName() + ": "
+                + t.getMessage();
+        return m.replace('\n', ' ');
+    }
+
+    /** Removes what a failed save left; a failure to do so is logged, the save's own error is what matters. */
+    private static void deleteQuietly(Path dir) {
+        try {
+            deleteTree(dir);
+        } catch (IOException e) {
+            LOG.warn("could not remove the incomplete checkpoint {}: {}", dir, e.getMessage());
         }
     }
 

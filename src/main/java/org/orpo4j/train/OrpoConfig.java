@@ -78,6 +78,7 @@ public final class OrpoConfig {
     private final List<String> loraTargetModules;
     private final boolean useRslora;
     private final boolean gradientCheckpointing;
+    private final boolean sharedPrompt;
 
     private OrpoConfig(Builder b) {
         learningRate = b.learningRate;
@@ -126,6 +127,7 @@ public final class OrpoConfig {
         loraTargetModules = b.loraTargetModules;
         useRslora = b.useRslora;
         gradientCheckpointing = b.gradientCheckpointing;
+        sharedPrompt = b.sharedPrompt;
     }
 
     public static Builder builder() {
@@ -219,15 +221,22 @@ public final class OrpoConfig {
     public List<String> loraTargetModules() { return loraTargetModules; }
     public boolean useRslora() { return useRslora; }
     public boolean gradientCheckpointing() { return gradientCheckpointing; }
+    /** Train on the shared-prompt layout (each prompt computed once, no padding) instead of TRL's two rows. */
+    public boolean sharedPrompt() { return sharedPrompt; }
 
-    /** The LoRA adapter these knobs describe (used when {@link #usePeft()}). */
+    /** The LoRA adapter these knobs describe (used when {@link #usePeft()}), PEFT's llama targets by default. */
     public LoraConfig loraConfig() {
-        return loraConfig(toBuilder());
+        return loraConfig(toBuilder(), LoraConfig.defaultTargets());
     }
 
-    private static LoraConfig loraConfig(Builder b) {
+    /** The LoRA adapter these knobs describe for a model of {@code modelType} (PEFT's default targets for it). */
+    public LoraConfig loraConfig(String modelType) {
+        return loraConfig(toBuilder(), loraTargetModules == null ? LoraConfig.defaultTargets(modelType) : null);
+    }
+
+    private static LoraConfig loraConfig(Builder b, List<String> defaultTargets) {
         return new LoraConfig(b.loraR, b.loraAlpha, b.loraDropout,
-                b.loraTargetModules == null ? LoraConfig.defaultTargets() : b.loraTargetModules, b.useRslora, null);
+                b.loraTargetModules == null ? defaultTargets : b.loraTargetModules, b.useRslora, null);
     }
 
     /** The training precision {@link #bf16()} and {@link #fp16()} choose. */
@@ -410,6 +419,7 @@ public final class OrpoConfig {
         knob("loraTargetModules", c -> c.loraTargetModules, (b, n) -> b.loraTargetModules(textList(n)));
         knob("useRslora", c -> c.useRslora, (b, n) -> b.useRslora(bool(n)));
         knob("gradientCheckpointing", c -> c.gradientCheckpointing, (b, n) -> b.gradientCheckpointing(bool(n)));
+        knob("sharedPrompt", c -> c.sharedPrompt, (b, n) -> b.sharedPrompt(bool(n)));
     }
 
     private static double dbl(JsonNode n) {
@@ -521,6 +531,7 @@ public final class OrpoConfig {
         private List<String> loraTargetModules;
         private boolean useRslora;
         private boolean gradientCheckpointing = true;
+        private boolean sharedPrompt = true;
 
         private Builder() {}
 
@@ -581,6 +592,11 @@ public final class OrpoConfig {
         public Builder useRslora(boolean v) { useRslora = v; return this; }
         /** Recompute each decoder layer during backward instead of keeping its activations (TRL's default). */
         public Builder gradientCheckpointing(boolean v) { gradientCheckpointing = v; return this; }
+        /**
+         * Lay each pair out as {@code [prompt | chosen | rejected]}, the micro-batch packed into one row: the prompt
+         * runs once and no padding runs; the loss and gradients equal the two-row layout's (docs/training.md).
+         */
+        public Builder sharedPrompt(boolean v) { sharedPrompt = v; return this; }
 
         /** Validates and builds; errors name the field. */
         public OrpoConfig build() {
@@ -617,7 +633,7 @@ public final class OrpoConfig {
             require(lossChunkValues > 0, "lossChunkValues", lossChunkValues, "> 0");
             require(!(bf16 && fp16), "fp16", fp16, "false when bf16 is set (choose one)");
             try {
-                loraConfig(this);
+                loraConfig(this, LoraConfig.defaultTargets());
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(e.getMessage().replace("lora r ", "loraR ")
                         .replace("lora_alpha", "loraAlpha").replace("lora_dropout", "loraDropout")

@@ -2,6 +2,8 @@ package org.orpo4j.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -14,6 +16,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.IntConsumer;
 import org.orpo4j.data.PreferenceDataset;
+import org.orpo4j.layout.SharedPromptLayout;
 import org.orpo4j.loss.ChunkedOrpoLoss;
 import org.orpo4j.loss.NonFiniteLogitsException;
 import org.orpo4j.loss.OrpoLoss;
@@ -45,13 +48,15 @@ public final class OrpoTrainer {
     private final ChunkedOrpoLoss chunkedLoss;
     private final List<TrainerListener> listeners = new ArrayList<>();
     private Path tokenizerDir;
+    private volatile String stopRequest; // set by requestStop, from any thread
 
     public OrpoTrainer(CausalLm model, OrpoConfig config) {
         this.model = model;
         this.config = config;
         this.loss = OrpoLoss.builder().beta(config.beta()).alpha(config.alpha()).promptLoss(config.promptLoss())
                 .build();
-        this.chunkedLoss = ChunkedOrpoLoss.of(loss, config.lossChunkValues());
+        this.chunkedLoss = ChunkedOrpoLoss.of(loss, config.lossChunkValues())
+                .withLogitSoftcapping(model.config().finalLogitSoftcapping());
         listeners.add(new ProgressLogger());
     }
 
@@ -70,6 +75,15 @@ public final class OrpoTrainer {
         return config;
     }
 
+    /**
+     * Asks a running {@link #train} to stop after the optimizer step in flight (never inside a step's gradient
+     * accumulation): it then writes a checkpoint whatever {@code saveStrategy} says, skips evaluation and the final
+     * model, and returns with {@code reason} as its stop reason. Safe from any thread, a signal handler included.
+     */
+    public void requestStop(String reason) {
+        stopRequest = reason;
+    }
+
     /** {@link #train(PairSource, PairSource)} on tokenized preference datasets ({@code eval} nullable). */
     public TrainResult train(PreferenceDataset train, PreferenceDataset eval) {
         return train(PairSource.of(train), eval == null ? null : PairSource.of(eval));
@@ -81,7 +95,8 @@ public final class OrpoTrainer {
      * folder into {@link OrpoConfig#outputDir()}.
      */
     public TrainResult train(PairSource train, PairSource eval) {
-        try {
+        stopRequest = null;
+        try (RunLock lock = RunLock.acquire(Path.of(config.outputDir()))) {
             return run(train, eval);
         } catch (IOException e) {
             throw new UncheckedIOException("training failed writing to " + config.outputDir() + ": "
@@ -190,6 +205,10 @@ public final class OrpoTrainer {
                         window.add(stepMetrics);
                     }
                     listeners.forEach(l -> l.onStep(state, control));
+                    boolean preempted = stopRequest != null;
+                    if (preempted && !control.shouldStop()) {
+                        control.requestStop(stopRequest);
+                    }
                     boolean last = state.globalStep() >= maxSteps || control.shouldStop();
                     long done = state.globalStep();
                     boolean logDue = done % config.loggingSteps() == 0 || (config.loggingFirstStep() && done == 1)
@@ -197,16 +216,21 @@ public final class OrpoTrainer {
                     if (logDue && !window.isEmpty()) { // a window of skipped steps only has nothing to report
                         lastLog = log(metrics, state, window, control);
                     }
-                    if (eval != null && (due(config.evalStrategy(), config.effectiveEvalSteps(), done, epochEnded)
-                            || last)) {
+                    if (eval != null && !preempted
+                            && (due(config.evalStrategy(), config.effectiveEvalSteps(), done, epochEnded) || last)) {
                         evalMetrics = evaluateAndLog(eval, metrics, state, root, control);
                         lastEvaluated = done;
                     }
-                    if (!"no".equals(config.saveStrategy())
+                    if (preempted || !"no".equals(config.saveStrategy())
                             && (due(config.saveStrategy(), config.saveSteps(), done, epochEnded) || last)) {
                         save(checkpoints, weights, adamw, state, control, precision);
                         lastSaved = done;
                     }
+                }
+                if (stopRequest != null) {
+                    LOG.info("stopped at step {} ({}); resume from {}", state.globalStep(), stopRequest,
+                            checkpoints.folder(state.globalStep()));
+                    return new TrainResult(state.globalStep(), lastLog, evalMetrics, out, control.reason());
                 }
                 if (eval != null && lastEvaluated != state.globalStep()) {
                     evalMetrics = evaluateAndLog(eval, metrics, state, root, control);
@@ -239,15 +263,27 @@ public final class OrpoTrainer {
         boolean finite = true;
         for (int i = 0; i < g; i++) {
             try (NDManager mb = root.newSubManager()) {
-                MicroBatch batch = train.collate(order.get(state.microBatchInEpoch()), mb);
+                int[] rows = order.get(state.microBatchInEpoch());
+                Optional<SharedPromptLayout> layout = config.sharedPrompt() ? train.sharedPrompt(rows)
+                        : Optional.empty();
+                MicroBatch batch = layout.isPresent() ? null : train.collate(rows, mb);
                 if (finite) {
                     // a number unique to this micro-batch's place in the run: dropout masks survive a resume
                     IntConsumer layerSeeds = weights.layerSeeds(config.seed() * 1_000_003L
                             + (long) state.epochIndex() * state.microBatchesPerEpoch() + state.microBatchInEpoch());
                     try (GradientCollector collector = root.getEngine().newGradientCollector()) {
-                        TrainingForward forward = model.trainingForward(batch.inputIds(), batch.attentionMask(),
-                                config.gradientCheckpointing(), layerSeeds);
-                        OrpoLoss.Output o = microBatchLoss(forward.hidden(), batch, lossScale / g);
+                        TrainingForward forward;
+                        OrpoLoss.Output o;
+                        if (layout.isPresent()) {
+                            NDArray ids = mb.create(layout.get().ids(), new Shape(1, layout.get().length()));
+                            forward = model.trainingForward(ids, layout.get(), config.gradientCheckpointing(),
+                                    layerSeeds);
+                            o = sharedPromptLoss(forward.hidden(), layout.get(), lossScale / g);
+                        } else {
+                            forward = model.trainingForward(batch.inputIds(), batch.attentionMask(),
+                                    config.gradientCheckpointing(), layerSeeds);
+                            o = microBatchLoss(forward.hidden(), batch, lossScale / g);
+                        }
                         collector.backward(o.loss());
                         forward.backward(); // the checkpointed layers' share
                         micro.add(o.metrics());
@@ -256,7 +292,11 @@ public final class OrpoTrainer {
                         finite = false;
                     }
                 }
-                state.microBatchConsumed(batch.tokens());
+                if (layout.isPresent()) {
+                    state.microBatchConsumed(layout.get().twoRowRealTokens(), layout.get().length());
+                } else {
+                    state.microBatchConsumed(batch.tokens(), batch.inputIds().size());
+                }
             }
         }
         return finite ? new LinkedHashMap<>(OrpoMetrics.mean(micro).toMap("")) : null;
@@ -290,13 +330,36 @@ public final class OrpoTrainer {
     }
 
     /**
+     * The ORPO loss of shared-prompt pairs from the packed row's hidden states [1, L, H]: chunked as
+     * {@link OrpoConfig#chunkedLoss()} says (AUTO: by the predicting positions' logits), else from the logits of
+     * the predicting positions only.
+     */
+    private OrpoLoss.Output sharedPromptLoss(NDArray hidden, SharedPromptLayout layout, double gradScale) {
+        SharedPromptLayout.Predictions predictions = layout.predictions(config.promptLoss());
+        long vocab = model.config().vocabSize();
+        boolean chunk = switch (config.chunkedLoss()) {
+            case ON -> true;
+            case OFF -> false;
+            case AUTO -> ChunkedOrpoLoss.recommended(1, predictions.count() + 1L, vocab);
+        };
+        if (chunk) {
+            return chunkedLoss.compute(hidden, model.lmHeadWeight(), predictions, gradScale);
+        }
+        NDArray index = hidden.getManager().create(predictions.position()).toType(DataType.INT64, false);
+        NDArray predicting = hidden.reshape(layout.length(), hidden.getShape().get(2)).get(index); // [N, H]
+        OrpoLoss.Output o = loss.compute(model.logits(predicting), predictions); // logits [N, V]
+        return gradScale == 1 ? o
+                : new OrpoLoss.Output(o.loss().mul(Scalars.like(o.loss(), gradScale)), o.metrics());
+    }
+
+    /**
      * What this run trains: the LoRA adapter installed on the model, or a new one when {@link OrpoConfig#usePeft()}
      * asks for it (it then stays on the model), else every weight.
      */
     private TrainedWeights trainedWeights() {
         Optional<LoraModel> lora = LoraModel.of(model);
         if (lora.isEmpty() && config.usePeft()) {
-            lora = Optional.of(LoraModel.attach(model, config.loraConfig(), config.seed()));
+            lora = Optional.of(LoraModel.attach(model, config.loraConfig(model.config().modelType()), config.seed()));
             LOG.info("LoRA r={} alpha={} on {} of {}: {} trainable parameters", config.loraR(), config.loraAlpha(),
                     lora.get().config().targetModules(), model.config(),
                     lora.get().parameters().values().stream().mapToLong(NDArray::size).sum());
@@ -368,6 +431,7 @@ public final class OrpoTrainer {
         Map<String, Object> line = new LinkedHashMap<>(logs);
         line.put("step", state.globalStep());
         line.put("num_input_tokens_seen", state.numInputTokensSeen());
+        line.put("num_tokens_computed", state.numTokensComputed());
         metrics.write(line);
         state.log(line);
         listeners.forEach(l -> l.onLog(state, logs, control));

@@ -2,10 +2,13 @@ package org.orpo4j.train;
 
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.orpo4j.data.PreferenceBatch;
 import org.orpo4j.data.PreferenceDataset;
+import org.orpo4j.data.TokenizedPair;
+import org.orpo4j.layout.SharedPromptLayout;
 
 /**
  * What the trainer reads: tokenized preference pairs that can be ordered into micro-batches per epoch and collated
@@ -22,6 +25,14 @@ public interface PairSource {
 
     /** The rows as one batch: chosen rows then rejected rows, right-padded, on {@code manager}'s device. */
     MicroBatch collate(int[] rows, NDManager manager);
+
+    /**
+     * The rows in the shared-prompt layout (each pair {@code [prompt | chosen | rejected]}, packed), or empty when
+     * this source cannot split its pairs into their parts; the trainer then uses {@link #collate}.
+     */
+    default Optional<SharedPromptLayout> sharedPrompt(int[] rows) {
+        return Optional.empty();
+    }
 
     /** A digest of the tokenized pairs that a resumed run compares with its checkpoint's; empty when unknown. */
     default Optional<String> fingerprint() {
@@ -44,6 +55,17 @@ public interface PairSource {
             @Override
             public Optional<String> fingerprint() {
                 return Optional.of(dataset.fingerprint());
+            }
+
+            @Override
+            public Optional<SharedPromptLayout> sharedPrompt(int[] rows) {
+                List<SharedPromptLayout.Pair> pairs = new ArrayList<>(rows.length);
+                for (int row : rows) {
+                    TokenizedPair p = dataset.row(row);
+                    pairs.add(new SharedPromptLayout.Pair(p.prompt(), p.chosen(), p.rejected(), p.chosenPromptTail(),
+                            p.rejectedPromptTail()));
+                }
+                return Optional.of(SharedPromptLayout.of(pairs));
             }
 
             @Override

@@ -33,6 +33,7 @@ public final class TrainerState {
     private int epochIndex;
     private int microBatchInEpoch;
     private long numInputTokensSeen;
+    private long numTokensComputed;
     private int nonFiniteInARow;
     private long optimizerSteps;
     private String dataFingerprint;
@@ -66,6 +67,11 @@ public final class TrainerState {
     public double epoch() { return epochIndex + (double) microBatchInEpoch / microBatchesPerEpoch; }
     /** Non-pad tokens fed to the model so far (training only). */
     public long numInputTokensSeen() { return numInputTokensSeen; }
+    /**
+     * Token positions the model computed so far: {@code prompt + chosen + rejected} per pair with the shared
+     * prompt, the padded {@code 2B × T} rows otherwise.
+     */
+    public long numTokensComputed() { return numTokensComputed; }
     /** Non-finite steps skipped in a row just now. */
     public int nonFiniteInARow() { return nonFiniteInARow; }
     /** AdamW updates applied (global steps minus skipped non-finite ones): torch's {@code state['step']}. */
@@ -79,9 +85,10 @@ public final class TrainerState {
         this.dataFingerprint = fingerprint;
     }
 
-    void microBatchConsumed(long tokens) {
+    void microBatchConsumed(long tokens, long computed) {
         microBatchInEpoch++;
         numInputTokensSeen += tokens;
+        numTokensComputed += computed;
     }
 
     /** Moves to the next epoch when the current one is used up. */
@@ -127,6 +134,7 @@ public final class TrainerState {
         epochIndex = saved.epochIndex;
         microBatchInEpoch = saved.microBatchInEpoch;
         numInputTokensSeen = saved.numInputTokensSeen;
+        numTokensComputed = saved.numTokensComputed;
         nonFiniteInARow = saved.nonFiniteInARow;
         optimizerSteps = saved.optimizerSteps;
         logHistory.clear();
@@ -148,6 +156,7 @@ public final class TrainerState {
         n.put("micro_batch_in_epoch", microBatchInEpoch);
         n.put("micro_batches_per_epoch", microBatchesPerEpoch);
         n.put("num_input_tokens_seen", numInputTokensSeen);
+        n.put("num_tokens_computed", numTokensComputed);
         n.put("non_finite_in_a_row", nonFiniteInARow);
         n.put("optimizer_steps", optimizerSteps);
         if (dataFingerprint != null) {
@@ -177,6 +186,7 @@ public final class TrainerState {
         s.epochIndex = required(n, "epoch_index", file).asInt();
         s.microBatchInEpoch = required(n, "micro_batch_in_epoch", file).asInt();
         s.numInputTokensSeen = required(n, "num_input_tokens_seen", file).asLong();
+        s.numTokensComputed = n.path("num_tokens_computed").asLong(0); // absent in older checkpoints
         s.nonFiniteInARow = required(n, "non_finite_in_a_row", file).asInt();
         s.optimizerSteps = required(n, "optimizer_steps", file).asLong();
         s.dataFingerprint = n.hasNonNull("data_fingerprint") ? n.get("data_fingerprint").asText() : null;

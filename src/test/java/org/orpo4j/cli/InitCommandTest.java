@@ -6,11 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.model.ModelConfig;
@@ -67,6 +70,38 @@ class InitCommandTest {
         assertEquals(16, c.headDim());
         assertEquals(128, c.intermediateSize()); // 4 x hidden
         assertEquals(2, c.numKeyValueHeads()); // = heads
+    }
+
+    /**
+     * The other families initialise as their HF classes do: gemma's (1 + w) norms at 0, its head tied by default,
+     * gemma2's four norms per layer, phi3's fused projections untied, smollm3 tied; head_dim is hidden / heads.
+     */
+    @ParameterizedTest
+    @CsvSource({"gemma, true, model.layers.0.mlp.gate_proj.weight, 0", "gemma2, true,"
+            + " model.layers.0.pre_feedforward_layernorm.weight, 0", "gemma3_text, true,"
+            + " model.layers.0.self_attn.q_norm.weight, 0", "phi3, false, model.layers.0.self_attn.qkv_proj.weight, 1",
+            "smollm3, true, model.layers.0.mlp.up_proj.weight, 1"})
+    void otherFamiliesInitialiseAsTheirHfClasses(String family, boolean tied, String tensor, float norm)
+            throws Exception {
+        Path tok = Cli.demoTokenizer(tmp.resolve("tok"));
+        Path out = tmp.resolve(family);
+        Cli.run("init", "--family", family, "--tokenizer", tok.toString(), "--output", out.toString(),
+                "--hidden-size", "32", "--layers", "2", "--heads", "4", "--kv-heads", "2").assertSuccess();
+        ModelConfig c = ModelConfig.load(out.resolve("config.json"));
+        assertEquals(family, c.modelType());
+        assertEquals(8, c.headDim());
+        assertEquals(tied, c.tieWordEmbeddings());
+        try (NDManager m = DjlRuntime.newManager(DjlRuntime.defaultDevice()); CausalLm lm = CausalLm.load(out, m)) {
+            Map<String, NDArray> params = lm.parameters();
+            assertTrue(params.containsKey(tensor), tensor);
+            assertEquals(!tied, params.containsKey("lm_head.weight"));
+            for (float w : params.get("model.norm.weight").toFloatArray()) {
+                assertEquals(norm, w, 0f, "final norm weight");
+            }
+            if (family.equals("phi3")) {
+                assertEquals(new Shape(4 * 8 + 2 * 2 * 8, 32), params.get(tensor).getShape());
+            }
+        }
     }
 
     @Test

@@ -75,7 +75,7 @@ class MainTest {
             }
             checked++;
         }
-        assertEquals(24, checked);
+        assertEquals(25, checked);
     }
 
     @Test

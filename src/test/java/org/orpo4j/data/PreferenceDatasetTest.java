@@ -26,6 +26,21 @@ class PreferenceDatasetTest {
         return p;
     }
 
+    /** TRL's maybe_extract_prompt: a string prompt beside conversational answers yields to their shared messages. */
+    @Test
+    void aStringPromptBesideConversationsIsTheSharedMessages() throws IOException {
+        HfTokenizer qwen = TestTokenizers.qwen3();
+        String user = "{\"role\": \"user\", \"content\": \"What is 2+2?\"}";
+        String answers = "\"chosen\": [" + user + ", {\"role\": \"assistant\", \"content\": \"4\"}], \"rejected\": ["
+                + user + ", {\"role\": \"assistant\", \"content\": \"5\"}]";
+        DataOptions o = DataOptions.defaults();
+        PreferenceBatch implicit = all(PreferenceDataset.load(write("implicit.jsonl", "{" + answers + "}\n"), qwen, o));
+        PreferenceBatch h4 = all(PreferenceDataset.load(write("h4.jsonl", "{\"prompt\": \"What is 2+2?\", " + answers
+                + ", \"score_chosen\": 9.0}\n"), qwen, o));
+        assertArrayEquals(implicit.inputIds(), h4.inputIds());
+        assertArrayEquals(implicit.labels(), h4.labels());
+    }
+
     @Test
     void theThreeShapesLoadToIdenticalBatches() throws IOException {
         HfTokenizer qwen = TestTokenizers.qwen3();

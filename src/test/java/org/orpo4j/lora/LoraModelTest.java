@@ -140,6 +140,54 @@ class LoraModelTest {
         }
     }
 
+    /**
+     * Phi3's fused qkv_proj and gate_up_proj take adapters under PEFT's names (one A, B pair each, B spanning the
+     * fused rows); the adapted logits equal the merged ones, and PEFT's lack of a phi3 default is refused.
+     */
+    @Test
+    void phi3FusedModulesTakeAdaptersUnderPeftNamesAndMergeExactly() throws Exception {
+        Path base = Path.of(LoraModelTest.class.getResource("/golden/model/phi3_longrope").toURI());
+        long[][] ids = {{3, 17, 40, 9, 88, 5, 61, 12}, {7, 7, 30, 2, 0, 0, 0, 0}};
+        long[][] mask = {{1, 1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 0, 0, 0, 0}};
+        IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
+                () -> LoraConfig.defaultTargets("phi3"));
+        assertEquals("PEFT has no default LoRA target modules for model_type 'phi3': set loraTargetModules "
+                + "(--lora-target-modules) to some of qkv_proj, o_proj, gate_up_proj, down_proj, or all-linear",
+                none.getMessage());
+        try (NDManager manager = DjlRuntime.newManager(Device.cpu());
+                CausalLm model = CausalLm.load(base, manager)) {
+            float[] before = logits(model, ids, mask);
+            LoraConfig config = new LoraConfig(4, 8, 0.0, List.of("qkv_proj", "gate_up_proj"), false, null);
+            LoraModel lora = LoraModel.attach(model, config, 3);
+            String b = LoraModel.key("model.layers.0.self_attn.qkv_proj", "lora_B.weight");
+            assertEquals(new Shape((4 + 2 * 2) * 8, 4), lora.parameters().get(b).getShape()); // (Hq + 2 Hkv)·D rows
+            assertEquals(new Shape(2 * 48, 4),
+                    lora.parameters().get(LoraModel.key("model.layers.2.mlp.gate_up_proj", "lora_B.weight")).getShape());
+            try (GradMode off = GradMode.enabled(false); NDManager m = DjlRuntime.newManager(Device.cpu())) {
+                lora.parameters().forEach((name, t) -> { // a trained-looking B
+                    if (name.endsWith("lora_B.weight")) {
+                        t.addi(m.randomNormal(0, 0.5f, t.getShape(), t.getDataType()));
+                    }
+                });
+            }
+            lora.train(false);
+            float[] adapted = logits(model, ids, mask);
+            assertTrue(maxDiff(before, adapted) > 1e-2, "the adapters change the logits");
+            Path saved = tmp.resolve("phi3-adapter");
+            lora.save(saved);
+            assertEquals(List.of("gate_up_proj", "qkv_proj"), JSON.convertValue(
+                    JSON.readTree(saved.resolve(LoraConfig.FILE).toFile()).get("target_modules"), List.class));
+            try (SafetensorsFile file = SafetensorsFile.open(saved.resolve(LoraModel.WEIGHTS_FILE))) {
+                assertTrue(file.tensors().containsKey(
+                        "base_model.model.model.layers.1.self_attn.qkv_proj.lora_A.weight"));
+                assertEquals(3 * 2 * 2, file.tensors().size());
+            }
+            lora.merge();
+            assertArrayEquals(adapted, logits(model, ids, mask), 1e-5f);
+            assertTrue(model.parameters().containsKey("model.layers.0.self_attn.qkv_proj.weight"), "still fused");
+        }
+    }
+
     /** A new adapter is PEFT's default: A ~ U(-1/sqrt(in), 1/sqrt(in)), B = 0 (the model is unchanged), seeded. */
     @Test
     void attachInitialisesAsPeftAndFreezesTheBase() throws Exception {
@@ -177,7 +225,7 @@ class LoraModelTest {
             Map<String, String> edits = Map.of("\"use_dora\": false", "\"use_dora\": true",
                     "\"modules_to_save\": null", "\"modules_to_save\": [\"lm_head\"]",
                     "\"bias\": \"none\"", "\"bias\": \"all\"",
-                    "\"q_proj\",", "\"qkv_proj\",");
+                    "\"q_proj\",", "\"c_attn\",");
             int k = 0;
             for (Map.Entry<String, String> edit : edits.entrySet()) {
                 Path dir = copy(good, tmp.resolve("bad" + k++));

@@ -65,10 +65,10 @@ class CheckpointErrorsTest extends WithCpuManager {
         Path dir = copyOfGolden();
         String config = Files.readString(dir.resolve("config.json"));
         Files.writeString(dir.resolve("config.json"),
-                config.replace("\"model_type\": \"llama\"", "\"model_type\": \"gemma\""));
+                config.replace("\"model_type\": \"llama\"", "\"model_type\": \"gpt2\""));
         UnsupportedModelException e = assertThrows(UnsupportedModelException.class, () -> CausalLm.load(dir, root));
-        assertEquals(dir.resolve("config.json") + ": model_type 'gemma' is not supported "
-                + "(supported: llama, mistral, qwen2, qwen3)", e.getMessage());
+        assertEquals(dir.resolve("config.json") + ": model_type 'gpt2' is not supported "
+                + "(supported: llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, smollm3)", e.getMessage());
     }
 
     @Test

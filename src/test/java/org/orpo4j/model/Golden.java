@@ -12,12 +12,16 @@ import java.nio.file.Path;
 import java.util.List;
 import org.orpo4j.safetensors.CheckpointReader;
 
-/** One case under src/test/resources/golden/model, written by src/test/python/model_golden.py. */
+/**
+ * One case under src/test/resources/golden/model, written by src/test/python/model_golden.py (llama, qwen, mistral)
+ * or families_golden.py (gemma, gemma2, gemma3_text, phi3, smollm3).
+ */
 record Golden(String name, Path dir, long[][] inputIds, long[][] attentionMask, long[] logitsShape, float[] logits,
         long[] greedyPrompt, long[] greedyTokens) {
 
-    static final List<String> CASES =
-            List.of("llama_untied", "llama_tied_rope_scaling", "qwen2_bias", "qwen3_qk_norm", "mistral_window");
+    static final List<String> CASES = List.of("llama_untied", "llama_tied_rope_scaling", "qwen2_bias",
+            "qwen3_qk_norm", "mistral_window", "gemma_geglu", "gemma2_softcap", "gemma3_local_global", "phi3_longrope",
+            "phi3_long_factors", "smollm3_nope");
 
     static Path dir(String name) {
         return Path.of("src", "test", "resources", "golden", "model", name);

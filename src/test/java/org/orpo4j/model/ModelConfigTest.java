@@ -200,13 +200,13 @@ class ModelConfigTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"gemma", "gpt2", "mixtral", "qwen2_moe", "phi3"})
+    @ValueSource(strings = {"gpt2", "mixtral", "qwen2_moe", "gemma3", "phi"})
     void unsupportedModelTypesAreRefusedNamingTypeFileAndSupportedList(String type) throws IOException {
         Path file = write("config.json", MINIMAL_LLAMA.replace("\"llama\"", "\"" + type + "\""));
         UnsupportedModelException e = assertThrows(UnsupportedModelException.class, () -> ModelConfig.load(file));
         assertEquals(type, e.modelType());
-        assertEquals(file + ": model_type '" + type + "' is not supported (supported: llama, mistral, qwen2, qwen3)",
-                e.getMessage());
+        assertEquals(file + ": model_type '" + type + "' is not supported (supported: llama, mistral, qwen2, qwen3, "
+                + "gemma, gemma2, gemma3_text, phi3, smollm3)", e.getMessage());
     }
 
     @Test
@@ -214,7 +214,7 @@ class ModelConfigTest {
         Path file = write("config.json", MINIMAL_LLAMA.replace("\"num_attention_heads\":6",
                 "\"num_attention_heads\":6,\"rope_scaling\":{\"type\":\"yarn\",\"factor\":4.0}"));
         UnsupportedModelException e = assertThrows(UnsupportedModelException.class, () -> ModelConfig.load(file));
-        assertEquals(file + ": rope_scaling type 'yarn' is not supported (supported: llama3, default)",
+        assertEquals(file + ": rope_scaling type 'yarn' is not supported (supported: llama3, linear, longrope, default)",
                 e.getMessage());
     }
 
@@ -222,7 +222,7 @@ class ModelConfigTest {
     void otherActivationsAreRefused() throws IOException {
         Path file = write("config.json", MINIMAL_LLAMA.replace("{", "{\"hidden_act\":\"gelu\","));
         UnsupportedModelException e = assertThrows(UnsupportedModelException.class, () -> ModelConfig.load(file));
-        assertEquals(file + ": hidden_act 'gelu' is not supported (supported: silu)", e.getMessage());
+        assertEquals(file + ": hidden_act 'gelu' is not supported for llama (supported: silu)", e.getMessage());
     }
 
     @Test
@@ -296,18 +296,18 @@ class ModelConfigTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "mistral", "qwen2", "qwen3"})
+    @ValueSource(strings = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3", "smollm3"})
     void builderMakesTinyConfigsThatSurviveSaveAndLoad(String type) throws IOException {
         ModelConfig c = ModelConfig.builder(type).vocabSize(96).hiddenSize(32).intermediateSize(48)
                 .numHiddenLayers(1).numAttentionHeads(4).numKeyValueHeads(1).tieWordEmbeddings(true)
                 .eosTokenIds(2, 5).padTokenId(0).build();
         assertEquals(type, c.modelType());
-        assertEquals(type.equals("qwen3") ? 16 : 8, c.headDim());
+        assertEquals(type.startsWith("qwen3") || type.startsWith("gemma") ? 16 : 8, c.headDim());
         assertEquals(1, c.numKeyValueHeads());
         assertEquals(List.of(2, 5), c.eosTokenIds());
         assertEquals(0, c.padTokenId());
         assertEquals(type.equals("qwen2"), c.attentionBias());
-        assertEquals(type.equals("qwen3"), c.qkNorm());
+        assertEquals(type.equals("qwen3") || type.equals("gemma3_text"), c.qkNorm());
         Path file = dir.resolve(type + ".json");
         c.save(file, null);
         ModelConfig back = ModelConfig.load(file);
@@ -322,7 +322,8 @@ class ModelConfigTest {
         assertEquals(s, ModelConfig.builder("llama").ropeScaling(s).headDim(8).build().ropeScaling());
         assertEquals(List.of(7), ModelConfig.builder("llama").eosTokenIds(7).build().eosTokenIds());
         UnsupportedModelException e = assertThrows(UnsupportedModelException.class,
-                () -> ModelConfig.builder("gemma"));
-        assertTrue(e.getMessage().contains("'gemma'") && e.getMessage().contains("llama, mistral, qwen2, qwen3"));
+                () -> ModelConfig.builder("gpt2"));
+        assertTrue(e.getMessage().contains("'gpt2'")
+                && e.getMessage().contains("llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, smollm3"));
     }
 }

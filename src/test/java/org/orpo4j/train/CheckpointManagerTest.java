@@ -60,6 +60,27 @@ class CheckpointManagerTest {
         assertTrue(CheckpointManager.latest(out).isEmpty());
     }
 
+    /**
+     * A save that hits the kernel's ENOSPC (the writer copies into /dev/full) fails in one line naming the
+     * checkpoint and the previous one, which stays as it was, and leaves no temporary folder.
+     */
+    @Test
+    void aDiskFullSaveKeepsThePreviousCheckpoint() throws IOException {
+        CheckpointManager ckpt = new CheckpointManager(out, 1);
+        ckpt.save(2, Map.of(), d -> Files.writeString(d.resolve("trainer_state.json"), "{\"step\": 2}"));
+        IOException e = assertThrows(IOException.class, () -> ckpt.save(4, Map.of(), d -> {
+            Files.writeString(d.resolve("trainer_state.json"), "{}");
+            Files.write(Path.of("/dev/full"), new byte[1 << 16]); // ENOSPC, as on a full disk
+        }));
+        assertEquals("cannot write " + out.resolve("checkpoint-4") + ": IOException: No space left on device; the"
+                + " previous checkpoint checkpoint-2 is intact", e.getMessage());
+        assertEquals(List.of(out.resolve("checkpoint-2")), CheckpointManager.list(out), "not rotated away");
+        assertEquals("{\"step\": 2}", Files.readString(out.resolve("checkpoint-2/trainer_state.json")));
+        try (var files = Files.list(out)) {
+            assertEquals(1, files.count()); // no temporary folder left
+        }
+    }
+
     @Test
     void neverWritesNonFiniteWeights() throws IOException {
         CheckpointManager ckpt = new CheckpointManager(out, null);

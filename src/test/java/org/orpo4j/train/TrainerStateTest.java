@@ -23,7 +23,7 @@ class TrainerStateTest {
         TrainerState s = new TrainerState(config, 20, 5);
         assertEquals(3, s.stepsPerEpoch()); // ceil(5 / 2)
         for (int i = 0; i < 7; i++) {
-            s.microBatchConsumed(10);
+            s.microBatchConsumed(10, 12);
             s.rollEpochIfDone();
         }
         s.stepDone(true);
@@ -78,7 +78,7 @@ class TrainerStateTest {
         assertEquals(Double.NaN, p.tokensPerSecond());
         for (int step = 1; step <= 30; step++) {
             now[0] += (step == 3 ? 11 : 1) * 1_000_000_000L;
-            s.microBatchConsumed(100);
+            s.microBatchConsumed(100, 120);
             s.stepDone(true);
             p.onStep(s, control);
             if (step == 1) {

@@ -44,6 +44,16 @@ class TrajectoryParityTest {
         fiveSteps(Device.cpu(), ChunkedLoss.OFF);
     }
 
+    /**
+     * TRL's own layout, two padded rows per pair ({@code sharedPrompt} off), follows the same trajectory and gives
+     * TRL's {@code logits/*} (averaged over the padded tensor); the default layout's average the real positions.
+     */
+    @Test
+    void fiveStepsInTheTwoRowLayoutMatchTheTorchReference() throws Exception {
+        fiveSteps(Device.cpu(), ChunkedLoss.OFF, Precision.FP32, false);
+        fiveSteps(Device.cpu(), ChunkedLoss.ON, Precision.FP32, false);
+    }
+
     /** The chunked loss path (never holding the logits) follows the same trajectory, in chunks of 5 positions. */
     @Test
     void fiveStepsWithTheChunkedLossMatchTheTorchReference() throws Exception {
@@ -107,6 +117,11 @@ class TrajectoryParityTest {
     }
 
     private void fiveSteps(Device device, ChunkedLoss chunkedLoss, Precision precision) throws Exception {
+        fiveSteps(device, chunkedLoss, precision, true);
+    }
+
+    private void fiveSteps(Device device, ChunkedLoss chunkedLoss, Precision precision, boolean sharedPrompt)
+            throws Exception {
         Path run = Files.createTempDirectory(out, precision + "-" + chunkedLoss);
         boolean half = precision.mixed();
         double lossTolerance = half ? 1e-2 : 1e-4;
@@ -124,7 +139,7 @@ class TrajectoryParityTest {
                 .alpha(golden.get("alpha").asDouble()).maxGradNorm(golden.get("max_grad_norm").asDouble())
                 .shuffle(false).loggingSteps(1).saveStrategy("no").outputDir(run.toString())
                 .chunkedLoss(chunkedLoss).lossChunkValues(5 * vocab)
-                .bf16(precision == Precision.BF16).fp16(precision == Precision.FP16).build();
+                .bf16(precision == Precision.BF16).fp16(precision == Precision.FP16).sharedPrompt(sharedPrompt).build();
         try (NDManager manager = DjlRuntime.newManager(device);
                 CausalLm model = CausalLm.load(resource("/golden/train/tiny_llama"), manager)) {
             assertEquals(device, model.parameters().get("lm_head.weight").getDevice());
@@ -158,7 +173,8 @@ class TrajectoryParityTest {
                     assertEquals(want.get("rewards/accuracies").asDouble(), (Double) got.get("rewards/accuracies"),
                             1e-9);
                 }
-                assertEquals(want.get("logits/chosen").asDouble(), (Double) got.get("logits/chosen"),
+                String logits = sharedPrompt ? "real_logits/chosen" : "logits/chosen"; // see the two-row test
+                assertEquals(want.get(logits).asDouble(), (Double) got.get("logits/chosen"),
                         half ? 1e-3 : 1e-5);
             }
             try (SafetensorsFile expected = SafetensorsFile.open(resource("/golden/train/trajectory_final.safetensors"));
@@ -178,8 +194,9 @@ class TrajectoryParityTest {
                     assertTrue(moved > 1e-4, e.getKey() + " barely moved: " + moved);
                     assertEquals(DataType.FLOAT32, e.getValue().getDataType(), e.getKey() + " (the master)");
                 }
-                System.out.printf("parity on %s in %s (%s loss): max loss rel. error %.2e, max weight abs. error"
-                        + " %.2e%n", device, precision, chunkedLoss, lossRel, weightAbs);
+                System.out.printf("parity on %s in %s (%s loss, %s): max loss rel. error %.2e, max weight abs."
+                        + " error %.2e%n", device, precision, chunkedLoss, sharedPrompt ? "shared prompt" : "two rows",
+                        lossRel, weightAbs);
             }
         }
     }

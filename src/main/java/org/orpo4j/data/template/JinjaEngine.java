@@ -6,6 +6,7 @@ import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.el.TruthyTypeConverter;
 import com.hubspot.jinjava.interpret.Context;
+import com.hubspot.jinjava.interpret.Context.Library;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
@@ -16,6 +17,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import jinjava.de.odysseus.el.ExpressionFactoryImpl;
 import jinjava.de.odysseus.el.tree.TreeBuilder;
 import jinjava.javax.el.CompositeELResolver;
@@ -28,10 +30,24 @@ import jinjava.javax.el.ExpressionFactory;
  * raise_exception and strftime_now. Thread-safe; one shared instance. Each thread renders with its own Jinjava,
  * because Jinjava's child contexts share their parent's variable-tracking sets, so renders on one global context
  * race.
+ *
+ * <p>A template comes with a model or a dataset from anywhere, so it is sandboxed: {@code include}, {@code import},
+ * {@code from} and {@code extends} are refused (no file is ever read), Java objects expose no methods but the
+ * Python str methods, and a render is bounded in output ({@link #MAX_OUTPUT} characters), in ranges and in time
+ * ({@link #timeLimitMs}).
  */
 public final class JinjaEngine {
 
     private static final JinjaEngine INSTANCE = new JinjaEngine();
+
+    /** Characters a render may produce (and a string it may build): far above any conversation. */
+    static final long MAX_OUTPUT = 64L << 20;
+    /**
+     * Milliseconds a render may take; checked at every node, and a {@code range} holds at most 100k numbers.
+     * Package-visible so tests can shorten it.
+     */
+    static long timeLimitMs = 10_000;
+    private static final ThreadLocal<Long> DEADLINE = new ThreadLocal<>();
 
     private final JinjavaConfig config;
     private final ThreadLocal<Jinjava> jinjava = ThreadLocal.withInitial(this::newJinjava);
@@ -48,6 +64,11 @@ public final class JinjaEngine {
                 // message text must never be re-parsed as template code
                 .withNestedInterpretationEnabled(false)
                 .withFailOnUnknownTokens(false)
+                .withMaxOutputSize(MAX_OUTPUT)
+                .withMaxStringLength(MAX_OUTPUT)
+                .withRangeLimit(100_000)
+                .withDisabled(Map.of(Library.TAG, Set.of("include", "import", "from", "extends")))
+                .withNodePreProcessor((node, interpreter) -> checkDeadline())
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUseNaturalOperatorPrecedence(false) // Jinja2: `not x is none` == not (x is none)
                         .withIterateOverMapKeys(true) // Jinja2: `for k in dict` yields keys
@@ -58,8 +79,28 @@ public final class JinjaEngine {
                 .build();
     }
 
+    /** Stops a render that has run past its time limit (an Error, so that no catch in Jinjava swallows it). */
+    private static void checkDeadline() {
+        Long deadline = DEADLINE.get();
+        if (deadline != null && System.nanoTime() - deadline > 0) {
+            throw new TimeLimit();
+        }
+    }
+
+    /** Thrown out of a render that took longer than {@link #timeLimitMs}. */
+    private static final class TimeLimit extends Error {
+        TimeLimit() {
+            super("the chat template took longer than " + timeLimitMs + " ms to render", null, false,
+                    false);
+        }
+    }
+
     private Jinjava newJinjava() {
         Jinjava jinjava = new PyJinjava(config);
+        jinjava.setResourceLocator((name, encoding, interpreter) -> {
+            throw new com.hubspot.jinjava.loader.ResourceNotFoundException("chat templates cannot read files ("
+                    + name + ")");
+        });
         jinjava.registerFilter(new PyFilters.ToJson());
         jinjava.registerFilter(new PyFilters.Trim());
         jinjava.registerFilter(new PyFilters.Length("length"));
@@ -90,18 +131,26 @@ public final class JinjaEngine {
         Jinjava jinjava = this.jinjava.get();
         Node tree = parsed.get().computeIfAbsent(source, this::parse);
         List<TemplateError> errors = new ArrayList<>();
-        String output = PyFunctions.withClock(clock, () -> {
-            JinjavaInterpreter interpreter = new JinjavaInterpreter(jinjava,
-                    new Context(jinjava.getGlobalContext(), variables, config.getDisabled()), config);
-            JinjavaInterpreter.pushCurrent(interpreter);
-            try {
-                String out = interpreter.render(tree);
-                errors.addAll(interpreter.getErrorsCopy());
-                return out;
-            } finally {
-                JinjavaInterpreter.popCurrent();
-            }
-        });
+        String output;
+        DEADLINE.set(System.nanoTime() + timeLimitMs * 1_000_000);
+        try {
+            output = PyFunctions.withClock(clock, () -> {
+                JinjavaInterpreter interpreter = new JinjavaInterpreter(jinjava,
+                        new Context(jinjava.getGlobalContext(), variables, config.getDisabled()), config);
+                JinjavaInterpreter.pushCurrent(interpreter);
+                try {
+                    String out = interpreter.render(tree);
+                    errors.addAll(interpreter.getErrorsCopy());
+                    return out;
+                } finally {
+                    JinjavaInterpreter.popCurrent();
+                }
+            });
+        } catch (TimeLimit e) {
+            throw new TemplateException(e.getMessage(), false);
+        } finally {
+            DEADLINE.remove();
+        }
         for (TemplateError error : errors) {
             String raised = raisedMessage(error.getException());
             if (raised != null) {
@@ -109,7 +158,7 @@ public final class JinjaEngine {
             }
         }
         for (TemplateError error : errors) {
-            if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
+            if (error.getSeverity() == TemplateError.ErrorType.FATAL || refused(error)) {
                 throw new TemplateException("line " + error.getLineno() + ": " + error.getMessage(), false);
             }
         }
@@ -139,6 +188,15 @@ public final class JinjaEngine {
     static String jinja2Newlines(String source) {
         String s = source.indexOf('\r') < 0 ? source : source.replace("\r\n", "\n").replace('\r', '\n');
         return s.endsWith("\n") ? s.substring(0, s.length() - 1) : s;
+    }
+
+    /** What the sandbox refused (a disabled tag, a file, a too-long output), whatever severity Jinjava gave it. */
+    private static boolean refused(TemplateError error) {
+        String m = String.valueOf(error.getMessage());
+        return switch (error.getReason()) {
+            case DISABLED, OUTPUT_TOO_BIG, OVER_LIMIT, COLLECTION_TOO_BIG -> true;
+            default -> m.contains("cannot read files");
+        };
     }
 
     private static String raisedMessage(Throwable t) {
