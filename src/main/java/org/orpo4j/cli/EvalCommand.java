@@ -96,7 +96,7 @@ final class EvalCommand implements Callable<Integer> {
                 NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
                 CausalLm lm = CausalLm.load(model, manager)) {
             adapterOption.applyTo(lm);
-            PreferenceDataset pairs = TrainCommand.load(files, tokenizer, TrainCommand.dataOptions(config, skipBadRows),
+            PreferenceDataset pairs = TrainData.load(files, tokenizer, TrainData.dataOptions(config, skipBadRows),
                     new java.util.LinkedHashMap<>());
             rows = pairs.size();
             metrics = new OrpoTrainer(lm, config).evaluate(PairSource.of(pairs));

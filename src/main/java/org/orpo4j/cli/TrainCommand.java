@@ -1,17 +1,14 @@
 package org.orpo4j.cli;
 
 import ai.djl.ndarray.NDManager;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.orpo4j.data.BadDataPolicy;
 import org.orpo4j.data.DataOptions;
 import org.orpo4j.data.HfTokenizer;
 import org.orpo4j.data.LoadReport;
@@ -59,30 +56,15 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     AdapterOption adapterOption;
 
+    @Mixin
+    TrainData pairs;
+
     @Option(names = "--model", required = true, paramLabel = "DIR|ORG/NAME",
             description = "HF model folder to start from (with tokenizer), or a hub name[@revision] (docs/hub.md).")
     Path model;
 
-    @Option(names = "--data", paramLabel = "FILE", description = "Training preference pairs (JSONL, JSON array or parquet).")
-    Path data;
-
-    @Option(names = "--dataset", paramLabel = "ORG/NAME",
-            description = "A hub dataset instead of --data (its --dataset-split files; docs/hub.md).")
-    String dataset;
-
-    @Option(names = "--dataset-split", paramLabel = "SPLIT", defaultValue = "train",
-            description = "The --dataset split to train on (train unless given).")
-    String datasetSplit;
-
-    @Option(names = "--eval-split", paramLabel = "SPLIT",
-            description = "A --dataset split for the eval_ metrics (like --eval-data).")
-    String evalSplit;
-
     @Option(names = "--output", required = true, paramLabel = "DIR", description = "Output folder.")
     Path output;
-
-    @Option(names = "--eval-data", paramLabel = "FILE", description = "Held-out pairs: eval_ metrics every --eval-every steps and at the end.")
-    Path evalData;
 
     @Option(names = "--skip-bad-rows",
             description = "Skip rows that cannot be used (counted per reason in the log) instead of stopping at the first.")
@@ -229,23 +211,10 @@ final class TrainCommand implements Callable<Integer> {
         if (config.bf16() && !NativeFeatures.bfloat16()) {
             throw new IllegalStateException(NativeFeatures.bfloat16Missing());
         }
-        if ((data == null) == (dataset == null)) {
-            throw new ParameterException(spec.commandLine(), "give the training pairs as --data FILE or --dataset"
-                    + " ORG/NAME (one of them)");
-        }
-        if (evalSplit != null && dataset == null) {
-            throw new ParameterException(spec.commandLine(), "--eval-split needs --dataset");
-        }
+        pairs.check();
         model = Inputs.model(model);
-        if (data != null) {
-            Inputs.file(data);
-        }
-        if (evalData != null) {
-            Inputs.file(evalData);
-        }
-        List<Path> trainFiles = data != null ? List.of(data) : Inputs.dataset(dataset, datasetSplit);
-        List<Path> evalFiles = evalData != null ? List.of(evalData)
-                : evalSplit != null ? Inputs.dataset(dataset, evalSplit) : List.of();
+        List<Path> trainFiles = pairs.trainFiles();
+        List<Path> evalFiles = pairs.evalFiles();
         TrainResult result;
         try (RunLock lock = RunLock.acquire(output);
                 Preemption preemption = new Preemption(output, System.err).install()) {
@@ -275,10 +244,11 @@ final class TrainCommand implements Callable<Integer> {
                 NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
                 CausalLm lm = CausalLm.load(model, manager)) {
             adapterOption.applyTo(lm);
-            DataOptions options = dataOptions(config, skipBadRows);
+            DataOptions options = TrainData.dataOptions(config, skipBadRows);
             Map<Path, LoadReport> reports = new LinkedHashMap<>();
-            PreferenceDataset train = load(trainFiles, tokenizer, options, reports);
-            PreferenceDataset evalSet = evalFiles.isEmpty() ? null : load(evalFiles, tokenizer, options, reports);
+            PreferenceDataset train = TrainData.load(trainFiles, tokenizer, options, reports);
+            PreferenceDataset evalSet = evalFiles.isEmpty() ? null
+                    : TrainData.load(evalFiles, tokenizer, options, reports);
             PairSource eval = evalSet == null ? null : PairSource.of(evalSet);
             Files.createDirectories(output);
             config.write(output.resolve("orpo_config.json"));
@@ -291,18 +261,6 @@ final class TrainCommand implements Callable<Integer> {
             preemption.watch(trainer);
             return trainer.train(PairSource.of(train), eval);
         }
-    }
-
-    /** The files (one, or a hub split's shards) as one dataset, each file's load report recorded. */
-    static PreferenceDataset load(List<Path> files, HfTokenizer tokenizer, DataOptions options,
-            Map<Path, LoadReport> reports) throws IOException {
-        List<PreferenceDataset> parts = new ArrayList<>();
-        for (Path file : files) {
-            PreferenceDataset part = PreferenceDataset.load(file, tokenizer, options);
-            reports.put(file, part.report());
-            parts.add(part);
-        }
-        return parts.size() == 1 ? parts.get(0) : PreferenceDataset.concat(parts);
     }
 
     /** The config file's (or the default) settings with every given flag applied; invalid values are bad usage. */
@@ -424,12 +382,6 @@ final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-    }
-
-    /** How the data files are read: the config's lengths and truncation, and the bad-row policy. */
-    static DataOptions dataOptions(OrpoConfig config, boolean skipBadRows) {
-        DataOptions options = config.dataOptions();
-        return skipBadRows ? options.toBuilder().badData(BadDataPolicy.SKIP).build() : options;
     }
 
     /** The headline metrics of the last log or evaluation, e.g. {@code train: loss=0.3172 rewards/accuracies=1.000}. */

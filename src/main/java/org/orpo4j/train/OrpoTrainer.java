@@ -2,7 +2,6 @@ package org.orpo4j.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import java.io.IOException;
@@ -17,7 +16,6 @@ import java.util.Optional;
 import java.util.function.IntConsumer;
 import org.orpo4j.data.PreferenceDataset;
 import org.orpo4j.layout.SharedPromptLayout;
-import org.orpo4j.loss.ChunkedOrpoLoss;
 import org.orpo4j.loss.NonFiniteLogitsException;
 import org.orpo4j.loss.OrpoLoss;
 import org.orpo4j.loss.OrpoMetrics;
@@ -25,7 +23,6 @@ import org.orpo4j.lora.LoraModel;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.model.TrainingForward;
 import org.orpo4j.runtime.GradMode;
-import org.orpo4j.runtime.Scalars;
 import org.orpo4j.safetensors.SaveOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,8 +41,7 @@ public final class OrpoTrainer {
 
     private final CausalLm model;
     private final OrpoConfig config;
-    private final OrpoLoss loss;
-    private final ChunkedOrpoLoss chunkedLoss;
+    private final StepLoss stepLoss;
     private final List<TrainerListener> listeners = new ArrayList<>();
     private Path tokenizerDir;
     private volatile String stopRequest; // set by requestStop, from any thread
@@ -53,10 +49,7 @@ public final class OrpoTrainer {
     public OrpoTrainer(CausalLm model, OrpoConfig config) {
         this.model = model;
         this.config = config;
-        this.loss = OrpoLoss.builder().beta(config.beta()).alpha(config.alpha()).promptLoss(config.promptLoss())
-                .build();
-        this.chunkedLoss = ChunkedOrpoLoss.of(loss, config.lossChunkValues())
-                .withLogitSoftcapping(model.config().finalLogitSoftcapping());
+        this.stepLoss = new StepLoss(model, config);
         listeners.add(new ProgressLogger());
     }
 
@@ -278,11 +271,11 @@ public final class OrpoTrainer {
                             NDArray ids = mb.create(layout.get().ids(), new Shape(1, layout.get().length()));
                             forward = model.trainingForward(ids, layout.get(), config.gradientCheckpointing(),
                                     layerSeeds);
-                            o = sharedPromptLoss(forward.hidden(), layout.get(), lossScale / g);
+                            o = stepLoss.sharedPrompt(forward.hidden(), layout.get(), lossScale / g);
                         } else {
                             forward = model.trainingForward(batch.inputIds(), batch.attentionMask(),
                                     config.gradientCheckpointing(), layerSeeds);
-                            o = microBatchLoss(forward.hidden(), batch, lossScale / g);
+                            o = stepLoss.twoRow(forward.hidden(), batch, lossScale / g);
                         }
                         collector.backward(o.loss());
                         forward.backward(); // the checkpointed layers' share
@@ -300,56 +293,6 @@ public final class OrpoTrainer {
             }
         }
         return finite ? new LinkedHashMap<>(OrpoMetrics.mean(micro).toMap("")) : null;
-    }
-
-    /**
-     * The ORPO loss of one micro-batch from its final hidden states [2B, T, H], from full logits or chunk by chunk
-     * as {@link OrpoConfig#chunkedLoss()} says; the same numbers either way, only the memory peak differs. Its
-     * backward yields {@code gradScale} times the gradients (1/g for accumulation, times the fp16 loss scale): the
-     * plain loss is multiplied, the chunked one is told; the metrics are unscaled.
-     *
-     * @throws NonFiniteLogitsException when the model produced NaN or Inf logits
-     */
-    private OrpoLoss.Output microBatchLoss(NDArray hidden, MicroBatch batch, double gradScale) {
-        NDArray ids = batch.inputIds(); // [2B, T]
-        long[] shape = ids.getShape().getShape();
-        boolean chunk = switch (config.chunkedLoss()) {
-            case ON -> true;
-            case OFF -> false;
-            case AUTO -> ChunkedOrpoLoss.recommended(shape[0], shape[1], model.config().vocabSize());
-        };
-        if (chunk) {
-            return chunkedLoss.compute(hidden, model.lmHeadWeight(), ids, batch.attentionMask(), batch.labels(),
-                    gradScale);
-        }
-        NDArray logits = model.logits(hidden); // [2B, T, V]
-        OrpoLoss.Output o = loss.compute(logits, ids, batch.attentionMask(), batch.labels());
-        // loss · gradScale through Scalars: DJL's mul(Number) frees its scalar while backward still reads it
-        return gradScale == 1 ? o
-                : new OrpoLoss.Output(o.loss().mul(Scalars.like(o.loss(), gradScale)), o.metrics());
-    }
-
-    /**
-     * The ORPO loss of shared-prompt pairs from the packed row's hidden states [1, L, H]: chunked as
-     * {@link OrpoConfig#chunkedLoss()} says (AUTO: by the predicting positions' logits), else from the logits of
-     * the predicting positions only.
-     */
-    private OrpoLoss.Output sharedPromptLoss(NDArray hidden, SharedPromptLayout layout, double gradScale) {
-        SharedPromptLayout.Predictions predictions = layout.predictions(config.promptLoss());
-        long vocab = model.config().vocabSize();
-        boolean chunk = switch (config.chunkedLoss()) {
-            case ON -> true;
-            case OFF -> false;
-            case AUTO -> ChunkedOrpoLoss.recommended(1, predictions.count() + 1L, vocab);
-        };
-        if (chunk) {
-            return chunkedLoss.compute(hidden, model.lmHeadWeight(), predictions, gradScale);
-        }
-        NDArray index = hidden.getManager().create(predictions.position()).toType(DataType.INT64, false);
-        NDArray predicting = hidden.reshape(layout.length(), hidden.getShape().get(2)).get(index); // [N, H]
-        OrpoLoss.Output o = loss.compute(model.logits(predicting), predictions); // logits [N, V]
-        return gradScale == 1 ? o
-                : new OrpoLoss.Output(o.loss().mul(Scalars.like(o.loss(), gradScale)), o.metrics());
     }
 
     /**
@@ -391,7 +334,7 @@ public final class OrpoTrainer {
                 try (NDManager m = root.newSubManager()) {
                     MicroBatch batch = eval.collate(rows, m);
                     NDArray hidden = model.hiddenStates(batch.inputIds(), batch.attentionMask());
-                    batches.add(microBatchLoss(hidden, batch, 1.0).metrics());
+                    batches.add(stepLoss.twoRow(hidden, batch, 1.0).metrics());
                 }
             }
         } finally {
