@@ -44,7 +44,7 @@ public final class ParquetReadBench {
         }
         System.out.printf(Locale.ROOT, "%d rows: JSONL %.1f MB, parquet %.1f MB%n", rows, Files.size(jsonl) / 1e6,
                 Files.size(parquet) / 1e6);
-        for (int round = 0; round < 2; round++) { // the first round warms the JIT and DuckDB up
+        for (int round = 0; round < 3; round++) { // the first round warms the JIT and DuckDB up
             double j = rawRows(jsonl);
             double p = rawRows(parquet);
             System.out.printf(Locale.ROOT, "round %d raw rows: JSONL %.2f s (%.0f rows/s), parquet %.2f s (%.0f rows/s),"
