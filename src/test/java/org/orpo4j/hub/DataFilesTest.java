@@ -29,9 +29,19 @@ class DataFilesTest {
 
     @Test
     void jsonFilesNamedAfterTheSplit() {
-        List<String> files = List.of("train.jsonl", "data/test.jsonl", "prefs_train.json", "training_notes.json",
+        List<String> files = List.of("train.jsonl", "data/test.jsonl", "prefs_train.json", "trainer_notes.json",
                 "pretrain.jsonl", "latest.json", "train.csv");
         assertEquals(List.of("prefs_train.json", "train.jsonl"), DataFiles.forSplit(files, "train"));
         assertEquals(List.of("data/test.jsonl"), DataFiles.forSplit(files, "test"));
+    }
+
+    @Test
+    void theDatasetsLibrarysSynonymsAndFolderNames() {
+        List<String> files = List.of("data/training-00000.parquet", "data/dev.jsonl", "eval/part-0.parquet",
+                "data-test/rows.json", "evaluations/rows.json", "devices.json");
+        assertEquals(List.of("data/training-00000.parquet"), DataFiles.forSplit(files, "train"));
+        assertEquals(List.of("data/dev.jsonl"), DataFiles.forSplit(files, "validation"));
+        assertEquals(List.of("data-test/rows.json", "eval/part-0.parquet"), DataFiles.forSplit(files, "test"));
+        assertEquals(List.of("test", "train", "validation"), DataFiles.splits(files));
     }
 }
