@@ -103,6 +103,24 @@ class PreemptionTest {
         child.signal("INT");
         assertEquals(130, child.exitCode(), () -> "stderr: " + child.err);
         assertTrue(CheckpointManager.list(out).isEmpty());
+        assertEquals("orpo4j train: SIGINT before training began: nothing was trained; there is no checkpoint to"
+                + " resume from", child.err.get(child.err.size() - 1));
+    }
+
+    @Test
+    void ctrlCAfterACheckpointNamesItForResume() throws Exception {
+        Path out = tmp.resolve("interrupted");
+        List<String> args = trainFor(out, "100000");
+        args.set(args.indexOf("--save-every") + 1, "1"); // a checkpoint every step
+        Child child = Child.start(args);
+        child.await(lines -> lines.stream().anyMatch(l -> l.contains("step 2/")));
+        child.signal("INT");
+        assertEquals(130, child.exitCode(), () -> "stderr: " + child.err);
+        String last = child.err.get(child.err.size() - 1);
+        Matcher m = Pattern.compile("orpo4j train: stopped by SIGINT at step (\\d+) of 100000; the last checkpoint is "
+                + Pattern.quote(out.toString()) + "/checkpoint-\\1 \\(step \\1\\): run the same command with --resume to"
+                + " continue from it").matcher(last);
+        assertTrue(m.matches(), last);
     }
 
     @Test
