@@ -216,8 +216,9 @@ final class TrainCommand implements Callable<Integer> {
         List<Path> trainFiles = pairs.trainFiles();
         List<Path> evalFiles = pairs.evalFiles();
         TrainResult result;
-        try (RunLock lock = RunLock.acquire(output);
-                Preemption preemption = new Preemption(output, System.err).install()) {
+        // signals first: from the moment the lock file exists, Ctrl-C is answered in one line
+        try (Preemption preemption = new Preemption(output, System.err).install();
+                RunLock lock = RunLock.acquire(output)) {
             if (OutputDir.resumeFolder(output, config.resumeFromCheckpoint()).isEmpty()) {
                 OutputDir.prepareFresh(output, config.overwriteOutputDir()); // before orpo_config.json lands there
             }

@@ -138,7 +138,7 @@ class PreemptionTest {
     }
 
     /** A {@code train} in a child JVM with its stderr collected line by line. */
-    private record Child(Process process, List<String> err) {
+    private record Child(Process process, List<String> err, Thread reader) {
 
         static Child start(List<String> args) throws Exception {
             List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
@@ -160,7 +160,7 @@ class PreemptionTest {
             reader.setDaemon(true);
             reader.start();
             p.getOutputStream().close();
-            return new Child(p, err);
+            return new Child(p, err, reader);
         }
 
         void await(Predicate<List<String>> ready) throws InterruptedException {
@@ -177,7 +177,7 @@ class PreemptionTest {
 
         int exitCode() throws InterruptedException {
             assertTrue(process.waitFor(120, TimeUnit.SECONDS), "child did not stop");
-            Thread.sleep(200); // let the reader drain stderr
+            reader.join(TimeUnit.SECONDS.toMillis(30)); // stderr read to its end
             return process.exitValue();
         }
     }
