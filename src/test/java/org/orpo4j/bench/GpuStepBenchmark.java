@@ -2,6 +2,7 @@ package org.orpo4j.bench;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -194,10 +195,10 @@ public final class GpuStepBenchmark {
                 for (int s = 0; s < warmup + steps; s++) {
                     long t0 = System.nanoTime();
                     try (NDManager step = root.newSubManager()) {
-                        Shape shape = new Shape(2L * c.pairs(), c.length());
-                        NDArray ids = step.create(batch[0], shape);
-                        NDArray mask = step.create(batch[1], shape);
-                        NDArray labels = step.create(batch[2], shape);
+                        NDList arrays = OrpoStepBenchmark.arrays(c, batch, step); // ids, mask, labels [2B, T]
+                        NDArray ids = arrays.get(0);
+                        NDArray mask = arrays.get(1);
+                        NDArray labels = arrays.get(2);
                         try (GradientCollector collector = root.getEngine().newGradientCollector()) {
                             OrpoLoss.Output out = chunked
                                     ? chunkedLoss.compute(lm.hiddenStates(ids, mask), lm.lmHeadWeight(), ids, mask,

@@ -1,8 +1,8 @@
 package org.orpo4j.bench;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -156,10 +156,10 @@ public final class LoraBenchmark {
                 for (int s = 0; s <= steps; s++) {
                     long start = System.nanoTime();
                     try (NDManager step = root.newSubManager()) {
-                        Shape shape = new Shape(2L * c.pairs(), c.length());
-                        NDArray ids = step.create(batch[0], shape);
-                        NDArray mask = step.create(batch[1], shape);
-                        NDArray labels = step.create(batch[2], shape);
+                        NDList arrays = OrpoStepBenchmark.arrays(c, batch, step); // ids, mask, labels [2B, T]
+                        NDArray ids = arrays.get(0);
+                        NDArray mask = arrays.get(1);
+                        NDArray labels = arrays.get(2);
                         try (GradientCollector collector = root.getEngine().newGradientCollector()) {
                             TrainingForward forward = lm.trainingForward(ids, mask, checkpoint, null);
                             collector.backward(chunked.compute(forward.hidden(), lm.lmHeadWeight(), ids, mask,

@@ -2,6 +2,7 @@ package org.orpo4j.bench;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -355,10 +356,10 @@ public final class OrpoStepBenchmark {
                 long t0 = System.nanoTime();
                 try (NDManager step = root.newSubManager();
                         GradientCollector collector = root.getEngine().newGradientCollector()) {
-                    Shape shape = new Shape(2L * c.pairs(), c.length());
-                    NDArray ids = step.create(batch[0], shape);
-                    NDArray mask = step.create(batch[1], shape);
-                    NDArray labels = step.create(batch[2], shape);
+                    NDList arrays = OrpoStepBenchmark.arrays(c, batch, step); // ids, mask, labels [2B, T]
+                    NDArray ids = arrays.get(0);
+                    NDArray mask = arrays.get(1);
+                    NDArray labels = arrays.get(2);
                     OrpoLoss.Output out = chunked ? chunkedLoss.compute(hidden, w, ids, mask, labels)
                             : loss.compute(hidden.getNDArrayInternal().linear(hidden, w, null).singletonOrThrow(),
                                     ids, mask, labels);
@@ -391,10 +392,10 @@ public final class OrpoStepBenchmark {
         long t1;
         long t2;
         try (NDManager step = root.newSubManager()) {
-            Shape shape = new Shape(2L * c.pairs(), c.length());
-            NDArray ids = step.create(batch[0], shape);
-            NDArray mask = step.create(batch[1], shape);
-            NDArray labels = step.create(batch[2], shape);
+            NDList arrays = OrpoStepBenchmark.arrays(c, batch, step); // ids, mask, labels [2B, T]
+            NDArray ids = arrays.get(0);
+            NDArray mask = arrays.get(1);
+            NDArray labels = arrays.get(2);
             try (GradientCollector collector = root.getEngine().newGradientCollector()) {
                 TrainingForward forward = lm.trainingForward(ids, mask, checkpoint, null);
                 OrpoLoss.Output out = chunked
@@ -413,6 +414,13 @@ public final class OrpoStepBenchmark {
         long t3 = System.nanoTime();
         hwm[2] = status("VmHWM");
         return new double[] {(t3 - t0) / 1e9, (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9};
+    }
+
+    /** {@link #batch} as the [2B, T] ids, attention mask and labels in {@code manager}. */
+    static NDList arrays(Case c, long[][] batch, NDManager manager) {
+        Shape shape = new Shape(2L * c.pairs(), c.length());
+        return new NDList(manager.create(batch[0], shape), manager.create(batch[1], shape),
+                manager.create(batch[2], shape));
     }
 
     /** Random ids (no padding: every row is T real tokens), a prompt of T/4 tokens, completion labels after it. */

@@ -10,6 +10,7 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine;
 
@@ -45,6 +46,17 @@ final class Cli {
         cmd.setErr(new PrintWriter(err));
         int code = cmd.execute(args);
         return new Result(code, out.toString(), err.toString());
+    }
+
+    /** {@code java [jvmOptions] -cp <this test run's class path> org.orpo4j.cli.Main args}: orpo4j in a child JVM. */
+    static List<String> childCommand(List<String> args, String... jvmOptions) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Dai.djl.offline=true");
+        cmd.addAll(List.of(jvmOptions));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(args);
+        return cmd;
     }
 
     /** The demo's word-level tokenizer (vocabulary 180, ChatML template, EOS <|im_end|> = 2, pad 0) in {@code dir}. */

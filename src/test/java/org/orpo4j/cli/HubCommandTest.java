@@ -85,11 +85,9 @@ class HubCommandTest {
 
     /** orpo4j in a child JVM with {@code env} added to this one's environment. */
     private Run child(Map<String, String> env, List<String> args, String... more) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dai.djl.offline=true", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp",
-                System.getProperty("java.class.path"), Main.class.getName()));
-        cmd.addAll(args);
-        cmd.addAll(List.of(more));
+        List<String> all = new ArrayList<>(args);
+        all.addAll(List.of(more));
+        List<String> cmd = Cli.childCommand(all, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
         Path out = Files.createTempFile(tmp, "out", ".txt");
         Path err = Files.createTempFile(tmp, "err", ".txt");
         ProcessBuilder builder = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());

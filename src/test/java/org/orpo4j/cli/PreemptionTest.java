@@ -141,11 +141,7 @@ class PreemptionTest {
     private record Child(Process process, List<String> err, Thread reader) {
 
         static Child start(List<String> args) throws Exception {
-            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                    .toString(), "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"),
-                    Main.class.getName()));
-            cmd.addAll(args);
-            Process p = new ProcessBuilder(cmd).start();
+            Process p = new ProcessBuilder(Cli.childCommand(args)).start();
             List<String> err = new CopyOnWriteArrayList<>();
             Thread reader = new Thread(() -> {
                 try (BufferedReader in = new BufferedReader(
