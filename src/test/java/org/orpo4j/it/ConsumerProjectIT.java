@@ -47,7 +47,7 @@ class ConsumerProjectIT {
                 "-Dmdep.includeScope=runtime", "-Dmdep.outputFile=runtime.txt");
         String compile = Files.readString(project.resolve("compile.txt"));
         assertTrue(compile.contains("orpo4j-0.1.0-SNAPSHOT.jar"), compile);
-        for (String forbidden : List.of("picocli", "xchart", "pdfbox", "junit", "opentest4j")) {
+        for (String forbidden : List.of("picocli", "xchart", "pdfbox", "junit", "opentest4j", "duckdb")) {
             assertFalse(compile.contains(forbidden), forbidden + " on the consumer's compile class path: " + compile);
         }
 
