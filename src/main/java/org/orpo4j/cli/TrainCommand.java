@@ -2,7 +2,6 @@ package org.orpo4j.cli;
 
 import ai.djl.ndarray.NDManager;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,8 +23,6 @@ import org.orpo4j.train.OutputDir;
 import org.orpo4j.train.RunLock;
 import org.orpo4j.train.PairSource;
 import org.orpo4j.train.TrainResult;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -44,8 +41,6 @@ import picocli.CommandLine.Spec;
                 "Writes OUTPUT/metrics.jsonl, OUTPUT/checkpoint-<step>/ and the trained HF model folder into OUTPUT.",
                 "Flags override --config; unset knobs keep TRL's defaults (docs/configuration.md)."})
 final class TrainCommand implements Callable<Integer> {
-
-    private static final Logger LOG = LoggerFactory.getLogger(TrainCommand.class);
 
     @Spec
     CommandSpec spec;
@@ -230,8 +225,13 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         PrintWriter out = spec.commandLine().getOut();
-        out.printf(Locale.ROOT, "trained %d steps%s; model saved to %s%n", result.globalStep(),
-                result.stopReason() == null ? "" : " (stopped: " + result.stopReason() + ")", result.modelDir());
+        if (result.alreadyFinished()) {
+            out.printf(Locale.ROOT, "the run in %s is already finished (step %d); nothing was written%n",
+                    result.modelDir(), result.globalStep());
+        } else {
+            out.printf(Locale.ROOT, "trained %d steps%s; model saved to %s%n", result.globalStep(),
+                    result.stopReason() == null ? "" : " (stopped: " + result.stopReason() + ")", result.modelDir());
+        }
         printMetrics(out, "train", result.lastLog(), "");
         printMetrics(out, "eval", result.evalMetrics(), "eval_");
         out.flush();
@@ -251,14 +251,8 @@ final class TrainCommand implements Callable<Integer> {
             PreferenceDataset evalSet = evalFiles.isEmpty() ? null
                     : TrainData.load(evalFiles, tokenizer, options, reports);
             PairSource eval = evalSet == null ? null : PairSource.of(evalSet);
-            Files.createDirectories(output);
-            config.write(output.resolve("orpo_config.json"));
-            int skipped = SkippedRowsFile.write(output, reports);
-            if (skipped > 0) {
-                LOG.warn("{} rows skipped; every one is listed in {}", skipped,
-                        output.resolve(OutputDir.SKIPPED_ROWS_FILE));
-            }
-            OrpoTrainer trainer = new OrpoTrainer(lm, config).tokenizerDir(model).addListener(preemption);
+            OrpoTrainer trainer = new OrpoTrainer(lm, config).tokenizerDir(model).addListener(preemption)
+                    .addListener(SkippedRowsFile.listener(output, reports));
             preemption.watch(trainer);
             return trainer.train(PairSource.of(train), eval);
         }

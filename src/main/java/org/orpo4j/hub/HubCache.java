@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import java.util.Optional;
+import org.orpo4j.runtime.AtomicFiles;
 
 /**
  * The HuggingFace cache as huggingface_hub lays it out, shared with the Python tools: {@code
@@ -69,9 +70,7 @@ public final class HubCache {
         }
         Path ref = repo(id).resolve("refs").resolve(id.revision());
         Files.createDirectories(ref.getParent());
-        Path tmp = ref.resolveSibling(ref.getFileName() + ".tmp");
-        Files.writeString(tmp, commit, StandardCharsets.UTF_8);
-        Files.move(tmp, ref, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.write(ref, commit.getBytes(StandardCharsets.UTF_8));
     }
 
     Path snapshot(RepoId id, String commit) {

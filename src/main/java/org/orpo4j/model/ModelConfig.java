@@ -10,13 +10,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import org.orpo4j.runtime.AtomicFiles;
 import org.orpo4j.runtime.Json;
 
 /**
@@ -189,18 +188,12 @@ public final class ModelConfig {
                 out.put("dtype", torchDtype);
             }
         }
-        Path tmp = configJson.resolveSibling(configJson.getFileName() + ".tmp");
         try {
             Path parent = configJson.toAbsolutePath().getParent();
             if (parent != null) {
                 Files.createDirectories(parent);
             }
-            Files.write(tmp, (JSON.writeValueAsString(out) + "\n").getBytes(StandardCharsets.UTF_8));
-            try {
-                Files.move(tmp, configJson, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, configJson, StandardCopyOption.REPLACE_EXISTING);
-            }
+            AtomicFiles.write(configJson, (JSON.writeValueAsString(out) + "\n").getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new UncheckedIOException(configJson + ": cannot write config: " + e.getMessage(), e);
         }

@@ -119,18 +119,26 @@ public final class OrpoTrainer {
         Map<String, Double> evalMetrics = Map.of();
 
         Optional<Path> resume = OutputDir.resumeFolder(out, config.resumeFromCheckpoint());
+        TrainerState saved = null;
         if (resume.isEmpty()) {
             if (config.resumeFromCheckpoint() != null) {
                 LOG.info("no checkpoint in {} to resume from; starting fresh", out);
             }
             OutputDir.prepareFresh(out, config.overwriteOutputDir());
+        } else {
+            saved = TrainingCheckpoint.readState(resume.get());
+            state.restoreFrom(saved); // checks the data fits before the model is touched
+            if (state.globalStep() >= maxSteps && weights.savedIn(out)) {
+                LOG.info("the run in {} is already finished (step {} of {}); nothing to do", out,
+                        state.globalStep(), maxSteps);
+                return TrainResult.finished(state, out);
+            }
         }
+        config.write(out.resolve(OrpoConfig.FILE));
         try (NDManager root = first.getManager().newSubManager(); AdamW adamw = AdamW.of(params, config)) {
             CheckpointManager checkpoints = new CheckpointManager(out, config.saveTotalLimit());
             MetricsWriter metrics;
-            if (resume.isPresent()) {
-                TrainerState saved = TrainingCheckpoint.readState(resume.get());
-                state.restoreFrom(saved); // checks the data fits before the model is touched
+            if (saved != null) {
                 warnOnChangedKnobs(saved.config());
                 TrainingCheckpoint.restore(resume.get(), weights, adamw, saved.optimizerSteps(), root);
                 metrics = MetricsWriter.resume(out.resolve(MetricsWriter.FILE), state.globalStep());
@@ -147,7 +155,10 @@ public final class OrpoTrainer {
                     TrainingPrecision.start(model, config.precision(), resume.orElse(null), params)) {
                 List<int[]> order = epochOrder(train, state.epochIndex());
                 LogWindow window = new LogWindow();
-                long lastSaved = -1;
+                // the checkpoint resumed from is not saved again (a kill while replacing it could lose it)
+                long lastSaved = resume.map(r -> r.toAbsolutePath().normalize())
+                        .filter(r -> r.equals(checkpoints.folder(state.globalStep()).toAbsolutePath().normalize()))
+                        .isPresent() ? state.globalStep() : -1;
                 long lastEvaluated = -1;
                 listeners.forEach(l -> l.onTrainBegin(state, control));
                 while (state.globalStep() < maxSteps && !control.shouldStop()) {
@@ -223,7 +234,7 @@ public final class OrpoTrainer {
                 if (stopRequest != null) {
                     LOG.info("stopped at step {} ({}); resume from {}", state.globalStep(), stopRequest,
                             checkpoints.folder(state.globalStep()));
-                    return new TrainResult(state.globalStep(), lastLog, evalMetrics, out, control.reason());
+                    return new TrainResult(state.globalStep(), lastLog, evalMetrics, out, control.reason(), false);
                 }
                 if (eval != null && lastEvaluated != state.globalStep()) {
                     evalMetrics = evaluateAndLog(eval, metrics, state, root, control);
@@ -240,7 +251,7 @@ public final class OrpoTrainer {
             weights.save(out, tokenizerDir);
             LOG.info("saved the trained {} to {}", LoraModel.of(model).isPresent() ? "LoRA adapter" : "model", out);
         }
-        return new TrainResult(state.globalStep(), lastLog, evalMetrics, out, control.reason());
+        return new TrainResult(state.globalStep(), lastLog, evalMetrics, out, control.reason(), false);
     }
 
     /**

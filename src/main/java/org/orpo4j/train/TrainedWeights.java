@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.IntConsumer;
@@ -24,6 +25,9 @@ interface TrainedWeights {
 
     /** Writes the trained weights (and the tokenizer files of {@code tokenizerDir}, nullable) into {@code dir}. */
     void save(Path dir, Path tokenizerDir) throws IOException;
+
+    /** True when {@code dir} holds the weights {@link #save} writes (a finished run's output). */
+    boolean savedIn(Path dir);
 
     /** Copies the weights a checkpoint folder holds into {@link #parameters()}, in place. */
     void restore(Path checkpoint, NDManager scratch) throws IOException;
@@ -48,6 +52,12 @@ interface TrainedWeights {
             @Override
             public void save(Path dir, Path tokenizerDir) {
                 model.save(dir, SaveOptions.defaults(), tokenizerDir);
+            }
+
+            @Override
+            public boolean savedIn(Path dir) {
+                return Files.isRegularFile(dir.resolve(CheckpointReader.SINGLE_FILE))
+                        || Files.isRegularFile(dir.resolve(CheckpointReader.INDEX_FILE));
             }
 
             @Override
@@ -84,6 +94,11 @@ interface TrainedWeights {
                 if (tokenizerDir != null) {
                     CausalLm.copyTokenizerFiles(tokenizerDir, dir);
                 }
+            }
+
+            @Override
+            public boolean savedIn(Path dir) {
+                return Files.isRegularFile(dir.resolve(LoraModel.WEIGHTS_FILE));
             }
 
             @Override
