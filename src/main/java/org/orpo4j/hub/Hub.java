@@ -128,7 +128,7 @@ public final class Hub {
     private Path fetch(RepoId id, Snapshot snapshot, List<String> files) throws IOException {
         Path folder = cache.snapshot(id, snapshot.commit());
         for (String file : files) {
-            if (Files.exists(folder.resolve(file))) {
+            if (Files.exists(RepoFiles.inside(folder, file))) {
                 continue;
             }
             if (offline) {

@@ -77,13 +77,17 @@ public final class HubCache {
         return repo(id).resolve("snapshots").resolve(commit);
     }
 
+    /** The blob named by {@code etag}, which must be a sha1 or sha256 (it comes from the network). */
     Path blob(RepoId id, String etag) {
+        if (!etag.matches("[0-9a-f]{40}|[0-9a-f]{64}")) {
+            throw new IllegalArgumentException("not a blob name: " + HubErrors.printable(etag));
+        }
         return repo(id).resolve("blobs").resolve(etag);
     }
 
     /** Links {@code snapshots/<commit>/<file>} to {@code blobs/<etag>} by a relative link, as huggingface_hub does. */
     void link(RepoId id, String commit, String file, String etag) throws IOException {
-        Path target = snapshot(id, commit).resolve(file);
+        Path target = RepoFiles.inside(snapshot(id, commit), file);
         Files.createDirectories(target.getParent());
         Path relative = target.getParent().relativize(blob(id, etag));
         Path tmp = target.resolveSibling("." + target.getFileName() + ".link");
