@@ -41,6 +41,11 @@ interface TrainedWeights {
         return null;
     }
 
+    /** True when a layer draws at random in training (LoRA dropout): each row must then get its own draws. */
+    default boolean drawsAtRandom() {
+        return false;
+    }
+
     /** The model's weights, all trained. */
     static TrainedWeights fullModel(CausalLm model) {
         return new TrainedWeights() {
@@ -108,7 +113,12 @@ interface TrainedWeights {
 
             @Override
             public IntConsumer layerSeeds(long seed) {
-                return lora.config().dropout() == 0 ? null : layer -> lora.seedDropout(seed * 131 + layer);
+                return drawsAtRandom() ? layer -> lora.seedDropout(seed * 131 + layer) : null;
+            }
+
+            @Override
+            public boolean drawsAtRandom() {
+                return lora.config().dropout() > 0;
             }
         };
     }
