@@ -89,6 +89,14 @@ public final class OrpoTrainer {
      */
     public TrainResult train(PairSource train, PairSource eval) {
         stopRequest = null;
+        Map<String, Path> inputs = new LinkedHashMap<>();
+        inputs.put("the model's folder", model.source().orElse(null));
+        inputs.put("tokenizerDir", tokenizerDir);
+        try {
+            OutputDir.refuseInputs(Path.of(config.outputDir()), "outputDir", inputs); // before the lock file
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         try (RunLock lock = RunLock.acquire(Path.of(config.outputDir()))) {
             return run(train, eval);
         } catch (IOException e) {

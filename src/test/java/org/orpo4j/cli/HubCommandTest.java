@@ -71,8 +71,9 @@ class HubCommandTest {
         Run missing = child(Map.of("HF_HUB_OFFLINE", "1", "HF_HUB_CACHE", cache.toString()),
                 List.of("eval", "--model", "org/other", "--dataset", "org/prefs"));
         assertEquals(1, missing.code());
-        assertEquals("orpo4j eval: error: org/other: HF_HUB_OFFLINE is set and nothing is cached in " + cache
-                + " (download it once without HF_HUB_OFFLINE)", missing.err().strip());
+        assertEquals("orpo4j eval: error: --model org/other: no such local folder, and as a hub name: org/other:"
+                + " HF_HUB_OFFLINE is set and nothing is cached in " + cache + " (download it once without"
+                + " HF_HUB_OFFLINE)", missing.err().strip());
     }
 
     /** The JSONL rows as a parquet file (DuckDB infers the message structs). */
