@@ -93,11 +93,10 @@ final class EvalCommand implements Callable<Integer> {
         Hub.Plan split = data != null ? null : Hub.fromEnvironment().planDataset(dataset, datasetSplit);
         List<Path> files = data != null ? List.of(Inputs.file(data))
                 : split.files().stream().map(split.folder()::resolve).toList();
-        inputs.fetch();
+        inputs.prepare();
         if (split != null) {
             split.fetch();
         }
-        inputs.checkAdapter();
         Map<String, Double> metrics;
         int rows;
         try (HfTokenizer tokenizer = HfTokenizer.load(inputs.tokenizerDir());

@@ -72,8 +72,7 @@ final class GenerateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--system needs --chat");
         }
         ModelInputs inputs = ModelInputs.resolve(model, adapterOption.adapter);
-        inputs.fetch();
-        inputs.checkAdapter();
+        inputs.prepare();
         List<ChatMessage> messages = new ArrayList<>();
         if (system != null) {
             messages.add(new ChatMessage("system", system));

@@ -44,8 +44,7 @@ final class MergeCommand implements Callable<Integer> {
         ModelInputs inputs = ModelInputs.resolve(model, adapter);
         Map<String, Path> read = inputs.folders();
         OutputDir.refuseInputs(output, "--output", read);
-        inputs.fetch();
-        inputs.checkAdapter();
+        inputs.prepare();
         try (NDManager manager = DjlRuntime.newManager(DjlRuntime.defaultDevice());
                 CausalLm lm = inputs.load(manager)) {
             LoraModel.of(lm).orElseThrow().merge();

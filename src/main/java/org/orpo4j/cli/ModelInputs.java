@@ -21,10 +21,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The model a command runs: {@code --model} (a folder or hub name) and {@code --adapter} (a PEFT adapter, folder or
  * hub name). {@code --model} may itself name an adapter, and without it the base is the one the adapter's
- * {@code adapter_config.json} names, as PEFT's {@code AutoPeftModel} does. Built in three steps so that mistakes
- * show before anything heavy runs: {@link #resolve} (local checks and hub file lists: nothing big downloaded),
- * {@link #fetch} (downloads), {@link #checkAdapter} (the adapter against the base's config.json, before the base
- * loads).
+ * {@code adapter_config.json} names, as PEFT's {@code AutoPeftModel} does. Built in two steps so that mistakes
+ * show before anything heavy runs: {@link #resolve} (local checks and hub file lists: nothing big downloaded), then
+ * {@link #prepare} (the adapter and the base's config.json first, the adapter checked against that config, and only
+ * then the base's weights).
  */
 final class ModelInputs {
 
@@ -123,27 +123,28 @@ final class ModelInputs {
         return new ModelInputs(base, lora);
     }
 
-    /** Downloads what the hub names need (nothing for local folders); checks the folders hold what they must. */
-    void fetch() throws IOException {
-        if (base.plan() != null) {
-            base.plan().fetch();
-        }
+    /**
+     * Downloads what hub names need, small files first: the adapter and the base's config.json, then, once the
+     * adapter is known to fit that config (its file header against the shapes, no tensor read), the base's
+     * weights. Returns the adapter's settings, or empty without one.
+     */
+    Optional<LoraConfig> prepare() throws IOException {
         if (adapter != null && adapter.plan() != null) {
             adapter.plan().fetch();
         }
-        Inputs.modelDir(base.folder());
-    }
-
-    /**
-     * The adapter checked against the base's config.json and its own file header (no tensor loaded), or empty
-     * without one: a mismatch is reported before the base model loads.
-     */
-    Optional<LoraConfig> checkAdapter() throws IOException {
-        if (adapter == null) {
-            return Optional.empty();
+        if (base.plan() != null) {
+            base.plan().fetch("config.json");
         }
-        ModelConfig config = ModelConfig.load(base.folder().resolve("config.json"));
-        return Optional.of(LoraModel.check(adapter.folder(), config));
+        Inputs.modelDir(base.folder());
+        Optional<LoraConfig> lora = Optional.empty();
+        if (adapter != null) {
+            ModelConfig config = ModelConfig.load(base.folder().resolve("config.json"));
+            lora = Optional.of(LoraModel.check(adapter.folder(), config));
+        }
+        if (base.plan() != null) {
+            base.plan().fetch();
+        }
+        return lora;
     }
 
     /** The folders read, by the flag that named them (what an output folder must stay clear of). */

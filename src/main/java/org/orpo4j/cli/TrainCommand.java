@@ -219,9 +219,8 @@ final class TrainCommand implements Callable<Integer> {
         Map<String, Path> read = new LinkedHashMap<>(inputs.folders());
         read.putAll(files.byFlag());
         OutputDir.refuseInputs(output, "--output", read);
-        inputs.fetch();
+        Optional<LoraConfig> adapter = inputs.prepare();
         files.fetch();
-        Optional<LoraConfig> adapter = inputs.checkAdapter();
         if (adapter.isPresent()) {
             config = withAdapterSettings(config, adapter.get());
         }

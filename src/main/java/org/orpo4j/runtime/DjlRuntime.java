@@ -43,15 +43,9 @@ public final class DjlRuntime {
      * A property the user set wins.
      */
     public static Engine engine() {
-        ensureOffline();
+        quiet();
         boolean first = !started;
         if (first) {
-            setIfAbsent("ai.djl.pytorch.graph_optimizer", "false");
-            if (LoggerFactory.getILoggerFactory().getClass().getName().equals("org.slf4j.simple.SimpleLoggerFactory")) {
-                setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
-                setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.util.Platform", "warn");
-                setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.pytorch.engine.PtEngine", "warn");
-            }
             started = true;
         }
         Engine engine = Engine.getEngine("PyTorch");
@@ -59,6 +53,20 @@ public final class DjlRuntime {
             LOG.info("PyTorch {} started offline; {} GPU(s) visible", engine.getVersion(), gpuCount());
         }
         return engine;
+    }
+
+    /**
+     * Offline, and DJL's start-up chatter down, before any DJL class logs: the tokenizer library loads DJL's
+     * platform detection too, so {@code HfTokenizer.load} calls this as well as {@link #engine()} does. Idempotent.
+     */
+    public static void quiet() {
+        ensureOffline();
+        setIfAbsent("ai.djl.pytorch.graph_optimizer", "false");
+        if (LoggerFactory.getILoggerFactory().getClass().getName().equals("org.slf4j.simple.SimpleLoggerFactory")) {
+            setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
+            setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.util.Platform", "warn");
+            setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.pytorch.engine.PtEngine", "warn");
+        }
     }
 
     private static void setIfAbsent(String key, String value) {
