@@ -62,6 +62,14 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
         }
     }
 
+    /** True for a target list orpo4j can honour: linear module names of the supported families, or all-linear alone. */
+    public static boolean validTargets(List<String> targets) {
+        if (targets.isEmpty() || (targets.contains(ALL_LINEAR) && targets.size() > 1)) {
+            return false;
+        }
+        return targets.stream().allMatch(t -> t.equals(ALL_LINEAR) || LINEAR_MODULES.contains(t));
+    }
+
     /** PEFT's default targets for the llama, mistral, qwen2, qwen3 and gemma architectures. */
     public static List<String> defaultTargets() {
         return List.of("q_proj", "v_proj");

@@ -37,6 +37,24 @@ class DocsTest {
         }
     }
 
+    /** Each setting's row in docs/configuration.md names the flag the settings table gives it. */
+    @Test
+    void configurationMdNamesEachSettingsFlag() throws Exception {
+        String doc = Files.readString(Path.of("docs/configuration.md"));
+        int checked = 0;
+        for (org.orpo4j.train.Setting<?> s : org.orpo4j.train.Settings.ALL) {
+            if (s.flag() == null) {
+                continue;
+            }
+            Optional<String> row = doc.lines().filter(l -> l.startsWith("| `" + s.key() + "` |")
+                    || l.startsWith("| `" + s.key() + "`, ")).findFirst();
+            assertTrue(row.isPresent(), "docs/configuration.md has no row for " + s.key());
+            assertTrue(row.get().contains("`" + s.flag().name()), s.key() + " row names " + s.flag().name());
+            checked++;
+        }
+        assertTrue(checked >= 35, "checked " + checked);
+    }
+
     @Test
     void cliMdDocumentsEveryFlagOfEveryCommand() throws Exception {
         String doc = Files.readString(Path.of("docs/cli.md"));
