@@ -103,6 +103,10 @@ def manual_steps(a, m):
     opt = torch.optim.AdamW(m.parameters(), lr=1e-5, weight_decay=0.0)
     times = []
     for s in range(a.steps + 1):
+        profiler = None
+        if a.profile and s == a.steps:
+            profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+            profiler.__enter__()
         t0 = time.perf_counter()
         loss = step_fn(ids, mask, labels)
         t1 = time.perf_counter()
@@ -112,6 +116,9 @@ def manual_steps(a, m):
         opt.zero_grad(set_to_none=False)
         t3 = time.perf_counter()
         del loss
+        if profiler is not None:
+            profiler.__exit__(None, None, None)
+            profiler.export_chrome_trace(a.profile)
         print(f"step {s}: total {t3 - t0:.3f} s (forward+loss {t1 - t0:.3f}, backward {t2 - t1:.3f}, "
               f"adamw {t3 - t2:.3f}); VmHWM {rss('VmHWM') >> 20} MB", flush=True)
         times.append(t3 - t0)
@@ -152,6 +159,7 @@ def main():
     ap.add_argument("--flops", type=float, default=float("nan"), help="model FLOPs of one step (the Java side's)")
     ap.add_argument("--mode", choices=["eager", "compile", "trl"], default="eager")
     ap.add_argument("--attn", default="sdpa", choices=["sdpa", "eager"])
+    ap.add_argument("--profile", help="write torch.profiler's Chrome trace of the last step (eager, compile) here")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(a.threads)

@@ -31,7 +31,9 @@ import org.orpo4j.train.TrainerState;
  * itself), each configuration in its own process (its own peak RSS), 2 threads, one warm-up step, then the median.
  * Every run is float32 without gradient checkpointing. orpo4j paths: {@code two-rows} (TRL's padded layout),
  * {@code shared} (the shared-prompt layout, the default), {@code lora} (r 16, alpha 32, q_proj and v_proj, shared
- * prompt), {@code bf16} (bf16 mixed precision, only where the orpo4j JNI with bfloat16 is installed). Usage:
+ * prompt), {@code bf16} (bf16 mixed precision, only where the orpo4j JNI with bfloat16 is installed), and for the
+ * memory case {@code defaults} (the trainer's defaults: shared prompt, gradient checkpointing). The random model is
+ * built through Java arrays; the child collects that garbage before training, so the peak is the training's. Usage:
  * {@code ReferenceBenchmark [--cases a,p,b] [--steps 3] [--threads 2] [--paths ...] [--torch eager,compile,trl]}.
  */
 public final class ReferenceBenchmark {
@@ -64,7 +66,7 @@ public final class ReferenceBenchmark {
             return;
         }
         List<String> cases = List.of("a", "p", "b");
-        List<String> paths = List.of("two-rows", "shared", "lora", "bf16");
+        List<String> paths = List.of("two-rows", "shared", "lora", "bf16", "defaults");
         List<String> torchModes = List.of("eager", "compile", "trl");
         int steps = 3;
         int threads = 2;
@@ -94,7 +96,9 @@ public final class ReferenceBenchmark {
                     System.out.println("case " + name + ": bf16 skipped: DJL's JNI here has no bfloat16 (docs/gpu.md)");
                     continue;
                 }
-                if (name.equals("b") && !path.equals("two-rows") && !path.equals("shared")) {
+                // the memory case runs two-rows, shared and defaults; the speed cases every path but defaults
+                boolean memoryPath = path.equals("two-rows") || path.equals("shared") || path.equals("defaults");
+                if (name.equals("b") ? !memoryPath : path.equals("defaults")) {
                     continue;
                 }
                 Map<String, String> r = ChildJvm.run(ReferenceBenchmark.class, threads, Map.of(), "child", name, path,
@@ -175,7 +179,8 @@ public final class ReferenceBenchmark {
         Path out = Files.createTempDirectory("orpo4j-reference-bench");
         OrpoConfig config = OrpoConfig.builder().perDeviceTrainBatchSize(s.pairs()).maxSteps(steps + 1)
                 .learningRate(1e-5).shuffle(false).groupByLength(false).loggingSteps(1).saveStrategy("no")
-                .outputDir(out.toString()).gradientCheckpointing(false).sharedPrompt(!path.equals("two-rows"))
+                .outputDir(out.toString()).gradientCheckpointing(path.equals("defaults"))
+                .sharedPrompt(!path.equals("two-rows"))
                 .bf16(path.equals("bf16")).build();
         double[] times = new double[steps + 1];
         long[] state = new long[1];
@@ -184,6 +189,7 @@ public final class ReferenceBenchmark {
             if (path.equals("lora")) {
                 LoraModel.attach(lm, new LoraConfig(16, 32, 0.0, List.of("q_proj", "v_proj"), false, null), 1);
             }
+            System.gc(); // the random model's Java arrays and direct buffers: not the training's memory
             OrpoTrainer trainer = new OrpoTrainer(lm, config);
             trainer.addListener(new TrainerListener() {
                 private long last;
