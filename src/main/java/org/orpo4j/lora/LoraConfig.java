@@ -17,7 +17,9 @@ import org.orpo4j.runtime.Json;
 /**
  * A LoRA adapter's settings with PEFT's names and meaning ({@code LoraConfig}): rank {@code r}, {@code lora_alpha},
  * {@code lora_dropout}, the targeted module names (or {@code all-linear}: every linear layer of the decoder
- * layers, never the LM head) and rsLoRA's scaling. Read from and written to PEFT's {@code adapter_config.json}.
+ * layers, never the LM head; or module paths such as {@code model.layers.0.mlp.up_proj}, which PEFT saves for
+ * {@code all-linear}, matched as PEFT does: the path itself or a path ending in {@code "." + target}) and rsLoRA's
+ * scaling. Read from and written to PEFT's {@code adapter_config.json}.
  *
  * @param baseModelNameOrPath what PEFT records as the base model (a folder or hub name; may be null)
  */
@@ -52,7 +54,7 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
             throw new IllegalArgumentException("lora target_modules is empty");
         }
         for (String t : targetModules) {
-            if (!t.equals(ALL_LINEAR) && !LINEAR_MODULES.contains(t)) {
+            if (!t.equals(ALL_LINEAR) && !LINEAR_MODULES.contains(t.substring(t.lastIndexOf('.') + 1))) {
                 throw new IllegalArgumentException("lora target module '" + t + "' is not one of " + LINEAR_MODULES
                         + " or " + ALL_LINEAR);
             }
@@ -62,12 +64,16 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
         }
     }
 
-    /** True for a target list orpo4j can honour: linear module names of the supported families, or all-linear alone. */
+    /**
+     * True for a target list orpo4j can honour: linear module names of the supported families (or module paths
+     * ending in one, as PEFT saves all-linear), or all-linear alone.
+     */
     public static boolean validTargets(List<String> targets) {
         if (targets.isEmpty() || (targets.contains(ALL_LINEAR) && targets.size() > 1)) {
             return false;
         }
-        return targets.stream().allMatch(t -> t.equals(ALL_LINEAR) || LINEAR_MODULES.contains(t));
+        return targets.stream().allMatch(t -> t.equals(ALL_LINEAR)
+                || LINEAR_MODULES.contains(t.substring(t.lastIndexOf('.') + 1)));
     }
 
     /** PEFT's default targets for the llama, mistral, qwen2, qwen3 and gemma architectures. */
@@ -99,7 +105,15 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
         if (!layer.startsWith("model.layers.")) {
             return false; // the LM head is never adapted
         }
-        return targetModules.contains(ALL_LINEAR) || targetModules.contains(layer.substring(layer.lastIndexOf('.') + 1));
+        if (targetModules.contains(ALL_LINEAR)) {
+            return true;
+        }
+        for (String t : targetModules) { // PEFT's check_target_module_exists for a list of names
+            if (layer.equals(t) || layer.endsWith("." + t)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** PEFT's {@code adapter_config.json}, {@code target_modules} naming the modules adapted in {@code layers}. */

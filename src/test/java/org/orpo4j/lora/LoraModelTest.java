@@ -225,7 +225,7 @@ class LoraModelTest {
             Map<String, String> edits = Map.of("\"use_dora\": false", "\"use_dora\": true",
                     "\"modules_to_save\": null", "\"modules_to_save\": [\"lm_head\"]",
                     "\"bias\": \"none\"", "\"bias\": \"all\"",
-                    "\"q_proj\",", "\"c_attn\",");
+                    "\"q_proj\"", "\"c_attn\"");
             int k = 0;
             for (Map.Entry<String, String> edit : edits.entrySet()) {
                 Path dir = copy(good, tmp.resolve("bad" + k++));
