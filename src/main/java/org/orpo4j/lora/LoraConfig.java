@@ -12,6 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import org.orpo4j.model.CausalLm;
+import org.orpo4j.model.ModelConfig;
 import org.orpo4j.runtime.Json;
 
 /**
@@ -33,9 +35,6 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
     /** The decoder layers' linear modules of the supported families (phi3 fuses qkv_proj and gate_up_proj). */
     public static final List<String> LINEAR_MODULES = List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
             "up_proj", "down_proj", "qkv_proj", "gate_up_proj");
-    /** PEFT's {@code TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING} for the supported families. */
-    private static final Set<String> Q_V_DEFAULT =
-            Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text");
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -82,17 +81,19 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
     }
 
     /**
-     * PEFT's default targets for {@code modelType}; PEFT has none for phi3 and smollm3 and asks for them, and so
-     * does this (one line naming the setting and the modules that model has).
+     * PEFT's default targets for a model of {@code model}'s family; PEFT has none for phi3 and smollm3 and asks for
+     * them, and so does this (one line naming the setting and the modules that model has).
      */
-    public static List<String> defaultTargets(String modelType) {
-        if (Q_V_DEFAULT.contains(modelType)) {
-            return defaultTargets();
+    public static List<String> defaultTargets(ModelConfig model) {
+        if (!model.peftLoraTargets().isEmpty()) {
+            return model.peftLoraTargets();
         }
-        String modules = modelType.equals("phi3") ? "qkv_proj, o_proj, gate_up_proj, down_proj"
-                : "q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj";
-        throw new IllegalArgumentException("PEFT has no default LoRA target modules for model_type '" + modelType
-                + "': set loraTargetModules (--lora-target-modules) to some of " + modules + ", or " + ALL_LINEAR);
+        String modules = String.join(", ", new java.util.LinkedHashSet<>(CausalLm.linearShapes(model).keySet().stream()
+                .filter(name -> name.startsWith("model.layers.0."))
+                .map(name -> name.substring(name.lastIndexOf('.') + 1)).toList()));
+        throw new IllegalArgumentException("PEFT has no default LoRA target modules for model_type '"
+                + model.modelType() + "': set loraTargetModules (--lora-target-modules) to some of " + modules
+                + ", or " + ALL_LINEAR);
     }
 
     /** The factor of the adapter's output: {@code lora_alpha / r}, or {@code lora_alpha / sqrt(r)} with rsLoRA. */

@@ -18,6 +18,7 @@ import java.util.Map;
 import org.orpo4j.data.DataOptions;
 import org.orpo4j.data.TruncationMode;
 import org.orpo4j.lora.LoraConfig;
+import org.orpo4j.model.ModelConfig;
 import org.orpo4j.precision.Precision;
 
 /**
@@ -145,9 +146,9 @@ public final class OrpoConfig {
         return lora(loraTargetModules() == null ? LoraConfig.defaultTargets() : loraTargetModules());
     }
 
-    /** The LoRA adapter these settings describe for a model of {@code modelType} (PEFT's default targets for it). */
-    public LoraConfig loraConfig(String modelType) {
-        return lora(loraTargetModules() == null ? LoraConfig.defaultTargets(modelType) : loraTargetModules());
+    /** The LoRA adapter these settings describe for a model of {@code model} (PEFT's default targets for it). */
+    public LoraConfig loraConfig(ModelConfig model) {
+        return lora(loraTargetModules() == null ? LoraConfig.defaultTargets(model) : loraTargetModules());
     }
 
     private LoraConfig lora(List<String> targets) {

@@ -168,7 +168,7 @@ public final class OrpoTrainer {
     private TrainedWeights trainedWeights() {
         Optional<LoraModel> lora = LoraModel.of(model);
         if (lora.isEmpty() && config.usePeft()) {
-            lora = Optional.of(LoraModel.attach(model, config.loraConfig(model.config().modelType()), config.seed()));
+            lora = Optional.of(LoraModel.attach(model, config.loraConfig(model.config()), config.seed()));
             LOG.info("LoRA r={} alpha={} on {} of {}: {} trainable parameters", config.loraR(), config.loraAlpha(),
                     lora.get().config().targetModules(), model.config(),
                     lora.get().parameters().values().stream().mapToLong(NDArray::size).sum());
