@@ -118,23 +118,7 @@ public final class ReferenceBenchmark {
                 "--heads", "" + c.heads(), "--kv-heads", "" + c.kvHeads(), "--intermediate", "" + c.intermediate(),
                 "--pairs", "" + s.pairs(), "--prompt", "" + s.prompt(), "--chosen", "" + s.chosen(),
                 "--rejected", "" + s.rejected(), "--steps", "" + steps, "--threads", "" + threads));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        Map<String, String> result = new LinkedHashMap<>();
-        try (var in = p.inputReader()) {
-            for (String line; (line = in.readLine()) != null; ) {
-                if (line.startsWith("RESULT ")) {
-                    for (String kv : line.substring(7).trim().split(" ")) {
-                        result.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
-                    }
-                }
-                if (!line.contains("Warning") && !line.startsWith("  warnings.warn")) {
-                    System.out.println("  | " + line);
-                }
-            }
-        }
-        if (p.waitFor() != 0 || result.isEmpty()) {
-            throw new IllegalStateException("torch child failed: " + String.join(" ", cmd));
-        }
+        Map<String, String> result = new LinkedHashMap<>(ChildJvm.runCommand(cmd));
         result.put("case", s.name());
         return result;
     }
