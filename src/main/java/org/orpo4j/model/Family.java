@@ -127,6 +127,20 @@ enum Family {
         return this == PHI3 || this == SMOLLM3 ? List.of() : List.of("q_proj", "v_proj");
     }
 
+    /** Refuses a config whose activation field names another function than the family's forward computes. */
+    void checkActivation(ConfigFields f, String source) {
+        boolean gelu = activation() == MlpActivation.GELU_TANH;
+        String act = f.optText(activationField(), gelu ? "gelu_pytorch_tanh" : "silu");
+        // GemmaConfig maps "gelu" to the tanh approximation the checkpoints were trained with
+        boolean ok = gelu ? act.equals("gelu_pytorch_tanh") || (this == GEMMA && act.equals("gelu"))
+                : act.equals("silu");
+        if (!ok) {
+            throw new UnsupportedModelException(modelType, source + ": " + activationField() + " '" + act
+                    + "' is not supported for " + modelType + " (supported: " + (gelu ? "gelu_pytorch_tanh" : "silu")
+                    + ")");
+        }
+    }
+
     /** The activation field the MLP reads and what it must say. */
     String activationField() {
         return this == GEMMA2 || this == GEMMA3_TEXT ? "hidden_activation" : "hidden_act";

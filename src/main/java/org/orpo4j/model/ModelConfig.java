@@ -12,8 +12,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.OptionalLong;
 import org.orpo4j.runtime.AtomicFiles;
@@ -82,7 +80,7 @@ public final class ModelConfig {
         if (family == null) {
             throw UnsupportedModelException.forModelType(type.asText(), source);
         }
-        checkActivation(f);
+        family.checkActivation(f, source);
         this.vocabSize = f.positiveInt("vocab_size");
         this.hiddenSize = f.positiveInt("hidden_size");
         this.intermediateSize = f.positiveInt("intermediate_size");
@@ -116,25 +114,10 @@ public final class ModelConfig {
             }
         }
         this.bosTokenId = f.optInt("bos_token_id");
-        this.eosTokenIds = parseEos(f);
+        this.eosTokenIds = f.optIntList("eos_token_id");
         this.padTokenId = f.optInt("pad_token_id");
         String dtype = f.optText("torch_dtype", null);
         this.torchDtype = dtype != null ? dtype : f.optText("dtype", null);
-    }
-
-    /** The MLP's activation field must name what the family's forward computes. */
-    private void checkActivation(ConfigFields f) {
-        String field = family.activationField();
-        boolean gelu = family.activation() == MlpActivation.GELU_TANH;
-        String act = f.optText(field, gelu ? "gelu_pytorch_tanh" : "silu");
-        // GemmaConfig maps "gelu" to the tanh approximation the checkpoints were trained with
-        boolean ok = gelu ? act.equals("gelu_pytorch_tanh") || (family == Family.GEMMA && act.equals("gelu"))
-                : act.equals("silu");
-        if (!ok) {
-            throw new UnsupportedModelException(family.modelType, source + ": " + field + " '" + act
-                    + "' is not supported for " + family.modelType + " (supported: "
-                    + (gelu ? "gelu_pytorch_tanh" : "silu") + ")");
-        }
     }
 
     /** Reads and validates {@code configJson}. */
@@ -280,21 +263,6 @@ public final class ModelConfig {
                     + " / num_attention_heads " + numAttentionHeads + " is not an even head_dim; state head_dim");
         }
         return hiddenSize / numAttentionHeads;
-    }
-
-    private static List<Integer> parseEos(ConfigFields f) {
-        JsonNode eos = f.raw.get("eos_token_id");
-        if (eos == null || eos.isNull()) {
-            return List.of();
-        }
-        if (eos.isArray()) {
-            List<Integer> ids = new ArrayList<>();
-            for (JsonNode id : eos) {
-                ids.add(f.asInt(id, "eos_token_id"));
-            }
-            return Collections.unmodifiableList(ids);
-        }
-        return List.of(f.asInt(eos, "eos_token_id"));
     }
 
     /**
