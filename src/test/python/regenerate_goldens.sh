@@ -17,6 +17,9 @@
 #   golden/trl/*              trl_golden.py: TRL end to end on conversational rows, real Qwen3 tokenizer, full + LoRA
 #   golden/data/chat_templates.json
 #                             chat_template_golden.py: transformers' tokenizer.apply_chat_template
+#   golden/gguf/*             gguf_golden.py: llama.cpp's convert_hf_to_gguf.py (from the llama.cpp sources the
+#                             llama-cpp-python 0.3.36 sdist vendors) read back with the gguf package; ggml's
+#                             F16/BF16/Q8_0 conversions from the gguf package's quantizer
 # Hand-written where a real library cannot produce the value (each script's docstring says why):
 #   golden/loss/orpo_loss_golden.json   orpo_loss_golden.py: TRL's loss in float64 (TRL casts to float32 and has no
 #                                       alpha / disable_prompt_loss); checked against TRL's functions when written
@@ -61,6 +64,16 @@ for script in model_golden.py families_golden.py trainer_golden.py lora_golden.p
   echo "== $script"
   "$PY" "$HERE/$script"
 done
+
+LLAMA_CPP_SDIST="${ORPO4J_LLAMA_CPP_SRC:-/tmp/orpo4j-llama-cpp-python-0.3.36}"
+if [[ ! -f "$LLAMA_CPP_SDIST/vendor/llama.cpp/convert_hf_to_gguf.py" ]]; then
+  mkdir -p "$(dirname "$LLAMA_CPP_SDIST")"
+  "$VENV/bin/pip" download -q --no-deps --no-binary :all: -d /tmp/orpo4j-sdist llama-cpp-python==0.3.36
+  tar -xzf /tmp/orpo4j-sdist/llama_cpp_python-0.3.36.tar.gz -C "$(dirname "$LLAMA_CPP_SDIST")"
+  mv "$(dirname "$LLAMA_CPP_SDIST")/llama_cpp_python-0.3.36" "$LLAMA_CPP_SDIST"
+fi
+echo "== gguf_golden.py"
+"$PY" "$HERE/gguf_golden.py" "$LLAMA_CPP_SDIST/vendor/llama.cpp" src/test/resources/golden/gguf
 
 GOLDEN=src/test/resources/golden
 CHANGED=$(git status --porcelain --untracked-files=all -- "$GOLDEN")

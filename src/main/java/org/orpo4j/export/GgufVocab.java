@@ -1,0 +1,190 @@
+package org.orpo4j.export;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The {@code tokenizer.ggml.*} metadata of a model's tokenizer.json: a byte-level BPE vocabulary (llama 3, qwen,
+ * smollm3: model {@code gpt2}, merges, the pre-tokenizer by hash) or a SentencePiece-style BPE with byte fallback
+ * (llama 2, mistral, phi3, gemma: model {@code llama}, scores), each token typed as llama.cpp reads it.
+ */
+final class GgufVocab {
+
+    /** llama.cpp's token types (SentencePiece's). */
+    static final int NORMAL = 1, UNKNOWN = 2, CONTROL = 3, USER_DEFINED = 4, UNUSED = 5, BYTE = 6;
+
+    private static final Pattern BYTE_TOKEN = Pattern.compile("<0x[0-9A-Fa-f]{2}>");
+
+    private GgufVocab() {}
+
+    /** True for a SentencePiece-style BPE (byte fallback, a Sequence decoder): what llama.cpp's {@code llama} reads. */
+    static boolean isSentencePieceBpe(TokenizerFiles files) {
+        JsonNode model = files.model();
+        return "BPE".equals(model.path("type").asText()) && model.path("byte_fallback").asBoolean(false)
+                && "Sequence".equals(files.tokenizer().path("decoder").path("type").asText());
+    }
+
+    /** The byte-level BPE vocabulary: tokens up to {@code vocabSize} (missing ids are {@code [PADn]}, unused). */
+    static SpecialTokens addBpe(GgufMetadata meta, TokenizerFiles files, int vocabSize) {
+        Map<Integer, String> byId = vocabById(files);
+        Map<Integer, JsonNode> added = addedById(files);
+        List<String> tokens = new ArrayList<>(vocabSize);
+        int[] types = new int[vocabSize];
+        for (int i = 0; i < vocabSize; i++) {
+            String token = byId.get(i);
+            if (token == null) {
+                tokens.add("[PAD" + i + "]");
+                types[i] = UNUSED;
+                continue;
+            }
+            JsonNode a = added.get(i);
+            if (a != null && a.path("content").asText().equals(token)) {
+                if (a.path("special").asBoolean(false) || looksSpecial(token)) {
+                    types[i] = CONTROL;
+                } else {
+                    token = token.replace("\u2581", " ");
+                    types[i] = USER_DEFINED;
+                }
+            } else {
+                types[i] = NORMAL;
+            }
+            tokens.add(token);
+        }
+        meta.putString("tokenizer.ggml.model", "gpt2");
+        meta.putString("tokenizer.ggml.pre", PreTokenizer.of(files));
+        meta.putStrings("tokenizer.ggml.tokens", tokens);
+        meta.putInt32s("tokenizer.ggml.token_type", types);
+        return new SpecialTokens(files, true, SpecialTokens.defaultTypes(), null);
+    }
+
+    /**
+     * A SentencePiece-style BPE vocabulary from tokenizer.json (the ids of its base vocabulary, then added tokens
+     * past it), as llama.cpp's converter reads one without tokenizer.model; the scores differ from the converter's
+     * constant -1000: a token made by a merge scores minus the rank of its first merge, so that llama.cpp's
+     * SentencePiece tokenizer, which merges the highest-scoring pair, merges in the order the BPE merges rank.
+     */
+    static SpecialTokens addSentencePiece(GgufMetadata meta, TokenizerFiles files) {
+        Map<Integer, String> base = new HashMap<>();
+        JsonNode vocab = files.model().path("vocab");
+        for (Iterator<Map.Entry<String, JsonNode>> it = vocab.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            base.put(e.getValue().asInt(), e.getKey());
+        }
+        Map<String, Integer> mergeRank = mergeRanks(files);
+        Set<Integer> special = specialIds(files);
+        int baseSize = base.size();
+        List<String> tokens = new ArrayList<>();
+        List<Float> scores = new ArrayList<>();
+        List<Integer> types = new ArrayList<>();
+        Map<Integer, JsonNode> added = addedById(files);
+        for (int id = 0; id < baseSize; id++) {
+            if (added.containsKey(id) && !base.containsKey(id)) {
+                continue;
+            }
+            String text = base.get(id);
+            if (text == null) {
+                throw new IllegalArgumentException(files.folder().resolve("tokenizer.json") + ": model.vocab has no"
+                        + " token with id " + id + " (ids must be 0.." + (baseSize - 1) + ")");
+            }
+            tokens.add(text);
+            Integer rank = mergeRank.get(text);
+            scores.add(rank == null ? -1000f : -(float) rank);
+            types.add(BYTE_TOKEN.matcher(text).matches() ? BYTE : special.contains(id) ? CONTROL : NORMAL);
+        }
+        added.forEach((id, a) -> {
+            if (id >= baseSize) {
+                tokens.add(a.path("content").asText());
+                scores.add(-1000f);
+                types.add(special.contains(id) ? CONTROL : USER_DEFINED);
+            }
+        });
+        float[] s = new float[scores.size()];
+        int[] t = new int[types.size()];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = scores.get(i);
+            t[i] = types.get(i);
+        }
+        meta.putString("tokenizer.ggml.model", "llama");
+        meta.putString("tokenizer.ggml.pre", "default");
+        meta.putStrings("tokenizer.ggml.tokens", tokens);
+        meta.putFloat32s("tokenizer.ggml.scores", s);
+        meta.putInt32s("tokenizer.ggml.token_type", t);
+        return new SpecialTokens(files, false, SpecialTokens.defaultTypes(), tokens.size());
+    }
+
+    /** The rank of the first merge producing each merged token. */
+    private static Map<String, Integer> mergeRanks(TokenizerFiles files) {
+        Map<String, Integer> ranks = new HashMap<>();
+        int rank = 0;
+        for (JsonNode m : files.model().path("merges")) {
+            String merged;
+            if (m.isTextual()) {
+                String s = m.asText();
+                int space = s.indexOf(' ');
+                merged = s.substring(0, space) + s.substring(space + 1);
+            } else {
+                merged = m.get(0).asText() + m.get(1).asText();
+            }
+            ranks.putIfAbsent(merged, rank++);
+        }
+        return ranks;
+    }
+
+    /**
+     * The ids transformers counts as special ({@code all_special_ids}): the bos/eos/unk/pad tokens of
+     * tokenizer_config.json and its additional special tokens, found among the vocabulary and added tokens.
+     */
+    private static Set<Integer> specialIds(TokenizerFiles files) {
+        Map<String, Integer> ids = new HashMap<>();
+        files.model().path("vocab").fields().forEachRemaining(e -> ids.put(e.getKey(), e.getValue().asInt()));
+        for (JsonNode a : files.addedTokens()) {
+            ids.put(a.path("content").asText(), a.path("id").asInt());
+        }
+        Set<Integer> special = new HashSet<>();
+        for (String key : new String[] {"bos_token", "eos_token", "unk_token", "pad_token"}) {
+            String t = files.configToken(key);
+            if (t != null && ids.containsKey(t)) {
+                special.add(ids.get(t));
+            }
+        }
+        for (JsonNode t : files.tokenizerConfig().path("additional_special_tokens")) {
+            String content = t.isTextual() ? t.asText() : t.path("content").asText(null);
+            if (content != null && ids.containsKey(content)) {
+                special.add(ids.get(content));
+            }
+        }
+        return special;
+    }
+
+    private static Map<Integer, String> vocabById(TokenizerFiles files) {
+        Map<Integer, String> byId = new HashMap<>();
+        files.model().path("vocab").fields().forEachRemaining(e -> byId.put(e.getValue().asInt(), e.getKey()));
+        for (JsonNode a : files.addedTokens()) {
+            byId.put(a.path("id").asInt(), a.path("content").asText());
+        }
+        return byId;
+    }
+
+    private static Map<Integer, JsonNode> addedById(TokenizerFiles files) {
+        Map<Integer, JsonNode> added = new java.util.TreeMap<>();
+        for (JsonNode a : files.addedTokens()) {
+            added.put(a.path("id").asInt(), a);
+        }
+        return added;
+    }
+
+    /** Tokens some models leave unmarked that llama.cpp must treat as control tokens (the converter's list). */
+    static boolean looksSpecial(String token) {
+        return token.equals("<pad>") || token.equals("<mask>") || token.equals("<2mass>") || token.equals("[@BOS@]")
+                || (token.startsWith("<|") && token.endsWith("|>"))
+                || (token.startsWith("<\uFF5C") && token.endsWith("\uFF5C>"))
+                || (token.startsWith("<unused") && token.endsWith(">"));
+    }
+}
