@@ -54,6 +54,11 @@ public final class GgufExport {
 
     private static GgufMetadata metadata(ModelConfig config, GgufArch arch, OutType outType, List<TensorPlan> plan,
             TokenizerFiles tokenizer, String name) {
+        String lower = name.toLowerCase(Locale.ROOT);
+        if (arch == GgufArch.PHI3 && !lower.contains("phi3") && !lower.contains("phi-3")) {
+            LOG.warn("general.name '{}' does not mention phi-3: llama.cpp then keeps the whitespace after phi-3's chat"
+                    + " tokens, which the HF tokenizer strips; give a name with phi-3 in it", name);
+        }
         GgufMetadata m = new GgufMetadata();
         m.putString("general.architecture", arch.name);
         m.putString("general.type", "model");

@@ -65,10 +65,12 @@ final class GgufVocab {
     }
 
     /**
-     * A SentencePiece-style BPE vocabulary from tokenizer.json (the ids of its base vocabulary, then added tokens
-     * past it), as llama.cpp's converter reads one without tokenizer.model; the scores differ from the converter's
-     * constant -1000: a token made by a merge scores minus the rank of its first merge, so that llama.cpp's
-     * SentencePiece tokenizer, which merges the highest-scoring pair, merges in the order the BPE merges rank.
+     * A SentencePiece-style BPE vocabulary from tokenizer.json (its base vocabulary, then added tokens past it),
+     * as llama.cpp's converter reads one without tokenizer.model, with two differences that make llama.cpp tokenize
+     * as the HF tokenizer does: a token made by a merge scores minus the rank of its first merge (the converter
+     * writes -1000 for all), since llama.cpp's SentencePiece tokenizer merges the highest-scoring pair first; and
+     * every added token is typed control (special) or user-defined, as the converter types tokenizer.model's
+     * added tokens, so that llama.cpp matches it in text as the HF tokenizer does.
      */
     static SpecialTokens addSentencePiece(GgufMetadata meta, TokenizerFiles files) {
         Map<Integer, String> base = new HashMap<>();
@@ -85,9 +87,6 @@ final class GgufVocab {
         List<Integer> types = new ArrayList<>();
         Map<Integer, JsonNode> added = addedById(files);
         for (int id = 0; id < baseSize; id++) {
-            if (added.containsKey(id) && !base.containsKey(id)) {
-                continue;
-            }
             String text = base.get(id);
             if (text == null) {
                 throw new IllegalArgumentException(files.folder().resolve("tokenizer.json") + ": model.vocab has no"
@@ -98,13 +97,26 @@ final class GgufVocab {
             scores.add(rank == null ? -1000f : -(float) rank);
             types.add(BYTE_TOKEN.matcher(text).matches() ? BYTE : special.contains(id) ? CONTROL : NORMAL);
         }
-        added.forEach((id, a) -> {
-            if (id >= baseSize) {
-                tokens.add(a.path("content").asText());
+        for (Map.Entry<Integer, JsonNode> e : added.entrySet()) {
+            // added tokens are matched before the model runs: llama.cpp needs them as control or user-defined
+            int id = e.getKey();
+            String content = e.getValue().path("content").asText();
+            boolean control = e.getValue().path("special").asBoolean(false) || special.contains(id)
+                    || looksSpecial(content);
+            String text = control ? content : content.replace("\u2581", " ");
+            if (id < tokens.size()) {
+                tokens.set(id, text);
+                scores.set(id, -1000f);
+                types.set(id, control ? CONTROL : USER_DEFINED);
+            } else if (id == tokens.size()) {
+                tokens.add(text);
                 scores.add(-1000f);
-                types.add(special.contains(id) ? CONTROL : USER_DEFINED);
+                types.add(control ? CONTROL : USER_DEFINED);
+            } else {
+                throw new IllegalArgumentException(files.folder().resolve("tokenizer.json") + ": added token id "
+                        + id + " leaves a gap after " + (tokens.size() - 1));
             }
-        });
+        }
         float[] s = new float[scores.size()];
         int[] t = new int[types.size()];
         for (int i = 0; i < s.length; i++) {
