@@ -56,15 +56,24 @@ public final class HubClient {
 
     /** {@code HF_ENDPOINT} (default https://huggingface.co) and {@code HF_TOKEN} or the token file under HF_HOME. */
     public static HubClient fromEnvironment(Map<String, String> env) throws IOException {
+        return new HubClient(endpoint(env), token(env), 5_000_000_000L);
+    }
+
+    /** The hub's base URL: {@code HF_ENDPOINT}, default https://huggingface.co, ending with a slash. */
+    static URI endpoint(Map<String, String> env) {
         String endpoint = env.getOrDefault("HF_ENDPOINT", "https://huggingface.co");
+        return URI.create(endpoint.endsWith("/") ? endpoint : endpoint + "/");
+    }
+
+    /** {@code HF_TOKEN}, else the token file ({@code HF_TOKEN_PATH}, else {@code $HF_HOME/token}); null: none. */
+    static String token(Map<String, String> env) throws IOException {
         String token = env.get("HF_TOKEN");
         if (token == null || token.isBlank()) {
             Path file = env.containsKey("HF_TOKEN_PATH") ? Path.of(env.get("HF_TOKEN_PATH"))
                     : HubCache.home(env).resolve("token");
             token = Files.isRegularFile(file) ? Files.readString(file, StandardCharsets.UTF_8).trim() : null;
         }
-        return new HubClient(URI.create(endpoint.endsWith("/") ? endpoint : endpoint + "/"),
-                token == null || token.isBlank() ? null : token, 5_000_000_000L);
+        return token == null || token.isBlank() ? null : token;
     }
 
     /** A revision's commit hash and its files. */
