@@ -1,6 +1,7 @@
 package org.orpo4j.cli;
 
 import ai.djl.ndarray.NDManager;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -14,6 +15,7 @@ import org.orpo4j.data.DataOptions;
 import org.orpo4j.data.HfTokenizer;
 import org.orpo4j.data.LoadReport;
 import org.orpo4j.data.PreferenceDataset;
+import org.orpo4j.hub.HubPush;
 import org.orpo4j.lora.LoraConfig;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.DjlRuntime;
@@ -91,6 +93,11 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalStateException(NativeFeatures.bfloat16Missing());
         }
         pairs.check();
+        HubPush pusher = config.get(Settings.PUSH_TO_HUB) ? HubPush.fromEnvironment(System.getenv()) : null;
+        if (pusher != null && !pusher.hasToken()) {
+            throw new ParameterException(spec.commandLine(), "--push-to-hub needs a hub token: set HF_TOKEN (or log"
+                    + " in with `huggingface-cli login`)");
+        }
         // names and file lists first, then downloads, then the adapter against the base's config: nothing heavy
         // runs before every cheap check has passed, and no file is touched before the output is known to be safe
         ModelInputs inputs = ModelInputs.resolve(model, adapterOption.adapter);
@@ -128,7 +135,23 @@ final class TrainCommand implements Callable<Integer> {
         printMetrics(out, "train", result.lastLog(), "");
         printMetrics(out, "eval", result.evalMetrics(), "eval_");
         out.flush();
+        if (pusher != null) {
+            push(pusher, config, inputs, result.modelDir(), out);
+        }
         return 0;
+    }
+
+    /** Uploads the trained folder as TRL's push_to_hub does, with a model card naming the base and the data. */
+    private void push(HubPush pusher, OrpoConfig config, ModelInputs inputs, Path modelDir, PrintWriter out)
+            throws IOException {
+        String repo = config.get(Settings.HUB_MODEL_ID) != null ? config.get(Settings.HUB_MODEL_ID)
+                : output.toAbsolutePath().normalize().getFileName().toString();
+        List<String> datasets = pairs.dataset != null ? List.of(pairs.dataset) : List.of();
+        HubPush.Result r = pusher.push(modelDir, repo, new HubPush.Options(false, "main", "End of training",
+                inputs.baseName(), datasets, true));
+        out.println(r.commit() == null ? "pushed nothing: " + r.repo() + " has these files already"
+                : "pushed " + modelDir + " to " + r.repo() + " (commit " + r.commit() + ")");
+        out.flush();
     }
 
     /** Loads the model and the data, and trains, the first SIGTERM or SIGINT stopping after its step. */

@@ -36,13 +36,21 @@ public final class HubPush {
     /** What a push did: the commit made (null when nothing changed), files committed and file bytes sent. */
     public record Result(String repo, String commit, int filesCommitted, int filesUnchanged, long bytesSent) {}
 
-    /** Options of a push. */
+    /**
+     * Options of a push; {@code skipCheckpoints} leaves out {@code checkpoint-*} folders and names starting with
+     * {@code _}, as HF's Trainer does when it pushes its output.
+     */
     public record Options(boolean privateRepo, String revision, String commitMessage, String baseModel,
-            List<String> datasets) {
+            List<String> datasets, boolean skipCheckpoints) {
         public Options {
             revision = revision == null ? "main" : revision;
             commitMessage = commitMessage == null ? "Upload with orpo4j" : commitMessage;
             datasets = datasets == null ? List.of() : List.copyOf(datasets);
+        }
+
+        public Options(boolean privateRepo, String revision, String commitMessage, String baseModel,
+                List<String> datasets) {
+            this(privateRepo, revision, commitMessage, baseModel, datasets, false);
         }
 
         public static Options defaults() {
@@ -108,7 +116,8 @@ public final class HubPush {
         try (Stream<Path> walk = Files.walk(folder)) {
             for (Path p : walk.filter(Files::isRegularFile).sorted().toList()) {
                 String rel = folder.relativize(p).toString().replace('\\', '/');
-                if (rel.startsWith(".git/") || rel.startsWith(".cache/") || rel.contains("/.git/")) {
+                if (rel.startsWith(".git/") || rel.startsWith(".cache/") || rel.contains("/.git/")
+                        || options.skipCheckpoints() && (rel.startsWith("checkpoint-") || rel.startsWith("_"))) {
                     continue;
                 }
                 files.add(UploadFile.of(rel, p));

@@ -174,6 +174,16 @@ public final class Settings {
     public static final Setting<Boolean> USE_RSLORA = Setting.of("useRslora", Kind.BOOLEAN, false)
             .flag(Flag.setsTrue("--use-rslora")).help("Rank-stabilised scaling alpha/sqrt(r).");
 
+    // sharing
+    public static final Setting<Boolean> PUSH_TO_HUB = Setting.of("pushToHub", Kind.BOOLEAN, false)
+            .flag(Flag.setsTrue("--push-to-hub"))
+            .help("After training, upload the output folder to the hub repository hubModelId (HF_TOKEN).");
+    public static final Setting<String> HUB_MODEL_ID = Setting.of("hubModelId", Kind.TEXT, (String) null)
+            .check(Check.of(v -> v.matches("[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
+                    && !v.contains(".."), "a hub repository name org/name", "org/name/extra"))
+            .flag(Flag.value("--hub-model-id", "ORG/NAME"))
+            .help("The repository pushToHub uploads to (null: the output folder's name in the token's namespace).");
+
     /** The table, in the order of orpo_config.json and of the docs. */
     public static final List<Setting<?>> ALL = List.of(LEARNING_RATE, BETA, ALPHA, PROMPT_LOSS, MAX_LENGTH,
             MAX_PROMPT_LENGTH, MAX_COMPLETION_LENGTH, TRUNCATION_MODE, PER_DEVICE_TRAIN_BATCH_SIZE,
@@ -182,7 +192,7 @@ public final class Settings {
             SHUFFLE, GROUP_BY_LENGTH, LOGGING_STEPS, LOGGING_FIRST_STEP, EVAL_STRATEGY, EVAL_STEPS, SAVE_STRATEGY,
             SAVE_STEPS, SAVE_TOTAL_LIMIT, OUTPUT_DIR, RESUME_FROM_CHECKPOINT, MAX_NON_FINITE_STEPS, CHUNKED_LOSS,
             LOSS_CHUNK_VALUES, BF16, FP16, OVERWRITE_OUTPUT_DIR, USE_PEFT, LORA_R, LORA_ALPHA, LORA_DROPOUT,
-            LORA_TARGET_MODULES, USE_RSLORA, GRADIENT_CHECKPOINTING, SHARED_PROMPT);
+            LORA_TARGET_MODULES, USE_RSLORA, GRADIENT_CHECKPOINTING, SHARED_PROMPT, PUSH_TO_HUB, HUB_MODEL_ID);
 
     private static final java.util.Map<String, Setting<?>> BY_NAME = new java.util.HashMap<>();
 

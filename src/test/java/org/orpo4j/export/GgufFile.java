@@ -13,17 +13,17 @@ import java.util.List;
 import java.util.Map;
 
 /** A test-side GGUF reader, written from the format's description (independent of the writer's code). */
-final class GgufFile {
+public final class GgufFile {
 
-    record Kv(String key, int type, int elementType, Object value) {}
+    public record Kv(String key, int type, int elementType, Object value) {}
 
-    record Tensor(String name, long[] ggmlShape, int type, long offset) {}
+    public record Tensor(String name, long[] ggmlShape, int type, long offset) {}
 
-    final int version;
-    final Map<String, Kv> kv = new LinkedHashMap<>();
-    final List<Tensor> tensors = new ArrayList<>();
-    final long dataStart;
-    final long fileSize;
+    public final int version;
+    public final Map<String, Kv> kv = new LinkedHashMap<>();
+    public final List<Tensor> tensors = new ArrayList<>();
+    public final long dataStart;
+    public final long fileSize;
     private final ByteBuffer b;
 
     private GgufFile(ByteBuffer b) {
@@ -64,7 +64,7 @@ final class GgufFile {
         dataStart = (b.position() + alignment - 1) / alignment * alignment;
     }
 
-    static GgufFile read(Path file) throws IOException {
+    public static GgufFile read(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             ByteBuffer all = ByteBuffer.allocate((int) ch.size());
             while (all.hasRemaining() && ch.read(all) >= 0) {
@@ -76,7 +76,7 @@ final class GgufFile {
     }
 
     /** The bytes of a tensor's data ({@code length} bytes from its offset). */
-    byte[] data(Tensor t, long length) {
+    public byte[] data(Tensor t, long length) {
         byte[] out = new byte[(int) length];
         b.duplicate().position((int) (dataStart + t.offset())).get(out);
         return out;
