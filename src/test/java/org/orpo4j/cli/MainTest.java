@@ -31,6 +31,8 @@ class MainTest {
             "chat-template", List.of("--model", "--messages", "--add-generation-prompt"),
             "init", List.of("--family", "--tokenizer", "--output"),
             "merge", List.of("--model", "--adapter", "--output"),
+            "export", List.of("--model", "--adapter", "--format", "--outtype", "--output"),
+            "push", List.of("--folder", "--repo", "--private", "--revision"),
             "demo", List.of());
 
     @Test
@@ -106,7 +108,7 @@ class MainTest {
         Cli.run("train", "--modle", "tiny").assertOneLineError(2, "unknown option '--modle'",
                 "did you mean '--model'?", "orpo4j train --help");
         Cli.run("trian", "--model", "x").assertOneLineError(2, "unknown command 'trian'", "did you mean 'train'?",
-                "the commands are train, eval, generate, chat-template, init, merge, demo");
+                "the commands are train, eval, generate, chat-template, init, merge, export, push, demo");
         Cli.run("train", "--model=x", "--data", "d", "--output", "o", "--lrr", "3")
                 .assertOneLineError(2, "unknown option '--lrr'", "did you mean '--lr'?");
     }
