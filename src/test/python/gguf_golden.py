@@ -6,7 +6,9 @@ GGUFReader, and ggml's Q8_0/F16/BF16 conversions of a fixed set of floats (the g
 
 Checkpoints: config.json as written here, float32 weights from a formula both sides compute exactly
 (GgufCheckpoints.java): value(name, i) = ((i * 40503 + crc32(name)) mod 65536 - 32768) / 65536, and the real
-tokenizers of src/test/resources/tokenizers. Each golden lists every metadata key (type and value; long arrays as
+tokenizers of src/test/resources/tokenizers, or, for the families whose converter reads tokenizer.model (gemma,
+gemma2, gemma3, phi3, and llama when it has one), a 320-piece SentencePiece BPE model trained here on a few
+sentences, with the tokenizer.json transformers' converter would make of it (kept in OUT_DIR/spm_*). Each golden lists every metadata key (type and value; long arrays as
 length and sha256 of their elements) and every tensor (name, ggml shape, type, offset, sha256 of its bytes), for
 --outtype f32, f16, bf16 and q8_0.
 """
@@ -57,7 +59,114 @@ MODELS = {
         "intermediate_size": 96, "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2,
         "max_position_embeddings": 65536, "rms_norm_eps": 1e-6, "rope_theta": 5000000.0, "hidden_act": "silu",
         "tie_word_embeddings": True, "bos_token_id": None, "eos_token_id": 128012, "pad_token_id": 128004}),
+    "llama_spm": ("spm_llama", {
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 320, "hidden_size": 64,
+        "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+        "max_position_embeddings": 2048, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "hidden_act": "silu",
+        "tie_word_embeddings": False, "bos_token_id": 1, "eos_token_id": 2}),
+    "gemma": ("spm_gemma", {
+        "architectures": ["GemmaForCausalLM"], "model_type": "gemma", "vocab_size": 320, "hidden_size": 64,
+        "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 1,
+        "head_dim": 16, "max_position_embeddings": 8192, "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
+        "hidden_act": "gelu_pytorch_tanh", "tie_word_embeddings": True, "bos_token_id": 2, "eos_token_id": 1,
+        "pad_token_id": 0}),
+    "gemma2": ("spm_gemma", {
+        "architectures": ["Gemma2ForCausalLM"], "model_type": "gemma2", "vocab_size": 320, "hidden_size": 64,
+        "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+        "head_dim": 16, "max_position_embeddings": 8192, "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
+        "hidden_activation": "gelu_pytorch_tanh", "query_pre_attn_scalar": 16, "sliding_window": 4096,
+        "attn_logit_softcapping": 50.0, "final_logit_softcapping": 30.0, "tie_word_embeddings": True,
+        "bos_token_id": 2, "eos_token_id": 1, "pad_token_id": 0}),
+    "gemma3": ("spm_gemma", {
+        "architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "vocab_size": 330, "hidden_size": 64,
+        "intermediate_size": 96, "num_hidden_layers": 6, "num_attention_heads": 4, "num_key_value_heads": 2,
+        "head_dim": 16, "max_position_embeddings": 32768, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
+        "rope_local_base_freq": 10000.0, "hidden_activation": "gelu_pytorch_tanh", "query_pre_attn_scalar": 16,
+        "sliding_window": 512, "final_logit_softcapping": None, "tie_word_embeddings": True,
+        "bos_token_id": 2, "eos_token_id": 1, "pad_token_id": 0}),
+    "phi3": ("spm_llama", {
+        "architectures": ["Phi3ForCausalLM"], "model_type": "phi3", "vocab_size": 352, "hidden_size": 64,
+        "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 4,
+        "max_position_embeddings": 4096, "original_max_position_embeddings": 4096, "rms_norm_eps": 1e-5,
+        "rope_theta": 10000.0, "hidden_act": "silu", "sliding_window": 2047, "tie_word_embeddings": False,
+        "bos_token_id": 1, "eos_token_id": 2}),
 }
+
+
+SPM_TEXT = """The quick brown fox jumps over the lazy dog. Paris is the capital of France.
+Hello there, how are you doing today? I am fine, thank you very much.
+Preference optimization aligns a language model with the answers people choose.
+The odds ratio compares the chosen answer with the rejected one, token by token.
+"""
+
+# tokenizer.model-based tokenizers trained here (SentencePiece BPE with byte fallback): name -> trainer settings
+SPM_TOKENIZERS = {
+    "spm_llama": dict(pad_id=-1, unk_id=0, bos_id=1, eos_id=2, add_dummy_prefix=True,
+                      user_defined_symbols=["<|user|>", "<|assistant|>", "<|end|>"]),
+    "spm_gemma": dict(pad_id=0, eos_id=1, bos_id=2, unk_id=3, add_dummy_prefix=False,
+                      user_defined_symbols=["<start_of_turn>", "<end_of_turn>"]),
+}
+
+
+def spm_tokenizer(name, folder):
+    """Trains a 320-piece SentencePiece BPE model (tokenizer.model) and writes the tokenizer.json and
+    tokenizer_config.json transformers would give it (vocabulary, merges ranked by piece score, byte fallback)."""
+    import sentencepiece as spm
+    settings = SPM_TOKENIZERS[name]
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = os.path.join(tmp, "corpus.txt")
+        with open(corpus, "w", encoding="utf-8") as f:
+            f.write(SPM_TEXT * 40)
+        spm.SentencePieceTrainer.train(input=corpus, model_prefix=os.path.join(tmp, "m"), model_type="bpe",
+                                       vocab_size=320, byte_fallback=True, character_coverage=1.0,
+                                       minloglevel=2, num_threads=1, **settings)
+        shutil.copy(os.path.join(tmp, "m.model"), os.path.join(folder, "tokenizer.model"))
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(folder, "tokenizer.model"))
+    vocab = {sp.id_to_piece(i): i for i in range(sp.vocab_size())}
+    normal = {sp.id_to_piece(i): (sp.get_score(i), i) for i in range(sp.vocab_size())
+              if not (sp.is_control(i) or sp.is_unknown(i) or sp.is_byte(i) or sp.is_unused(i))
+              and sp.id_to_piece(i) not in settings["user_defined_symbols"]}
+    ranked = []
+    for token, (score, i) in normal.items():
+        for k in range(1, len(token)):
+            if token[:k] in normal and token[k:] in normal:
+                ranked.append((-score, i, token[:k], token[k:]))
+    merges = [[l, r] for _, _, l, r in sorted(ranked)]
+    specials = [i for i in range(sp.vocab_size()) if sp.is_control(i) or sp.is_unknown(i)]
+    added = [{"id": i, "content": sp.id_to_piece(i), "single_word": False, "lstrip": False, "rstrip": False,
+              "normalized": False, "special": i in specials}
+             for i in range(sp.vocab_size()) if i in specials or sp.id_to_piece(i) in settings["user_defined_symbols"]]
+    norm = [{"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]
+    if settings["add_dummy_prefix"]:
+        norm.insert(0, {"type": "Prepend", "prepend": "\u2581"})
+    bos = sp.id_to_piece(settings["bos_id"])
+    tokenizer = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+                 "normalizer": {"type": "Sequence", "normalizers": norm}, "pre_tokenizer": None,
+                 "post_processor": {"type": "TemplateProcessing",
+                                    "single": [{"SpecialToken": {"id": bos, "type_id": 0}},
+                                               {"Sequence": {"id": "A", "type_id": 0}}],
+                                    "pair": [{"SpecialToken": {"id": bos, "type_id": 0}},
+                                             {"Sequence": {"id": "A", "type_id": 0}},
+                                             {"SpecialToken": {"id": bos, "type_id": 1}},
+                                             {"Sequence": {"id": "B", "type_id": 1}}],
+                                    "special_tokens": {bos: {"id": bos, "ids": [settings["bos_id"]],
+                                                             "tokens": [bos]}}},
+                 "decoder": {"type": "Sequence", "decoders": [
+                     {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+                     {"type": "ByteFallback"}, {"type": "Fuse"}]},
+                 "model": {"type": "BPE", "dropout": None, "unk_token": sp.id_to_piece(sp.unk_id()),
+                           "continuing_subword_prefix": None, "end_of_word_suffix": None, "fuse_unk": True,
+                           "byte_fallback": True, "ignore_merges": False, "vocab": vocab, "merges": merges}}
+    with open(os.path.join(folder, "tokenizer.json"), "w", encoding="utf-8") as f:
+        json.dump(tokenizer, f, ensure_ascii=False)
+    config = {"tokenizer_class": "GemmaTokenizer" if name == "spm_gemma" else "LlamaTokenizer",
+              "bos_token": bos, "eos_token": sp.id_to_piece(settings["eos_id"]),
+              "unk_token": sp.id_to_piece(settings["unk_id"]), "add_bos_token": True, "add_eos_token": False,
+              "chat_template": "{{ bos_token }}{% for m in messages %}{{ m['role'] + ': ' + m['content'] }}{% endfor %}"}
+    if settings["pad_id"] >= 0:
+        config["pad_token"] = sp.id_to_piece(settings["pad_id"])
+    with open(os.path.join(folder, "tokenizer_config.json"), "w", encoding="utf-8") as f:
+        json.dump(config, f, indent=2)
 
 
 def formula(name, shape):
@@ -79,17 +188,24 @@ def hf_tensors(cfg):
         p = f"model.layers.{l}."
         t[p + "input_layernorm.weight"] = (h,)
         t[p + "post_attention_layernorm.weight"] = (h,)
-        t[p + "self_attn.q_proj.weight"] = (nh * hd, h)
-        t[p + "self_attn.k_proj.weight"] = (kv * hd, h)
-        t[p + "self_attn.v_proj.weight"] = (kv * hd, h)
+        if cfg["model_type"] == "phi3":
+            t[p + "self_attn.qkv_proj.weight"] = ((nh + 2 * kv) * hd, h)
+            t[p + "mlp.gate_up_proj.weight"] = (2 * f, h)
+        else:
+            t[p + "self_attn.q_proj.weight"] = (nh * hd, h)
+            t[p + "self_attn.k_proj.weight"] = (kv * hd, h)
+            t[p + "self_attn.v_proj.weight"] = (kv * hd, h)
+            t[p + "mlp.gate_proj.weight"] = (f, h)
+            t[p + "mlp.up_proj.weight"] = (f, h)
         t[p + "self_attn.o_proj.weight"] = (h, nh * hd)
-        t[p + "mlp.gate_proj.weight"] = (f, h)
-        t[p + "mlp.up_proj.weight"] = (f, h)
         t[p + "mlp.down_proj.weight"] = (h, f)
+        if cfg["model_type"] in ("gemma2", "gemma3_text"):
+            t[p + "pre_feedforward_layernorm.weight"] = (h,)
+            t[p + "post_feedforward_layernorm.weight"] = (h,)
         if cfg["model_type"] == "qwen2":
             for x in "qkv":
                 t[p + f"self_attn.{x}_proj.bias"] = (t[p + f"self_attn.{x}_proj.weight"][0],)
-        if cfg["model_type"] == "qwen3":
+        if cfg["model_type"] in ("qwen3", "gemma3_text"):
             t[p + "self_attn.q_norm.weight"] = (hd,)
             t[p + "self_attn.k_norm.weight"] = (hd,)
     return t
@@ -101,6 +217,10 @@ def make_checkpoint(folder, tokenizer, cfg):
         json.dump(cfg, f, indent=2)
     save_file({n: formula(n, s) for n, s in hf_tensors(cfg).items()}, os.path.join(folder, "model.safetensors"),
               metadata={"format": "pt"})
+    if tokenizer in SPM_TOKENIZERS:
+        for f in ("tokenizer.model", "tokenizer.json", "tokenizer_config.json"):
+            shutil.copy(os.path.join(SPM_DIR[tokenizer], f), folder)
+        return
     src = os.path.join(RESOURCES, "tokenizers", tokenizer)
     with gzip.open(os.path.join(src, "tokenizer.json.gz"), "rb") as fin, \
             open(os.path.join(folder, "tokenizer.json"), "wb") as fout:
@@ -167,11 +287,23 @@ def quant_golden(out_dir):
         os.path.join(out_dir, "floats_finite.q8_0"))
 
 
+SPM_DIR = {}
+
+
 def main():
-    llama_cpp, out_dir = sys.argv[1], sys.argv[2]
+    """Writes every golden, or with model names after OUT_DIR only theirs (the trained tokenizers are kept)."""
+    llama_cpp, out_dir, only = sys.argv[1], sys.argv[2], sys.argv[3:]
     os.makedirs(out_dir, exist_ok=True)
-    quant_golden(out_dir)
+    for name in SPM_TOKENIZERS:
+        SPM_DIR[name] = os.path.join(out_dir, name)
+        if not only or not os.path.isfile(os.path.join(SPM_DIR[name], "tokenizer.model")):
+            os.makedirs(SPM_DIR[name], exist_ok=True)
+            spm_tokenizer(name, SPM_DIR[name])
+    if not only:
+        quant_golden(out_dir)
     for name, (tokenizer, cfg) in MODELS.items():
+        if only and name not in only:
+            continue
         with tempfile.TemporaryDirectory() as tmp:
             folder = os.path.join(tmp, name)
             make_checkpoint(folder, tokenizer, cfg)

@@ -53,7 +53,7 @@ public final class GgufExport {
     }
 
     private static GgufMetadata metadata(ModelConfig config, GgufArch arch, OutType outType, List<TensorPlan> plan,
-            TokenizerFiles tokenizer, String name) {
+            TokenizerFiles tokenizer, String name) throws IOException {
         String lower = name.toLowerCase(Locale.ROOT);
         if (arch == GgufArch.PHI3 && !lower.contains("phi3") && !lower.contains("phi-3")) {
             LOG.warn("general.name '{}' does not mention phi-3: llama.cpp then keeps the whitespace after phi-3's chat"

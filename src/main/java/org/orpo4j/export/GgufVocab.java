@@ -1,6 +1,9 @@
 package org.orpo4j.export;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -128,6 +131,80 @@ final class GgufVocab {
         meta.putStrings("tokenizer.ggml.tokens", tokens);
         meta.putFloat32s("tokenizer.ggml.scores", s);
         meta.putInt32s("tokenizer.ggml.token_type", t);
+        return new SpecialTokens(files, false, SpecialTokens.defaultTypes(), tokens.size());
+    }
+
+    /**
+     * A tokenizer.model vocabulary as the converter reads one ({@code _create_vocab_sentencepiece}, phi3's own loop
+     * when {@code phi3}): {@code vocabSize} slots of unused {@code [PADn]} (score -10000), the pieces with their
+     * scores and types (user-defined pieces count as normal, as SentencePieceProcessor reports them), then
+     * added_tokens.json and tokenizer_config.json's {@code added_tokens_decoder} as user-defined or control tokens
+     * (phi3: and tokenizer.json's added tokens), score -1000.
+     */
+    static SpecialTokens addSentencePieceModel(GgufMetadata meta, TokenizerFiles files, Path model, int vocabSize,
+            boolean phi3) throws IOException {
+        List<SentencePieceModel.Piece> pieces = SentencePieceModel.read(model);
+        List<String> tokens = new ArrayList<>();
+        float[] scores = new float[vocabSize];
+        int[] types = new int[vocabSize];
+        for (int i = 0; i < vocabSize; i++) {
+            tokens.add("[PAD" + i + "]");
+            scores[i] = -10000f;
+            types[i] = UNUSED;
+        }
+        for (int id = 0; id < pieces.size(); id++) {
+            if (id >= vocabSize) {
+                if (phi3) {
+                    throw new IllegalArgumentException(model + ": " + pieces.size() + " pieces for vocab_size "
+                            + vocabSize);
+                }
+                break;
+            }
+            SentencePieceModel.Piece p = pieces.get(id);
+            tokens.set(id, p.text());
+            scores[id] = p.score();
+            types[id] = switch (p.type()) {
+                case SentencePieceModel.UNKNOWN, SentencePieceModel.CONTROL, SentencePieceModel.UNUSED,
+                        SentencePieceModel.BYTE -> p.type();
+                default -> NORMAL;
+            };
+        }
+        Path addedFile = files.folder().resolve("added_tokens.json");
+        if (Files.isRegularFile(addedFile)) {
+            org.orpo4j.runtime.Json.untrusted().readTree(addedFile.toFile()).fields().forEachRemaining(e -> {
+                int id = e.getValue().asInt();
+                if (id < vocabSize) {
+                    tokens.set(id, e.getKey());
+                    scores[id] = -1000f;
+                    types[id] = USER_DEFINED;
+                }
+            });
+        }
+        List<JsonNode> added = new ArrayList<>();
+        files.tokenizerConfig().path("added_tokens_decoder").fields().forEachRemaining(e -> {
+            com.fasterxml.jackson.databind.node.ObjectNode t = e.getValue().deepCopy();
+            t.put("id", Integer.parseInt(e.getKey()));
+            added.add(t);
+        });
+        if (phi3) {
+            files.addedTokens().forEach(added::add);
+        }
+        for (JsonNode t : added) {
+            int id = t.path("id").asInt();
+            String content = t.path("content").asText();
+            if (id >= vocabSize) {
+                continue;
+            }
+            boolean control = t.path("special").asBoolean(false) || (!phi3 && looksSpecial(content));
+            tokens.set(id, control || phi3 ? content : content.replace("\u2581", " "));
+            scores[id] = -1000f;
+            types[id] = control ? CONTROL : USER_DEFINED;
+        }
+        meta.putString("tokenizer.ggml.model", "llama");
+        meta.putString("tokenizer.ggml.pre", "default");
+        meta.putStrings("tokenizer.ggml.tokens", tokens);
+        meta.putFloat32s("tokenizer.ggml.scores", scores);
+        meta.putInt32s("tokenizer.ggml.token_type", types);
         return new SpecialTokens(files, false, SpecialTokens.defaultTypes(), tokens.size());
     }
 

@@ -18,8 +18,7 @@ final class SpecialTokens {
             "eos", "tokenizer.ggml.eos_token_id", "unk", "tokenizer.ggml.unknown_token_id",
             "sep", "tokenizer.ggml.seperator_token_id", "pad", "tokenizer.ggml.padding_token_id",
             "mask", "tokenizer.ggml.mask_token_id", "eot", "tokenizer.ggml.eot_token_id",
-            "eom", "tokenizer.ggml.eom_token_id", "prefix", "tokenizer.ggml.prefix_token_id",
-            "suffix", "tokenizer.ggml.suffix_token_id");
+            "eom", "tokenizer.ggml.eom_token_id");
     private static final Map<String, String> ADD_KEYS = Map.of("bos", "tokenizer.ggml.add_bos_token",
             "eos", "tokenizer.ggml.add_eos_token", "sep", "tokenizer.ggml.add_sep_token");
 

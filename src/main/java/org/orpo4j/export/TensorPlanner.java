@@ -56,7 +56,9 @@ final class TensorPlanner {
         if (arch != GgufArch.GEMMA3 || !hf.equals("model.embed_tokens.weight")) {
             return -1;
         }
-        int real = tokenizer.model().path("vocab").size() + tokenizer.addedTokens().size();
+        int real = java.nio.file.Files.isRegularFile(tokenizer.folder().resolve("tokenizer.model"))
+                ? config.vocabSize() // the converter's tokenizer.model vocabulary is vocab_size long
+                : tokenizer.model().path("vocab").size() + tokenizer.addedTokens().size();
         return (int) Math.min(real, shape[0]);
     }
 

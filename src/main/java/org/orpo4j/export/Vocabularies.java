@@ -1,5 +1,8 @@
 package org.orpo4j.export;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.orpo4j.model.ModelConfig;
 
@@ -8,7 +11,7 @@ final class Vocabularies {
 
     private Vocabularies() {}
 
-    static void add(GgufMetadata m, GgufArch arch, ModelConfig config, TokenizerFiles files) {
+    static void add(GgufMetadata m, GgufArch arch, ModelConfig config, TokenizerFiles files) throws IOException {
         boolean spm = GgufVocab.isSentencePieceBpe(files);
         boolean gpt2Class = "GPT2Tokenizer".equals(files.tokenizerConfig().path("tokenizer_class").asText());
         if ((arch == GgufArch.LLAMA || arch == GgufArch.SMOLLM3)
@@ -16,7 +19,10 @@ final class Vocabularies {
             m.putBool("tokenizer.ggml.add_space_prefix", files.tokenizerConfig().get("add_prefix_space").asBoolean());
         }
         SpecialTokens special;
-        if (spm && !(arch == GgufArch.PHI3 && gpt2Class)) {
+        Path spModel = files.folder().resolve("tokenizer.model");
+        if (Files.isRegularFile(spModel) && !(arch == GgufArch.PHI3 && gpt2Class)) {
+            special = GgufVocab.addSentencePieceModel(m, files, spModel, config.vocabSize(), arch == GgufArch.PHI3);
+        } else if (spm && !(arch == GgufArch.PHI3 && gpt2Class)) {
             special = GgufVocab.addSentencePiece(m, files);
             if (arch != GgufArch.GEMMA3) {
                 padTo(m, config.vocabSize());
@@ -32,7 +38,7 @@ final class Vocabularies {
             // the converter adds CodeGemma's fill-in-the-middle ids to every gemma
             SpecialTokens fim = new SpecialTokens(files, false,
                     List.of("prefix", "suffix", "middle", "fsep", "eot"), null);
-            fim.set("prefix", 67);
+            fim.set("prefix", 67); // the gguf package has no key for prefix, middle and fsep: only eot is written
             fim.set("suffix", 69);
             fim.set("middle", 68);
             fim.set("fsep", 70);

@@ -25,9 +25,13 @@ final class CheckpointIo {
 
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointIo.class);
 
-    /** The files transformers' tokenizer and generation loaders read, copied verbatim when saving. */
+    /**
+     * The files transformers' tokenizer and generation loaders read, copied verbatim when saving (tokenizer.model
+     * and added_tokens.json too: llama.cpp's converter reads a SentencePiece vocabulary from them).
+     */
     static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json",
-            "special_tokens_map.json", "chat_template.jinja", "generation_config.json");
+            "special_tokens_map.json", "chat_template.jinja", "generation_config.json", "tokenizer.model",
+            "added_tokens.json");
 
     private CheckpointIo() {}
 

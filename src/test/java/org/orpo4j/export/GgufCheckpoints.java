@@ -60,8 +60,18 @@ final class GgufCheckpoints {
         return mc;
     }
 
-    /** Copies a test tokenizer's files (tokenizer.json gunzipped) into {@code dir}. */
+    /**
+     * Copies a test tokenizer's files into {@code dir}: a real one of src/test/resources/tokenizers (tokenizer.json
+     * gunzipped), or a SentencePiece one of the goldens ({@code spm_*}: tokenizer.model, tokenizer.json).
+     */
     static void copyTokenizer(String tokenizer, Path dir) throws IOException {
+        if (tokenizer.startsWith("spm_")) {
+            Path src = Path.of("src/test/resources/golden/gguf", tokenizer);
+            for (String f : new String[] {"tokenizer.model", "tokenizer.json", "tokenizer_config.json"}) {
+                Files.copy(src.resolve(f), dir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+            }
+            return;
+        }
         Path src = Path.of("src/test/resources/tokenizers", tokenizer);
         try (InputStream in = new GZIPInputStream(Files.newInputStream(src.resolve("tokenizer.json.gz")))) {
             Files.copy(in, dir.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);

@@ -32,14 +32,15 @@ class GgufGoldenTest extends WithCpuManager {
     Path tmp;
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "mistral", "qwen2", "qwen3", "smollm3"})
+    @ValueSource(strings = {"llama", "mistral", "qwen2", "qwen3", "smollm3", "llama_spm", "gemma", "gemma2", "gemma3",
+        "phi3"})
     void matchesLlamaCppConverter(String model) throws Exception {
         JsonNode golden = Json.untrusted().readTree(Path.of("src/test/resources/golden/gguf", model + ".json").toFile());
         Path dir = tmp.resolve(model);
         GgufCheckpoints.write(dir, (ObjectNode) golden.get("config"), golden.get("tokenizer").asText(), root);
         for (String outtype : OUTTYPES) {
             Path out = tmp.resolve(model + "-" + outtype + ".gguf");
-            GgufExport.export(dir, null, dir, OutType.parse(outtype), out, null);
+            GgufExport.export(dir, null, dir, OutType.parse(outtype), out, model); // the converter's name: its folder
             compare(model + " " + outtype, golden.get("outtypes").get(outtype), GgufFile.read(out), dir);
         }
     }
