@@ -45,9 +45,12 @@ enum GgufArch {
         return this == GEMMA || this == GEMMA2 || this == GEMMA3;
     }
 
-    /** Whether the config class has a {@code head_dim} attribute, which the converter then writes as key/value length. */
+    /**
+     * Whether transformers' config holds a {@code head_dim} (its class defines one, or config.json states it), which
+     * the converter then writes as the key/value length.
+     */
     private static boolean statesHeadDim(ModelConfig c) {
-        return switch (c.modelType()) {
+        return c.raw().hasNonNull("head_dim") || switch (c.modelType()) {
             case "llama", "mistral", "qwen3", "gemma", "gemma2", "gemma3_text" -> true;
             default -> false;
         };
