@@ -85,9 +85,10 @@ public final class HubPush {
         if (!Files.isDirectory(folder)) {
             throw new IOException(folder + ": not a folder");
         }
-        RepoId id = new RepoId(repo, options.revision(), RepoId.Type.MODEL);
+        RepoId id = new RepoId(repo.contains("/") ? repo : whoami(repo) + "/" + repo, options.revision(),
+                RepoId.Type.MODEL);
         List<UploadFile> files = localFiles(folder, id, options);
-        id = createRepo(id, options.privateRepo());
+        createRepo(id, options.privateRepo());
         if (!options.revision().equals("main")) {
             createBranch(id);
         }
@@ -133,25 +134,27 @@ public final class HubPush {
         return files;
     }
 
-    /** Creates the repository; one that exists (409) is fine. A name without org takes the hub's full name. */
-    private RepoId createRepo(RepoId id, boolean privateRepo) throws IOException {
+    /** The token's user name ({@code /api/whoami-v2}): a repository name without org lives under it. */
+    private String whoami(String repo) throws IOException {
+        RepoId probe = new RepoId(repo, "main", RepoId.Type.MODEL);
+        HttpResponse<byte[]> r = http.send(probe, "who the token belongs to", () -> HttpRequest.newBuilder(
+                http.resolve("api/whoami-v2")).GET(), HttpResponse.BodyHandlers.ofByteArray());
+        String name = Json.untrusted().readTree(r.body()).path("name").asText("");
+        if (!RepoId.looksLikeRepo(name) || name.contains("/")) {
+            throw new HubException(repo + ": the hub named no user for the token; give the repository as org/name");
+        }
+        return name;
+    }
+
+    /** Creates the repository; one that exists (409) is fine. */
+    private void createRepo(RepoId id, boolean privateRepo) throws IOException {
         ObjectNode body = JsonNodeFactory.instance.objectNode();
         int slash = id.name().indexOf('/');
-        body.put("name", slash < 0 ? id.name() : id.name().substring(slash + 1));
-        if (slash < 0) {
-            body.putNull("organization");
-        } else {
-            body.put("organization", id.name().substring(0, slash));
-        }
+        body.put("name", id.name().substring(slash + 1));
+        body.put("organization", id.name().substring(0, slash));
         body.put("visibility", privateRepo ? "private" : "public");
         body.put("type", "model");
-        JsonNode answer = http.postJson(id, "create the repository", http.resolve("api/repos/create"), body,
-                "application/json", 409);
-        String full = answer == null ? null : answer.path("name").asText(null);
-        if (slash < 0 && full != null && full.contains("/")) {
-            return new RepoId(full, id.revision(), id.type());
-        }
-        return id;
+        http.postJson(id, "create the repository", http.resolve("api/repos/create"), body, "application/json", 409);
     }
 
     private void createBranch(RepoId id) throws IOException {

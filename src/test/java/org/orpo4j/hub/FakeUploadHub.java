@@ -110,12 +110,12 @@ public final class FakeUploadHub implements AutoCloseable {
                 return;
             }
             Matcher m;
-            if (CREATE.matcher(path).matches()) {
+            if (path.equals("/api/whoami-v2")) {
+                reply(x, 200, "{\"type\":\"user\",\"name\":\"me\"}");
+            } else if (CREATE.matcher(path).matches()) {
                 JsonNode body = json(x);
-                String name = body.path("organization").asText("me") + "/" + body.path("name").asText();
-                if (body.path("organization").isNull()) {
-                    name = "me/" + body.path("name").asText();
-                }
+                String name = (body.path("organization").isTextual() ? body.get("organization").asText() : "me") + "/"
+                        + body.path("name").asText();
                 if (repos.putIfAbsent(name, new Repo("private".equals(body.path("visibility").asText()))) != null) {
                     error(x, 409, "You already created this model repo");
                     return;

@@ -138,6 +138,13 @@ class HubPushTest {
     }
 
     @Test
+    void aNameWithoutOrgGoesToTheTokensUser() throws Exception {
+        HubPush.Result r = push(FakeUploadHub.TOKEN).push(folder, "tuned", HubPush.Options.defaults());
+        assertEquals("me/tuned", r.repo());
+        assertEquals(5, hub.repos.get("me/tuned").branches.get("main").size());
+    }
+
+    @Test
     void pushesToABranch() throws Exception {
         push(FakeUploadHub.TOKEN).push(folder, "org/tuned", new HubPush.Options(false, "v2", null, null, null));
         FakeUploadHub.Repo repo = hub.repos.get("org/tuned");
