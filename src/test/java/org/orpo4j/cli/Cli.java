@@ -64,6 +64,18 @@ final class Cli {
         return DemoAssets.writeTokenizer(dir);
     }
 
+    /** Qwen3's real byte-level BPE tokenizer (a pre-tokenizer llama.cpp knows, so the model exports to GGUF). */
+    static Path qwen3Tokenizer(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        try (java.io.InputStream in = new java.util.zip.GZIPInputStream(
+                Files.newInputStream(Path.of("src/test/resources/tokenizers/qwen3/tokenizer.json.gz")))) {
+            Files.copy(in, dir.resolve("tokenizer.json"));
+        }
+        Files.copy(Path.of("src/test/resources/tokenizers/qwen3/tokenizer_config.json"),
+                dir.resolve("tokenizer_config.json"));
+        return dir;
+    }
+
     /** A tiny random llama on the demo tokenizer, made with {@code init}. */
     static Path tinyModel(Path dir) throws IOException {
         Path tok = demoTokenizer(dir.resolve("tokenizer"));

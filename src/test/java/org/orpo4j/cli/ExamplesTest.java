@@ -15,10 +15,12 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.orpo4j.examples.CustomLoop;
+import org.orpo4j.examples.ExportAndPush;
 import org.orpo4j.examples.FineTuneHfCheckpoint;
 import org.orpo4j.examples.FineTuneWithLora;
 import org.orpo4j.examples.QuickStart;
 import org.orpo4j.examples.TinyModel;
+import org.orpo4j.hub.FakeUploadHub;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.model.ModelConfig;
 import org.orpo4j.runtime.DjlRuntime;
@@ -91,6 +93,30 @@ class ExamplesTest {
         assertEquals("bfloat16", ModelConfig.load(out.resolve("bf16").resolve("config.json")).torchDtype());
         assertTrue(Files.size(out.resolve("bf16").resolve("model.safetensors"))
                 < 0.6 * Files.size(out.resolve("model.safetensors")));
+    }
+
+    @Test
+    void exportAndPushWritesWhatExportWritesAndPushesTheAdapter() throws Exception {
+        Path base = tmp.resolve("export").resolve("model");
+        Cli.run("init", "--family", "llama", "--tokenizer", Cli.qwen3Tokenizer(tmp.resolve("export/tok")).toString(),
+                "--output", base.toString(), "--hidden-size", "32", "--layers", "1", "--heads", "2").assertSuccess();
+        Path adapter = tmp.resolve("export").resolve("adapter");
+        Cli.run("train", "--model", base.toString(), "--data", pairs.toString(), "--output", adapter.toString(),
+                "--use-peft", "--lora-r", "4", "--lr", "5e-2", "--max-steps", "1", "--batch-size", "4").assertSuccess();
+        Path byExample = tmp.resolve("export").resolve("example.gguf");
+        try (FakeUploadHub hub = new FakeUploadHub()) {
+            ExportAndPush.run(new String[] {base.toString(), adapter.toString(), byExample.toString(), "org/tuned"},
+                    Map.of("HF_ENDPOINT", hub.endpoint().toString(), "HF_TOKEN", FakeUploadHub.TOKEN));
+            Map<String, byte[]> files = hub.repos.get("org/tuned").branches.get("main");
+            assertArrayEquals(Files.readAllBytes(adapter.resolve("adapter_model.safetensors")),
+                    files.get("adapter_model.safetensors"));
+            assertTrue(new String(files.get("README.md"), java.nio.charset.StandardCharsets.UTF_8)
+                    .contains("library_name: peft"));
+        }
+        Path byCli = tmp.resolve("export").resolve("cli.gguf");
+        Cli.run("export", "--model", base.toString(), "--adapter", adapter.toString(), "--outtype", "q8_0",
+                "--output", byCli.toString(), "--name", "model").assertSuccess();
+        assertArrayEquals(Files.readAllBytes(byCli), Files.readAllBytes(byExample), "the example writes what export does");
     }
 
     @Test

@@ -36,13 +36,7 @@ class ExportPushCommandTest {
 
     @BeforeAll
     static void trainAnAdapter() throws Exception {
-        Path tok = Files.createDirectories(tmp.resolve("qwen3-tokenizer"));
-        try (java.io.InputStream in = new java.util.zip.GZIPInputStream(
-                Files.newInputStream(Path.of("src/test/resources/tokenizers/qwen3/tokenizer.json.gz")))) {
-            Files.copy(in, tok.resolve("tokenizer.json"));
-        }
-        Files.copy(Path.of("src/test/resources/tokenizers/qwen3/tokenizer_config.json"),
-                tok.resolve("tokenizer_config.json"));
+        Path tok = Cli.qwen3Tokenizer(tmp.resolve("qwen3-tokenizer"));
         model = tmp.resolve("model");
         Cli.run("init", "--family", "llama", "--tokenizer", tok.toString(), "--output", model.toString(),
                 "--hidden-size", "32", "--layers", "1", "--heads", "2", "--seed", "7").assertSuccess();
