@@ -40,12 +40,17 @@ public final class DjlRuntime {
      * The PyTorch engine, started offline and quietly: DJL's TorchScript graph-executor notice is turned off with
      * the optimizer it announces (orpo4j runs eager ops only); where the SLF4J binding is slf4j-simple, DJL's
      * "no GPU" warnings are kept at ERROR and its start-up INFO lines at WARN; one INFO line says what started.
-     * A property the user set wins.
+     * A property the user set wins. Before the first start, {@link NativeLoader} puts orpo4j's JNI (bfloat16) under
+     * DJL when this orpo4j carries one; DJL calls made before this one start the engine with DJL's own JNI.
+     *
+     * @throws NativeLibraryException when orpo4j's native library is configured but can't be used (one line)
      */
-    public static Engine engine() {
+    public static synchronized Engine engine() {
         ensureOffline();
         boolean first = !started;
+        NativeLoader.Choice jni = null;
         if (first) {
+            jni = NativeLoader.install();
             setIfAbsent("ai.djl.pytorch.graph_optimizer", "false");
             if (LoggerFactory.getILoggerFactory().getClass().getName().equals("org.slf4j.simple.SimpleLoggerFactory")) {
                 setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
@@ -54,11 +59,26 @@ public final class DjlRuntime {
             }
             started = true;
         }
-        Engine engine = Engine.getEngine("PyTorch");
+        Engine engine;
+        try {
+            engine = Engine.getEngine("PyTorch");
+        } catch (RuntimeException | UnsatisfiedLinkError e) {
+            if (jni == null || jni.library() == null) {
+                throw e;
+            }
+            throw new NativeLibraryException("DJL could not load orpo4j's native library " + jni.library() + " ("
+                    + firstLine(e) + "): rebuild orpo4j on this machine (mvn package) or set ORPO4J_NATIVE=off", e);
+        }
         if (first) {
-            LOG.info("PyTorch {} started offline; {} GPU(s) visible", engine.getVersion(), gpuCount());
+            LOG.info("PyTorch {} started offline ({}); {} GPU(s) visible", engine.getVersion(),
+                    jni.library() != null ? "orpo4j's JNI, bf16" : "DJL's JNI", gpuCount());
         }
         return engine;
+    }
+
+    private static String firstLine(Throwable e) {
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().strip();
+        return m.lines().findFirst().orElse(m);
     }
 
     private static void setIfAbsent(String key, String value) {
