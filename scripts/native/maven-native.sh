@@ -77,10 +77,10 @@ if [[ -n "${ORPO4J_TORCH_INCLUDE:-}" ]]; then
     || unavailable "missing headers: ORPO4J_TORCH_INCLUDE=$INCLUDE has no torch/script.h (point it at a torch $TORCH_VERSION include folder)"
 elif [[ ! -f "$HEADERS/include/torch/script.h" ]]; then
   PY=""
-  for p in python3 python; do
+  for p in ${ORPO4J_PYTHON:-python3 python}; do
     if command -v "$p" > /dev/null && "$p" -m pip --version > /dev/null 2>&1; then PY="$p"; break; fi
   done
-  [[ -n "$PY" ]] || unavailable "missing headers: no pip to fetch torch $TORCH_VERSION's C++ headers from PyPI: install python3-pip, or set ORPO4J_TORCH_INCLUDE to a torch $TORCH_VERSION include folder"
+  [[ -n "$PY" ]] || unavailable "missing headers: no pip (${ORPO4J_PYTHON:-python3 -m pip}) to fetch torch $TORCH_VERSION's C++ headers from PyPI: install python3-pip, or set ORPO4J_TORCH_INCLUDE to a torch $TORCH_VERSION include folder"
   echo "orpo4j native: fetching torch $TORCH_VERSION's C++ headers: pip download of its wheel (about 820 MB, once; only include/ is kept)"
   rm -rf "$WORK/wheel" && mkdir -p "$WORK/wheel"
   start=$(date +%s)
@@ -112,19 +112,22 @@ HEADER_VERSION="$(sed -n 's/^ *"\([0-9.]*\)".*/\1/p' "$VERSION_H" 2>/dev/null | 
 [[ "$HEADER_VERSION" == "$TORCH_VERSION" ]] \
   || unavailable "missing headers: $INCLUDE holds torch ${HEADER_VERSION:-?} headers, DJL loads libtorch $TORCH_VERSION (use that version's include folder)"
 
-# ---- DJL's libtorch, from the jar DJL extracts it from at run time
+# ---- DJL's libtorch, from the jar DJL extracts it from at run time: libc10 first, for its C++ ABI
 TORCH_LIB="$WORK/djl-libtorch"
-if [[ ! -f "$TORCH_LIB/libtorch_cpu.so" ]]; then
-  rm -rf "$TORCH_LIB.tmp" && mkdir -p "$TORCH_LIB.tmp"
-  (cd "$TORCH_LIB.tmp" && jar xf "$DJL_JAR" pytorch/cpu/linux-x86_64) \
-    || unavailable "could not unpack DJL's libtorch from $DJL_JAR"
-  mv "$TORCH_LIB.tmp/pytorch/cpu/linux-x86_64" "$TORCH_LIB" && rm -rf "$TORCH_LIB.tmp"
-fi
+unpack() { # the jar's pytorch/cpu/linux-x86_64/$1 into $TORCH_LIB
+  [[ -f "$TORCH_LIB/$1" ]] && return 0
+  rm -rf "$WORK/unpack" && mkdir -p "$WORK/unpack" "$TORCH_LIB" \
+    && (cd "$WORK/unpack" && jar xf "$DJL_JAR" "pytorch/cpu/linux-x86_64/$1") \
+    && mv "$WORK/unpack/pytorch/cpu/linux-x86_64/$1" "$TORCH_LIB/$1" && rm -rf "$WORK/unpack" \
+    || unavailable "could not unpack $1 of DJL's libtorch from $DJL_JAR"
+}
+unpack libc10.so
 LIB_ABI=0
 if [[ "$(nm -D --defined-only "$TORCH_LIB/libc10.so" | grep -c '__cxx11' || true)" -gt 0 ]]; then LIB_ABI=1; fi
 if [[ -n "$HEADER_ABI" && "$HEADER_ABI" != "$LIB_ABI" ]]; then
   unavailable "ABI mismatch: torch $TORCH_VERSION's headers were built with _GLIBCXX_USE_CXX11_ABI=$HEADER_ABI, DJL's libtorch with $LIB_ABI: use headers of a torch built like DJL's (ORPO4J_TORCH_INCLUDE)"
 fi
+for lib in $(jar tf "$DJL_JAR" | sed -n 's|^pytorch/cpu/linux-x86_64/\(lib[^/]*\)$|\1|p'); do unpack "$lib"; done
 
 # ---- build into the cache (atomically: concurrent builds of one key each finish with a whole library)
 echo "orpo4j native: building libdjl_torch.so for torch $TORCH_VERSION (key $KEY; a few minutes, once)"
