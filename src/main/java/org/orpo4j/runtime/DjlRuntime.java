@@ -66,18 +66,32 @@ public final class DjlRuntime {
             if (jni == null || jni.library() == null) {
                 throw e;
             }
-            throw new NativeLibraryException("DJL could not load orpo4j's native library " + jni.library() + " ("
-                    + firstLine(e) + "): rebuild orpo4j on this machine (mvn package) or set ORPO4J_NATIVE=off", e);
+            String problem = "DJL could not load orpo4j's native library " + jni.library() + " (" + rootCause(e) + ")";
+            if (jni.source() != NativeLoader.Source.BUNDLED) {
+                throw new NativeLibraryException(problem + ": rebuild it on this machine (mvn package) or set"
+                        + " ORPO4J_NATIVE=off", e);
+            }
+            // the jar's library built elsewhere (a newer glibc, say): DJL's own JNI still runs everything but bf16
+            jni = NativeLoader.fallBack(problem + ": rebuild orpo4j on this machine (mvn package)");
+            LOG.warn("{}; DJL's own JNI (no bf16) is used", jni.reason());
+            engine = Engine.getEngine("PyTorch");
         }
         if (first) {
             LOG.info("PyTorch {} started offline ({}); {} GPU(s) visible", engine.getVersion(),
-                    jni.library() != null ? "orpo4j's JNI, bf16" : "DJL's JNI", gpuCount());
+                    jni.library() != null ? "orpo4j's JNI, bf16" : jni.source() == NativeLoader.Source.USER_LIBRARY_PATH
+                            ? "the JNI in PYTORCH_LIBRARY_PATH" : "DJL's JNI", gpuCount());
         }
         return engine;
     }
 
-    private static String firstLine(Throwable e) {
-        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().strip();
+    /** The first line of the innermost message: DJL wraps the loader's own words ("...: cannot open ..."). */
+    private static String rootCause(Throwable e) {
+        String m = e.getClass().getSimpleName();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && !t.getMessage().isBlank()) {
+                m = t.getMessage().strip();
+            }
+        }
         return m.lines().findFirst().orElse(m);
     }
 

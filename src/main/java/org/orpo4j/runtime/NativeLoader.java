@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code PYTORCH_LIBRARY_PATH} set by the user (environment or system property): theirs, untouched;</li>
  *   <li>{@code ORPO4J_NATIVE} (environment) or {@code orpo4j.native} (system property): {@code off} for DJL's own
  *       JNI, else the path of an orpo4j-built {@code libdjl_torch.so} (or its folder), which must match DJL's libtorch;</li>
- *   <li>the library {@code mvn package} put into orpo4j's jar, copied once into {@code ~/.cache/orpo4j/native/KEY/};</li>
+ *   <li>the library {@code mvn package} put into orpo4j's jar, copied once into
+ *       {@code ~/.cache/orpo4j/native/jni-KEY-SHA/};</li>
  *   <li>DJL's own JNI (no bfloat16) when there is none, or it was built for another libtorch.</li>
  * </ol>
  */
@@ -89,6 +90,16 @@ public final class NativeLoader {
                         choice.build().describe(), folder);
             }
         }
+        return choice;
+    }
+
+    /**
+     * After DJL failed to load the jar's library: DJL's own JNI instead, {@code reason} saying why. The failed load
+     * left libtorch loaded from DJL's own files (through the links), so the second start maps the same libtorch.
+     */
+    static synchronized Choice fallBack(String reason) {
+        System.clearProperty(LIBRARY_PATH);
+        choice = new Choice(Source.DJL, null, null, reason);
         return choice;
     }
 
@@ -192,11 +203,14 @@ public final class NativeLoader {
         return base.resolve("orpo4j");
     }
 
-    /** The jar's library as a file, {@code cache/native/KEY/libdjl_torch.so}: written once, atomically. */
+    /**
+     * The jar's library as a file, {@code cache/native/jni-KEY-SHA/libdjl_torch.so} (SHA of its bytes, so a jar never
+     * overwrites another's library, nor the build's cache in {@code cache/native/KEY}): written once, atomically.
+     */
     private static Path extract(byte[] bytes, NativeBuild build) throws IOException {
-        Path dir = cacheDir().resolve("native").resolve(build.key());
+        Path dir = cacheDir().resolve("native").resolve("jni-" + build.key() + "-" + shortHash(bytes));
         Path library = dir.resolve("libdjl_torch.so");
-        if (Files.isRegularFile(library) && java.util.Arrays.equals(Files.readAllBytes(library), bytes)) {
+        if (Files.isRegularFile(library) && Files.size(library) == bytes.length) {
             return library;
         }
         Files.createDirectories(dir);
@@ -288,9 +302,12 @@ public final class NativeLoader {
     }
 
     private static String shortHash(String s) {
+        return shortHash(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String shortHash(byte[] bytes) {
         try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(d, 0, 6);
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes), 0, 6);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

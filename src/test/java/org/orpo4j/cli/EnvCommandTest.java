@@ -97,6 +97,26 @@ class EnvCommandTest {
                         + " 2.6.0", "or train with --fp16");
     }
 
+    /**
+     * A library the dynamic loader rejects (here: it needs a libcXX.so that does not exist; elsewhere: a glibc older
+     * than the build machine's): named by ORPO4J_NATIVE, one line; carried in the jar, DJL's JNI and a warning.
+     */
+    @Test
+    void aJniTheLoaderRejectsIsOneLineOrAFallBack() throws Exception {
+        Path broken = patched(dir.resolve("broken"), "libc10.so\0", "libcXX.so\0");
+        child(List.of("env"), Map.of("ORPO4J_NATIVE", broken.toString()), null).assertOneLineError(
+                "DJL could not load orpo4j's native library " + broken, "libcXX.so: cannot open shared object file",
+                "rebuild it on this machine (mvn package) or set ORPO4J_NATIVE=off");
+        Path classes = dir.resolve("classes");
+        patched(classes.resolve("org/orpo4j/native/linux-x86_64"), "libc10.so\0", "libcXX.so\0");
+        Child env = child(List.of("env"), Map.of(), classes);
+        assertEquals(0, env.exitCode(), env.err());
+        assertTrue(env.err().contains("WARN DJL could not load orpo4j's native library"), env.err());
+        assertTrue(env.out().contains("bf16           unavailable"), env.out());
+        assertTrue(env.out().contains("libcXX.so: cannot open shared object file"), env.out());
+        assertTrue(env.out().lines().anyMatch(l -> l.startsWith("libtorch ") && !l.contains(",")), "one libtorch");
+    }
+
     @Test
     void orpo4jNativeOffMeansDjlsJni() throws Exception {
         Child env = child(List.of("env"), Map.of("ORPO4J_NATIVE", "off"), null);
@@ -108,17 +128,23 @@ class EnvCommandTest {
 
     /** A copy of the built library whose build record says torch 2.6.0 (same length, so the file stays valid). */
     private static Path otherTorch(Path folder) throws Exception {
-        Path built = NativeLoader.choice().library();
-        byte[] bytes = Files.readAllBytes(built);
-        byte[] from = "orpo4j-native-build:torch=2.7.1".getBytes(StandardCharsets.US_ASCII);
-        byte[] to = "orpo4j-native-build:torch=2.6.0".getBytes(StandardCharsets.US_ASCII);
-        int at = indexOf(bytes, from);
-        assertTrue(at >= 0, "the build record of " + built);
-        System.arraycopy(to, 0, bytes, at, to.length);
-        Files.createDirectories(folder);
-        Path copy = Files.write(folder.resolve("libdjl_torch.so"), bytes);
+        Path copy = patched(folder, "orpo4j-native-build:torch=2.7.1", "orpo4j-native-build:torch=2.6.0");
         assertEquals("2.6.0", NativeBuild.read(copy).orElseThrow().torch());
         return copy;
+    }
+
+    /** {@code folder/libdjl_torch.so}: the built library with the first {@code from} replaced by {@code to}. */
+    private static Path patched(Path folder, String from, String to) throws Exception {
+        Path built = NativeLoader.choice().library();
+        byte[] bytes = Files.readAllBytes(built);
+        byte[] a = from.getBytes(StandardCharsets.US_ASCII);
+        byte[] b = to.getBytes(StandardCharsets.US_ASCII);
+        assertEquals(a.length, b.length);
+        int at = indexOf(bytes, a);
+        assertTrue(at >= 0, from + " in " + built);
+        System.arraycopy(b, 0, bytes, at, b.length);
+        Files.createDirectories(folder);
+        return Files.write(folder.resolve("libdjl_torch.so"), bytes);
     }
 
     private static int indexOf(byte[] haystack, byte[] needle) {
@@ -166,6 +192,7 @@ class EnvCommandTest {
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile());
         pb.environment().remove("PYTORCH_LIBRARY_PATH");
         pb.environment().remove("ORPO4J_NATIVE");
+        pb.environment().put("ORPO4J_CACHE_DIR", dir.resolve("cache").toString()); // the tests' copies stay here
         pb.environment().putAll(env);
         pb.redirectOutput(work.resolve("stdout").toFile()).redirectError(work.resolve("stderr").toFile());
         int code = pb.start().waitFor();
