@@ -155,6 +155,15 @@ class Bf16TrajectoryTest {
                 try (NDArray rounded = manager.create(base, after.getShape()).toType(stored, false)) {
                     assertTrue(rounded.contentEquals(after), "the base holds its own values, rounded to " + stored);
                 }
+                // merged into the bfloat16 base and saved as float32, as FineTuneWithLora does: exact widening
+                LoraModel.of(model).orElseThrow().merge();
+                float[] merged = model.parameters().get(baseName).toType(DataType.FLOAT32, false).toFloatArray();
+                Path saved = run.resolve("merged");
+                model.save(saved, org.orpo4j.safetensors.SaveOptions.defaults(), null);
+                try (CausalLm back = CausalLm.load(saved, manager)) {
+                    assertTrue(java.util.Arrays.equals(merged, back.parameters().get(baseName).toFloatArray()),
+                            "the merged " + stored + " base saved and loaded back");
+                }
             }
         }
         return MetricsWriter.read(run.resolve(MetricsWriter.FILE));
