@@ -24,6 +24,7 @@ public final class TinyModel {
                     .vocabSize(tokenizer.vocabSize())     // one embedding row per token id
                     .hiddenSize(64).intermediateSize(128).numHiddenLayers(2)
                     .numAttentionHeads(4).numKeyValueHeads(2)
+                    .specialTokens(tokenizer.bosId(), tokenizer.eosId(), tokenizer.declaredPadId()) // generation stops at its EOS
                     .build();
             try (CausalLm model = CausalLm.random(config, manager, 42)) {
                 model.save(output, SaveOptions.defaults(), tokenizerDir);

@@ -2,6 +2,7 @@ package org.orpo4j.cli;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -57,12 +58,15 @@ final class DemoCommand implements Callable<Integer> {
     private static final int BATCH_SIZE = 8;
     private static final int SHOWN_PROMPTS = 3;
     private static final int ANSWER_TOKENS = 20;
+    /** The file that marks a folder as a demo's own, which the next demo may replace. */
+    static final String MARKER = ".orpo4j-demo";
 
     @Spec
     CommandSpec spec;
 
     @Option(names = "--output", paramLabel = "DIR", defaultValue = "orpo4j-demo",
-            description = "Work folder for the models, data, metrics and chart. Default: ${DEFAULT-VALUE}.")
+            description = "Work folder for the models, data, metrics and chart; an earlier demo's is replaced."
+                    + " Default: ${DEFAULT-VALUE}.")
     Path output;
 
     @Option(names = "--max-steps", paramLabel = "N", defaultValue = "" + DEFAULT_STEPS,
@@ -89,6 +93,7 @@ final class DemoCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--threads must be positive, got " + threads);
         }
         long start = System.nanoTime();
+        claim(output);
         Path tokenizerDir = DemoAssets.writeTokenizer(output.resolve("base-model"));
         Path trainFile = DemoAssets.copy(DemoAssets.TRAIN, output.resolve("data").resolve(DemoAssets.TRAIN));
         Path heldoutFile = DemoAssets.copy(DemoAssets.HELDOUT, output.resolve("data").resolve(DemoAssets.HELDOUT));
@@ -100,7 +105,7 @@ final class DemoCommand implements Callable<Integer> {
                 .beta(0.1).alpha(1.0).seed(seed).weightDecay(0.0)
                 .loggingSteps(Math.max(1, maxSteps / 30)).loggingFirstStep(true)
                 .evalStrategy("steps").evalSteps(Math.max(1, maxSteps / 6))
-                .saveStrategy("no").outputDir(trainedDir).build();
+                .saveStrategy("no").outputDir(trainedDir).overwriteOutputDir(true).build(); // claimed above
 
         PrintWriter out = spec.commandLine().getOut();
         Report report;
@@ -133,6 +138,24 @@ final class DemoCommand implements Callable<Integer> {
         out.print(text);
         out.flush();
         return 0;
+    }
+
+    /**
+     * Makes {@code dir} the demo's: a missing or empty folder, or one an earlier demo marked, is taken (the new run
+     * replaces what the old one wrote); a folder holding anything else is refused, so a mistyped --output never
+     * loses someone's files.
+     */
+    private void claim(Path dir) throws IOException {
+        if (Files.isDirectory(dir) && !Files.exists(dir.resolve(MARKER))) {
+            try (var children = Files.list(dir)) {
+                if (children.findAny().isPresent()) {
+                    throw new ParameterException(spec.commandLine(), "--output " + dir + " holds files that are not"
+                            + " a demo's: choose another --output (an earlier demo's folder is simply replaced)");
+                }
+            }
+        }
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve(MARKER), "orpo4j demo output: the next demo may replace this folder\n");
     }
 
     /** A ~100k-parameter llama sized for the bundled word-level vocabulary. */

@@ -14,8 +14,8 @@ import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
- * Turns failures into one readable line on stderr: bad usage exits 2 with a pointer to {@code --help}, any other
- * failure exits 1 with the exception's message (which names the file, line or field at fault); the stack trace is
+ * Turns failures into one readable line on stderr, {@code orpo4j CMD: error: ...} in both cases: bad usage exits 2
+ * with a pointer to {@code --help}, any other failure exits 1 with the exception's message (which names the file, line or field at fault); the stack trace is
  * printed only with {@code --verbose}.
  */
 final class Errors implements IParameterExceptionHandler, IExecutionExceptionHandler {
@@ -24,7 +24,7 @@ final class Errors implements IParameterExceptionHandler, IExecutionExceptionHan
     public int handleParseException(ParameterException ex, String[] args) {
         CommandLine cmd = ex.getCommandLine();
         PrintWriter err = cmd.getErr();
-        err.println(cmd.getCommandSpec().qualifiedName() + ": " + mistyped(cmd, args).orElse(ex.getMessage())
+        err.println(cmd.getCommandSpec().qualifiedName() + ": error: " + mistyped(cmd, args).orElse(ex.getMessage())
                 + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
         if (verbose(cmd.getParseResult())) {
             ex.printStackTrace(err);

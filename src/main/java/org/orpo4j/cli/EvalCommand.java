@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.orpo4j.data.HfTokenizer;
 import org.orpo4j.data.PreferenceDataset;
+import org.orpo4j.hub.Hub;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.DjlRuntime;
 import org.orpo4j.train.OrpoConfig;
@@ -38,9 +39,9 @@ final class EvalCommand implements Callable<Integer> {
     @Mixin
     AdapterOption adapterOption;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR|ORG/NAME",
-            description = "HF model folder (with tokenizer), or a hub name[@revision].")
-    Path model;
+    @Option(names = "--model", paramLabel = "DIR|ORG/NAME",
+            description = "HF model folder (with tokenizer), or a hub name[@revision]; optional with --adapter.")
+    String model;
 
     @Option(names = "--data", paramLabel = "FILE",
             description = "Preference pairs, JSONL, JSON array or parquet (row shapes: docs/data-formats.md).")
@@ -88,14 +89,19 @@ final class EvalCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "give the pairs as --data FILE or --dataset ORG/NAME"
                     + " (one of them)");
         }
-        model = Inputs.model(model);
-        List<Path> files = data != null ? List.of(Inputs.file(data)) : Inputs.dataset(dataset, datasetSplit);
+        ModelInputs inputs = ModelInputs.resolve(model, adapterOption.adapter);
+        Hub.Plan split = data != null ? null : Hub.fromEnvironment().planDataset(dataset, datasetSplit);
+        List<Path> files = data != null ? List.of(Inputs.file(data))
+                : split.files().stream().map(split.folder()::resolve).toList();
+        inputs.prepare();
+        if (split != null) {
+            split.fetch();
+        }
         Map<String, Double> metrics;
         int rows;
-        try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
+        try (HfTokenizer tokenizer = HfTokenizer.load(inputs.tokenizerDir());
                 NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
-                CausalLm lm = CausalLm.load(model, manager)) {
-            adapterOption.applyTo(lm);
+                CausalLm lm = inputs.load(manager)) {
             PreferenceDataset pairs = TrainData.load(files, tokenizer, TrainData.dataOptions(config, skipBadRows),
                     new java.util.LinkedHashMap<>());
             rows = pairs.size();

@@ -32,9 +32,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     AdapterOption adapterOption;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR|ORG/NAME",
-            description = "HF model folder (with tokenizer), or a hub name[@revision].")
-    Path model;
+    @Option(names = "--model", paramLabel = "DIR|ORG/NAME",
+            description = "HF model folder (with tokenizer), or a hub name[@revision]; optional with --adapter.")
+    String model;
 
     @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "The prompt.")
     String prompt;
@@ -71,17 +71,17 @@ final class GenerateCommand implements Callable<Integer> {
         if (system != null && !chat) {
             throw new ParameterException(spec.commandLine(), "--system needs --chat");
         }
-        model = Inputs.model(model);
+        ModelInputs inputs = ModelInputs.resolve(model, adapterOption.adapter);
+        inputs.prepare();
         List<ChatMessage> messages = new ArrayList<>();
         if (system != null) {
             messages.add(new ChatMessage("system", system));
         }
         messages.add(new ChatMessage("user", prompt));
         String text;
-        try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
+        try (HfTokenizer tokenizer = HfTokenizer.load(inputs.tokenizerDir());
                 NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
-                CausalLm lm = CausalLm.load(model, manager)) {
-            adapterOption.applyTo(lm);
+                CausalLm lm = inputs.load(manager)) {
             Completion completion = new Completion(lm, tokenizer);
             text = chat ? completion.chat(messages, settings)
                     : completion.continueText(prompt, settings);

@@ -115,8 +115,7 @@ final class InitCommand implements Callable<Integer> {
                 .numAttentionHeads(heads)
                 .numKeyValueHeads(kvHeads != null ? kvHeads : heads)
                 .maxPositionEmbeddings(maxPositions)
-                .bosTokenId(tok.bosId().isPresent() ? (int) tok.bosId().getAsLong() : null)
-                .padTokenId(tok.padToken().isPresent() ? (int) tok.padId().getAsLong() : null);
+                .specialTokens(tok.bosId(), tok.eosId(), tok.declaredPadId());
         if (tieWordEmbeddings != null) {
             b.tieWordEmbeddings(tieWordEmbeddings);
         }
@@ -128,7 +127,6 @@ final class InitCommand implements Callable<Integer> {
         if (modelType.equals("gemma2") || modelType.equals("gemma3_text")) { // scores scaled by head_dim^-0.5
             b.set("query_pre_attn_scalar", IntNode.valueOf(headDim != null ? headDim : hiddenSize / heads));
         }
-        b.eosTokenIds(tok.eosId().isPresent() ? new int[] {(int) tok.eosId().getAsLong()} : new int[0]);
         try {
             return b.build();
         } catch (IllegalArgumentException e) {

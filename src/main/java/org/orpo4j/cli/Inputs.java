@@ -4,8 +4,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.List;
 import org.orpo4j.hub.Hub;
+import org.orpo4j.hub.HubException;
 import org.orpo4j.hub.RepoId;
 
 /** Checks on the files and folders a command is given, so that a typo fails with one line naming the path. */
@@ -14,26 +14,19 @@ final class Inputs {
     private Inputs() {}
 
     /**
-     * A model folder, or a hub name ({@code org/name[@revision]}) that is not a local path, resolved to its snapshot
-     * in the HuggingFace cache, the files a run needs downloaded first (docs/hub.md).
+     * A folder that must hold a tokenizer, or a hub name ({@code org/name[@revision]}) that is not a local path,
+     * resolved to its snapshot in the HuggingFace cache, the files a run needs downloaded first (docs/hub.md).
      */
-    static Path model(Path given) throws IOException {
-        return modelDir(hub(given));
-    }
-
-    /** As {@link #model} for a folder that must hold a tokenizer. */
     static Path tokenizer(Path given) throws IOException {
-        return tokenizerDir(hub(given));
-    }
-
-    private static Path hub(Path given) throws IOException {
         String name = given.toString();
-        return !Files.exists(given) && RepoId.looksLikeRepo(name) ? Hub.fromEnvironment().model(name) : given;
-    }
-
-    /** The files of a hub dataset's split (downloaded when missing). */
-    static List<Path> dataset(String name, String split) throws IOException {
-        return Hub.fromEnvironment().dataset(name, split);
+        if (Files.exists(given) || !RepoId.looksLikeRepo(name)) {
+            return tokenizerDir(given);
+        }
+        try {
+            return tokenizerDir(Hub.fromEnvironment().model(name));
+        } catch (HubException e) {
+            throw new IOException(name + ": no such local folder, and as a hub name: " + e.getMessage(), e);
+        }
     }
 
     /** A HF model folder: it exists and holds {@code config.json}. */

@@ -29,6 +29,7 @@ public final class Main implements Callable<Integer> {
 
     public static void main(String[] args) {
         LoggingSetup.configure(Arrays.asList(args).contains("--verbose"));
+        SignalExit.install("TERM", "INT"); // train puts its own handler over this one while it trains
         System.exit(newCommandLine().execute(args));
     }
 

@@ -2,13 +2,14 @@ package org.orpo4j.cli;
 
 import ai.djl.ndarray.NDManager;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.orpo4j.lora.LoraModel;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.DjlRuntime;
 import org.orpo4j.safetensors.SaveOptions;
+import org.orpo4j.train.OutputDir;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -22,14 +23,17 @@ final class MergeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR|ORG/NAME",
-            description = "The base HF model folder, or a hub name[@revision].")
-    Path model;
+    @Option(names = "--model", paramLabel = "DIR|ORG/NAME",
+            description = "The base HF model folder, or a hub name[@revision]. Default: the base the adapter's"
+                    + " adapter_config.json names.")
+    String model;
 
-    @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "The LoRA adapter folder (PEFT format).")
-    Path adapter;
+    @Option(names = "--adapter", required = true, paramLabel = "DIR|ORG/NAME",
+            description = "The LoRA adapter (PEFT format): a folder or a hub name[@revision].")
+    String adapter;
 
-    @Option(names = "--output", required = true, paramLabel = "DIR", description = "Where the merged HF folder goes.")
+    @Option(names = "--output", required = true, paramLabel = "DIR",
+            description = "Where the merged HF folder goes (never the base or adapter folder).")
     Path output;
 
     @Option(names = "--bf16", description = "Write the merged weights as BF16 (default: F32).")
@@ -37,16 +41,17 @@ final class MergeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        model = Inputs.model(model);
-        Inputs.folder(adapter);
+        ModelInputs inputs = ModelInputs.resolve(model, adapter);
+        Map<String, Path> read = inputs.folders();
+        OutputDir.refuseInputs(output, "--output", read);
+        inputs.prepare();
         try (NDManager manager = DjlRuntime.newManager(DjlRuntime.defaultDevice());
-                CausalLm lm = CausalLm.load(model, manager)) {
-            LoraModel.load(lm, adapter).merge();
-            Path tokenizer = Files.exists(adapter.resolve("tokenizer.json")) ? adapter : model;
-            lm.save(output, bf16 ? SaveOptions.bf16() : SaveOptions.defaults(), tokenizer);
+                CausalLm lm = inputs.load(manager)) {
+            LoraModel.of(lm).orElseThrow().merge();
+            lm.save(output, bf16 ? SaveOptions.bf16() : SaveOptions.defaults(), inputs.tokenizerDir());
         }
         PrintWriter out = spec.commandLine().getOut();
-        out.println("merged " + adapter + " into " + model + ": " + output);
+        out.println("merged " + inputs.adapterName().orElseThrow() + " into " + inputs.baseName() + ": " + output);
         out.flush();
         return 0;
     }

@@ -17,8 +17,9 @@ import sun.misc.SignalHandler;
 /**
  * SIGTERM (a preemptible machine's notice) and SIGINT (Ctrl-C) during {@code train}: the first asks the trainer to
  * finish the optimizer step in flight and write a checkpoint, after which the command exits with 143 or 130 and says
- * how to resume; a second signal, or one before training has begun, exits at once (checkpoints are committed by
- * rename, so none is ever half written). JVM shutdown hooks cannot do this: a second signal during them is ignored.
+ * how to resume; a second signal, or one before training has begun, ends the process at once by the signal's default
+ * action ({@link SignalExit}; checkpoints are committed by rename, so none is ever half written). JVM shutdown hooks
+ * cannot do this: a second signal during them is ignored.
  */
 final class Preemption implements TrainerListener, AutoCloseable {
 
@@ -52,13 +53,12 @@ final class Preemption implements TrainerListener, AutoCloseable {
     }
 
     private void handle(Signal signal) {
-        int code = 128 + signal.getNumber();
         OrpoTrainer t = trainer;
         if (received != null || t == null || step < 0) {
             err.println("orpo4j train: SIG" + signal.getName() + (received != null ? " again: stopping at once"
                     : " before training began: nothing was trained") + "; " + resumeHint());
             err.flush();
-            Runtime.getRuntime().halt(code);
+            SignalExit.now(signal);
         }
         received = signal;
         err.println("orpo4j train: SIG" + signal.getName() + " received: finishing step " + (step + 1)

@@ -2,17 +2,19 @@ package org.orpo4j.cli;
 
 import ai.djl.ndarray.NDManager;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.ArrayList;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.orpo4j.data.DataOptions;
 import org.orpo4j.data.HfTokenizer;
 import org.orpo4j.data.LoadReport;
 import org.orpo4j.data.PreferenceDataset;
+import org.orpo4j.lora.LoraConfig;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.DjlRuntime;
 import org.orpo4j.runtime.NativeFeatures;
@@ -24,8 +26,6 @@ import org.orpo4j.train.OutputDir;
 import org.orpo4j.train.RunLock;
 import org.orpo4j.train.PairSource;
 import org.orpo4j.train.TrainResult;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -45,8 +45,6 @@ import picocli.CommandLine.Spec;
                 "Flags override --config; unset knobs keep TRL's defaults (docs/configuration.md)."})
 final class TrainCommand implements Callable<Integer> {
 
-    private static final Logger LOG = LoggerFactory.getLogger(TrainCommand.class);
-
     @Spec
     CommandSpec spec;
 
@@ -59,9 +57,10 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     TrainData pairs;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR|ORG/NAME",
-            description = "HF model folder to start from (with tokenizer), or a hub name[@revision] (docs/hub.md).")
-    Path model;
+    @Option(names = "--model", paramLabel = "DIR|ORG/NAME",
+            description = "HF model folder to start from (with tokenizer), or a hub name[@revision] (docs/hub.md);"
+                    + " optional with --adapter (the base its adapter_config.json names).")
+    String model;
 
     @Option(names = "--output", required = true, paramLabel = "DIR", description = "Output folder.")
     Path output;
@@ -208,13 +207,23 @@ final class TrainCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--bf16 and --fp16 exclude each other");
         }
         OrpoConfig config = applyFlags(base);
+        checkLoraFlags(config);
         if (config.bf16() && !NativeFeatures.bfloat16()) {
             throw new IllegalStateException(NativeFeatures.bfloat16Missing());
         }
         pairs.check();
-        model = Inputs.model(model);
-        List<Path> trainFiles = pairs.trainFiles();
-        List<Path> evalFiles = pairs.evalFiles();
+        // names and file lists first, then downloads, then the adapter against the base's config: nothing heavy
+        // runs before every cheap check has passed, and no file is touched before the output is known to be safe
+        ModelInputs inputs = ModelInputs.resolve(model, adapterOption.adapter);
+        TrainData.PlannedFiles files = pairs.plan();
+        Map<String, Path> read = new LinkedHashMap<>(inputs.folders());
+        read.putAll(files.byFlag());
+        OutputDir.refuseInputs(output, "--output", read);
+        Optional<LoraConfig> adapter = inputs.prepare();
+        files.fetch();
+        if (adapter.isPresent()) {
+            config = withAdapterSettings(config, adapter.get());
+        }
         TrainResult result;
         // signals first: from the moment the lock file exists, Ctrl-C is answered in one line
         try (Preemption preemption = new Preemption(output, System.err).install();
@@ -222,7 +231,7 @@ final class TrainCommand implements Callable<Integer> {
             if (OutputDir.resumeFolder(output, config.resumeFromCheckpoint()).isEmpty()) {
                 OutputDir.prepareFresh(output, config.overwriteOutputDir()); // before orpo_config.json lands there
             }
-            result = train(config, trainFiles, evalFiles, preemption);
+            result = train(config, inputs, files, preemption);
             if (preemption.exitCode() != 0) {
                 System.err.println(preemption.stoppedLine(result.globalStep()));
                 System.err.flush();
@@ -230,8 +239,13 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         PrintWriter out = spec.commandLine().getOut();
-        out.printf(Locale.ROOT, "trained %d steps%s; model saved to %s%n", result.globalStep(),
-                result.stopReason() == null ? "" : " (stopped: " + result.stopReason() + ")", result.modelDir());
+        if (result.alreadyFinished()) {
+            out.printf(Locale.ROOT, "the run in %s is already finished (step %d); nothing was written%n",
+                    result.modelDir(), result.globalStep());
+        } else {
+            out.printf(Locale.ROOT, "trained %d steps%s; model saved to %s%n", result.globalStep(),
+                    result.stopReason() == null ? "" : " (stopped: " + result.stopReason() + ")", result.modelDir());
+        }
         printMetrics(out, "train", result.lastLog(), "");
         printMetrics(out, "eval", result.evalMetrics(), "eval_");
         out.flush();
@@ -239,26 +253,20 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /** Loads the model and the data, and trains, the first SIGTERM or SIGINT stopping after its step. */
-    private TrainResult train(OrpoConfig config, List<Path> trainFiles, List<Path> evalFiles, Preemption preemption)
-            throws Exception {
-        try (HfTokenizer tokenizer = HfTokenizer.load(Inputs.tokenizerDir(model));
+    private TrainResult train(OrpoConfig config, ModelInputs inputs, TrainData.PlannedFiles files,
+            Preemption preemption) throws Exception {
+        Path tokenizerDir = inputs.tokenizerDir();
+        try (HfTokenizer tokenizer = HfTokenizer.load(tokenizerDir);
                 NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
-                CausalLm lm = CausalLm.load(model, manager)) {
-            adapterOption.applyTo(lm);
+                CausalLm lm = inputs.load(manager)) {
             DataOptions options = TrainData.dataOptions(config, skipBadRows);
             Map<Path, LoadReport> reports = new LinkedHashMap<>();
-            PreferenceDataset train = TrainData.load(trainFiles, tokenizer, options, reports);
-            PreferenceDataset evalSet = evalFiles.isEmpty() ? null
-                    : TrainData.load(evalFiles, tokenizer, options, reports);
+            PreferenceDataset train = TrainData.load(files.train(), tokenizer, options, reports);
+            PreferenceDataset evalSet = files.eval().isEmpty() ? null
+                    : TrainData.load(files.eval(), tokenizer, options, reports);
             PairSource eval = evalSet == null ? null : PairSource.of(evalSet);
-            Files.createDirectories(output);
-            config.write(output.resolve("orpo_config.json"));
-            int skipped = SkippedRowsFile.write(output, reports);
-            if (skipped > 0) {
-                LOG.warn("{} rows skipped; every one is listed in {}", skipped,
-                        output.resolve(OutputDir.SKIPPED_ROWS_FILE));
-            }
-            OrpoTrainer trainer = new OrpoTrainer(lm, config).tokenizerDir(model).addListener(preemption);
+            OrpoTrainer trainer = new OrpoTrainer(lm, config).tokenizerDir(tokenizerDir).addListener(preemption)
+                    .addListener(SkippedRowsFile.listener(output, reports));
             preemption.watch(trainer);
             return trainer.train(PairSource.of(train), eval);
         }
@@ -383,6 +391,47 @@ final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
+    }
+
+    /**
+     * LoRA flags only mean something for a new adapter: without --use-peft (or usePeft in --config) they would be
+     * ignored, and beside --adapter the adapter's own adapter_config.json decides them; both are bad usage.
+     */
+    private void checkLoraFlags(OrpoConfig config) {
+        List<String> given = new ArrayList<>();
+        if (loraR != null) {
+            given.add("--lora-r");
+        }
+        if (loraAlpha != null) {
+            given.add("--lora-alpha");
+        }
+        if (loraDropout != null) {
+            given.add("--lora-dropout");
+        }
+        if (loraTargetModules != null) {
+            given.add("--lora-target-modules");
+        }
+        if (useRslora) {
+            given.add("--use-rslora");
+        }
+        if (given.isEmpty()) {
+            return;
+        }
+        if (adapterOption.adapter != null) {
+            throw new ParameterException(spec.commandLine(), String.join(", ", given) + " cannot change the adapter"
+                    + " --adapter " + adapterOption.adapter + " trains: its adapter_config.json sets them");
+        }
+        if (!usePeft && !config.usePeft()) {
+            throw new ParameterException(spec.commandLine(), String.join(", ", given) + " only apply to a LoRA"
+                    + " run: add --use-peft");
+        }
+    }
+
+    /** The settings with the loaded adapter's LoRA values, so orpo_config.json records what the run trains. */
+    private static OrpoConfig withAdapterSettings(OrpoConfig config, LoraConfig adapter) {
+        return config.toBuilder().usePeft(true).loraR(adapter.r()).loraAlpha(adapter.alpha())
+                .loraDropout(adapter.dropout()).loraTargetModules(adapter.targetModules())
+                .useRslora(adapter.useRslora()).build();
     }
 
     /** The headline metrics of the last log or evaluation, e.g. {@code train: loss=0.3172 rewards/accuracies=1.000}. */

@@ -3,6 +3,7 @@ package org.orpo4j.cli;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.orpo4j.data.BadDataPolicy;
@@ -10,6 +11,7 @@ import org.orpo4j.data.DataOptions;
 import org.orpo4j.data.HfTokenizer;
 import org.orpo4j.data.LoadReport;
 import org.orpo4j.data.PreferenceDataset;
+import org.orpo4j.hub.Hub;
 import org.orpo4j.train.OrpoConfig;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -51,15 +53,49 @@ final class TrainData {
         }
     }
 
-    /** The training files: --data, or the --dataset split's files (downloaded when missing). */
-    List<Path> trainFiles() throws IOException {
-        return data != null ? List.of(Inputs.file(data)) : Inputs.dataset(dataset, datasetSplit);
+    /**
+     * The training and evaluation files, known before any download: local files checked, a hub dataset's splits
+     * resolved to their files (a split it lacks fails here), to be downloaded by {@link PlannedFiles#fetch()}.
+     */
+    PlannedFiles plan() throws IOException {
+        if (data != null) {
+            return new PlannedFiles(List.of(Inputs.file(data)), evalData == null ? List.of() : List.of(Inputs.file(evalData)),
+                    List.of());
+        }
+        Hub hub = Hub.fromEnvironment();
+        Hub.Plan train = hub.planDataset(dataset, datasetSplit);
+        List<Hub.Plan> plans = new ArrayList<>(List.of(train));
+        List<Path> eval = List.of();
+        if (evalData != null) {
+            eval = List.of(Inputs.file(evalData));
+        } else if (evalSplit != null) {
+            Hub.Plan split = hub.planDataset(dataset, evalSplit);
+            plans.add(split);
+            eval = paths(split);
+        }
+        return new PlannedFiles(paths(train), eval, plans);
     }
 
-    /** The evaluation files, none when neither --eval-data nor --eval-split is given. */
-    List<Path> evalFiles() throws IOException {
-        return evalData != null ? List.of(Inputs.file(evalData))
-                : evalSplit != null ? Inputs.dataset(dataset, evalSplit) : List.of();
+    private static List<Path> paths(Hub.Plan plan) {
+        return plan.files().stream().map(plan.folder()::resolve).toList();
+    }
+
+    /** The files a run reads, and the hub snapshots still to download. */
+    record PlannedFiles(List<Path> train, List<Path> eval, List<Hub.Plan> downloads) {
+
+        void fetch() throws IOException {
+            for (Hub.Plan plan : downloads) {
+                plan.fetch();
+            }
+        }
+
+        /** Every file by the flag that named it (what an output folder must stay clear of). */
+        Map<String, Path> byFlag() {
+            Map<String, Path> all = new LinkedHashMap<>();
+            train.forEach(p -> all.put("the training data " + p, p));
+            eval.forEach(p -> all.put("the evaluation data " + p, p));
+            return all;
+        }
     }
 
     /** The files (one, or a hub split's shards) as one dataset, each file's load report recorded. */

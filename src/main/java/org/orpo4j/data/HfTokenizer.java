@@ -57,7 +57,7 @@ public final class HfTokenizer implements AutoCloseable {
         if (!Files.exists(json) && !Files.exists(gz)) {
             throw new IOException(modelDir + ": no tokenizer.json (or tokenizer.json.gz)");
         }
-        DjlRuntime.ensureOffline();
+        DjlRuntime.quiet();
         Map<String, String> options = Map.of(
                 "addSpecialTokens", "false",
                 "truncation", "false",
@@ -184,16 +184,9 @@ public final class HfTokenizer implements AutoCloseable {
         return padId;
     }
 
-    public Optional<String> bosToken() {
-        return Optional.ofNullable(specialTokens.get("bos_token"));
-    }
-
-    public Optional<String> eosToken() {
-        return Optional.ofNullable(specialTokens.get("eos_token"));
-    }
-
-    public Optional<String> padToken() {
-        return Optional.ofNullable(specialTokens.get("pad_token"));
+    /** The pad token's id when tokenizer_config.json declares one (what a model's config.json records). */
+    public OptionalLong declaredPadId() {
+        return specialTokens.containsKey("pad_token") ? padId : OptionalLong.empty();
     }
 
     /** The special tokens set in tokenizer_config.json, as the chat template sees them (bos_token, ...). */

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.BufferedInputStream;
 import java.io.Closeable;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -25,29 +26,34 @@ final class RecordReader implements Closeable {
     private final Path file;
     /** Longest JSONL line read, in bytes; a longer one is a bad row, read through without being held. */
     static final int MAX_LINE_BYTES = 64 << 20;
+    /** Longest element of a JSON array, in bytes (give or take the parser's read-ahead); package-visible for tests. */
+    static long maxRecordBytes = MAX_LINE_BYTES;
 
     private final LineReader lines; // JSONL
     private final JsonParser array; // JSON array
+    private final CountingStream arrayBytes; // under the JSON array's parser
     private ParquetRows parquet; // parquet
     private int lineNumber;
 
-    private RecordReader(Path file, LineReader lines, JsonParser array) {
+    private RecordReader(Path file, LineReader lines, JsonParser array, CountingStream arrayBytes) {
         this.file = file;
         this.lines = lines;
         this.array = array;
+        this.arrayBytes = arrayBytes;
     }
 
     static RecordReader open(Path file) throws IOException {
         if (file.getFileName().toString().endsWith(".parquet")) {
-            RecordReader reader = new RecordReader(file, null, null);
+            RecordReader reader = new RecordReader(file, null, null, null);
             reader.parquet = ParquetRows.open(file);
             return reader;
         }
         if (!startsWithBracket(file)) {
-            return new RecordReader(file, new LineReader(Files.newInputStream(file), MAX_LINE_BYTES), null);
+            return new RecordReader(file, new LineReader(Files.newInputStream(file), MAX_LINE_BYTES), null, null);
         }
         // bytes, not a Reader: Jackson's UTF-8 parser reports a bad byte at its line
-        JsonParser parser = Json.untrusted().getFactory().createParser(Files.newInputStream(file));
+        CountingStream bytes = new CountingStream(Files.newInputStream(file));
+        JsonParser parser = Json.untrusted().getFactory().createParser(bytes);
         try {
             if (parser.nextToken() != JsonToken.START_ARRAY) {
                 throw new BadDataException(file, 1, "json", "expected a JSON array");
@@ -56,7 +62,7 @@ final class RecordReader implements Closeable {
             parser.close();
             throw new BadDataException(file, e.getLocation().getLineNr(), "json", e.getOriginalMessage());
         }
-        return new RecordReader(file, null, parser);
+        return new RecordReader(file, null, parser, bytes);
     }
 
     /** Whether the first byte after a BOM and whitespace is {@code [} (a JSON array rather than JSON lines). */
@@ -118,10 +124,58 @@ final class RecordReader implements Closeable {
                 return null;
             }
             int line = array.currentTokenLocation().getLineNr();
-            return new Raw(line, Json.untrusted().readTree(array), null);
+            arrayBytes.startRecord();
+            try {
+                return new Raw(line, Json.untrusted().readTree(array), null);
+            } catch (RecordTooLong e) {
+                throw new BadDataException(file, line, "json", "an element of the JSON array is longer than "
+                        + (maxRecordBytes >> 20) + " MiB");
+            }
         } catch (JsonProcessingException e) {
             throw new BadDataException(file, e.getLocation() == null ? 0 : e.getLocation().getLineNr(), "json",
                     "malformed JSON array: " + e.getOriginalMessage());
+        }
+    }
+
+    /** What a JSON array's stream says when one element runs past {@link #maxRecordBytes}. */
+    private static final class RecordTooLong extends IOException {
+        RecordTooLong() {
+            super("record too long");
+        }
+    }
+
+    /** The bytes under a JSON array's parser, counted from the start of the element being read. */
+    private static final class CountingStream extends FilterInputStream {
+        private static final long READ_AHEAD = 64 << 10; // Jackson buffers ahead of the element it parses
+        private long sinceRecord;
+
+        CountingStream(InputStream in) {
+            super(in);
+        }
+
+        void startRecord() {
+            sinceRecord = 0;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            count(b < 0 ? 0 : 1);
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) throws IOException {
+            int n = super.read(buffer, offset, length);
+            count(Math.max(n, 0));
+            return n;
+        }
+
+        private void count(int n) throws RecordTooLong {
+            sinceRecord += n;
+            if (sinceRecord > maxRecordBytes + READ_AHEAD) {
+                throw new RecordTooLong();
+            }
         }
     }
 

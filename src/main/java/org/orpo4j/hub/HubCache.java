@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import java.util.Optional;
+import org.orpo4j.runtime.AtomicFiles;
 
 /**
  * The HuggingFace cache as huggingface_hub lays it out, shared with the Python tools: {@code
@@ -69,22 +70,24 @@ public final class HubCache {
         }
         Path ref = repo(id).resolve("refs").resolve(id.revision());
         Files.createDirectories(ref.getParent());
-        Path tmp = ref.resolveSibling(ref.getFileName() + ".tmp");
-        Files.writeString(tmp, commit, StandardCharsets.UTF_8);
-        Files.move(tmp, ref, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.write(ref, commit.getBytes(StandardCharsets.UTF_8));
     }
 
     Path snapshot(RepoId id, String commit) {
         return repo(id).resolve("snapshots").resolve(commit);
     }
 
+    /** The blob named by {@code etag}, which must be a sha1 or sha256 (it comes from the network). */
     Path blob(RepoId id, String etag) {
+        if (!etag.matches("[0-9a-f]{40}|[0-9a-f]{64}")) {
+            throw new IllegalArgumentException("not a blob name: " + HubErrors.printable(etag));
+        }
         return repo(id).resolve("blobs").resolve(etag);
     }
 
     /** Links {@code snapshots/<commit>/<file>} to {@code blobs/<etag>} by a relative link, as huggingface_hub does. */
     void link(RepoId id, String commit, String file, String etag) throws IOException {
-        Path target = snapshot(id, commit).resolve(file);
+        Path target = RepoFiles.inside(snapshot(id, commit), file);
         Files.createDirectories(target.getParent());
         Path relative = target.getParent().relativize(blob(id, etag));
         Path tmp = target.resolveSibling("." + target.getFileName() + ".link");

@@ -30,12 +30,16 @@ import org.slf4j.LoggerFactory;
  * revision's commit and file list, {@code /<datasets/><repo>/resolve/<commit>/<file>} for a file (its {@code ETag}
  * or, for LFS files, {@code X-Linked-Etag} = sha256, and a redirect to the CDN). Downloads resume after a cut
  * ({@code Range}), check size and sha256, and land in the cache by rename only when complete. The token
- * ({@code HF_TOKEN}, else the token file) goes to the hub's own host only, never to the CDN a redirect names.
+ * ({@code HF_TOKEN}, else the token file) goes to the hub's own scheme, host and port only: never to the CDN a
+ * redirect names, never over http to a hub reached over https. What the hub answers is checked before it touches
+ * the disk: blob names must be sha1 or sha256 ETags, file names relative paths inside the repository.
  */
 public final class HubClient {
 
     private static final Logger LOG = LoggerFactory.getLogger(HubClient.class);
     private static final int ATTEMPTS = 3;
+    /** What a blob may be named: a git sha1 (small files) or an LFS sha256. */
+    private static final java.util.regex.Pattern BLOB_NAME = java.util.regex.Pattern.compile("[0-9a-f]{40}|[0-9a-f]{64}");
 
     private final URI endpoint;
     private final String token; // nullable
@@ -78,7 +82,12 @@ public final class HubClient {
         }
         List<String> files = new ArrayList<>();
         for (JsonNode sibling : json.path("siblings")) {
-            files.add(sibling.path("rfilename").asText());
+            String name = sibling.path("rfilename").asText();
+            if (!RepoFiles.safe(name)) {
+                throw new HubException(id + ": the hub lists an unsafe file name '" + HubErrors.printable(name)
+                        + "' (absolute, '..', backslash or control characters); refusing the repository");
+            }
+            files.add(name);
         }
         return new Revision(commit, files);
     }
@@ -92,14 +101,37 @@ public final class HubClient {
         HttpResponse<Void> head = send(id, file, HttpRequest.newBuilder(uri).method("HEAD",
                 HttpRequest.BodyPublishers.noBody()), HttpResponse.BodyHandlers.discarding());
         String etag = etag(head).orElseThrow(() -> new HubException(id + ": " + file + ": the hub sent no ETag"));
+        if (!BLOB_NAME.matcher(etag).matches()) {
+            throw new HubException(id + ": " + file + ": the hub sent ETag '" + HubErrors.printable(etag)
+                    + "', neither a sha1 nor a sha256; refusing to use it as a file name");
+        }
         long size = head.headers().firstValueAsLong("X-Linked-Size")
                 .orElse(head.headers().firstValueAsLong("Content-Length").orElse(-1));
-        URI source = head.headers().firstValue("Location").map(uri::resolve).orElse(uri);
+        URI source = redirect(id, file, uri, head);
         Path blob = cache.blob(id, etag);
         if (!Files.isRegularFile(blob) || (size >= 0 && Files.size(blob) != size)) {
             fetch(id, file, source, blob, etag, size);
         }
         cache.link(id, commit, file, etag);
+    }
+
+    /** Where a HEAD answer sends the download: its {@code Location}, which must be an http(s) URL, or {@code uri}. */
+    private static URI redirect(RepoId id, String file, URI uri, HttpResponse<?> head) throws HubException {
+        Optional<String> location = head.headers().firstValue("Location");
+        if (location.isEmpty()) {
+            return uri;
+        }
+        try {
+            URI target = uri.resolve(location.get());
+            if (("http".equalsIgnoreCase(target.getScheme()) || "https".equalsIgnoreCase(target.getScheme()))
+                    && target.getHost() != null) {
+                return target;
+            }
+        } catch (IllegalArgumentException e) {
+            // not a URI: refused below
+        }
+        throw new HubException(id + ": " + file + ": the hub redirected to '" + HubErrors.printable(location.get())
+                + "', not an http(s) URL");
     }
 
     /** GETs {@code source} into {@code blob} through {@code blob.incomplete}, resuming what an earlier try left. */
@@ -192,12 +224,22 @@ public final class HubClient {
                 .map(e -> e.replaceFirst("^W/", "").replace("\"", ""));
     }
 
-    /** Sends with the token when the host is the hub's; maps 401/403/404 and server errors to one-line errors. */
+    /** True when {@code uri} is the hub's own scheme, host and port: the only place the token goes. */
+    boolean sendsTokenTo(URI uri) {
+        return token != null && endpoint.getScheme().equalsIgnoreCase(uri.getScheme()) && uri.getHost() != null
+                && uri.getHost().equalsIgnoreCase(endpoint.getHost()) && port(uri) == port(endpoint);
+    }
+
+    private static int port(URI uri) {
+        return uri.getPort() >= 0 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+    }
+
+    /** Sends with the token where {@link #sendsTokenTo} allows; maps error answers to one-line errors. */
     private <T> HttpResponse<T> send(RepoId id, String what, HttpRequest.Builder request,
             HttpResponse.BodyHandler<T> body) throws IOException {
         HttpRequest built = request.build();
-        if (token != null && built.uri().getHost() != null && built.uri().getHost().equals(endpoint.getHost())
-                && built.uri().getPort() == endpoint.getPort()) {
+        boolean tokenSent = sendsTokenTo(built.uri());
+        if (tokenSent) {
             request.header("Authorization", "Bearer " + token);
             built = request.build();
         }
@@ -209,20 +251,11 @@ public final class HubClient {
             throw new IOException("interrupted", e);
         }
         int code = response.statusCode();
-        if (code == 401 || code == 403) {
-            throw new HubException(id + ": " + what + ": access denied (HTTP " + code + "): the repository is gated or"
-                    + " private; accept its terms on the hub and set HF_TOKEN" + (token == null ? "" : " (the token"
-                    + " given has no access)"));
-        }
-        if (code == 404) {
-            throw new HubException(id + ": " + what + ": not found on " + endpoint
-                    + " (check the name and the revision)");
-        }
         if (code >= 500) {
             throw new IOException("HTTP " + code + " from " + built.uri().getHost());
         }
         if (code >= 400) {
-            throw new HubException(id + ": " + what + ": HTTP " + code);
+            throw HubErrors.of(id, what, response, tokenSent, endpoint.toString());
         }
         return response;
     }

@@ -22,12 +22,15 @@ public record RepoId(String name, String revision, Type type) {
     }
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?");
+    /** Branch, tag or commit names as the hub takes them (they become paths under {@code refs/}). */
+    private static final Pattern REVISION = Pattern.compile("[A-Za-z0-9._/+-]+");
 
     public RepoId {
         if (!NAME.matcher(name).matches() || name.contains("..") || name.endsWith(".")) {
             throw new IllegalArgumentException("'" + name + "' is not a hub repository name (org/name)");
         }
-        if (revision == null || revision.isBlank() || revision.contains("..") || revision.startsWith("/")) {
+        if (revision == null || !REVISION.matcher(revision).matches() || revision.contains("..")
+                || revision.startsWith("/") || revision.endsWith("/") || revision.contains("//")) {
             throw new IllegalArgumentException("'" + revision + "' is not a revision of " + name);
         }
     }

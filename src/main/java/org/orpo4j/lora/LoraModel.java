@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.model.LinearLayer;
+import org.orpo4j.model.ModelConfig;
 import org.orpo4j.runtime.DjlRuntime;
 import org.orpo4j.runtime.GradMode;
 import org.orpo4j.safetensors.CheckpointWriter;
@@ -54,9 +55,9 @@ public final class LoraModel implements AutoCloseable {
      * (a = √5), i.e. U(−1/√in, 1/√in), drawn in Java from {@code seed}; B zeros, so the model starts unchanged.
      */
     public static LoraModel attach(CausalLm model, LoraConfig settings, long seed) {
-        LoraConfig config = settings.baseModelNameOrPath() != null || model.source().isEmpty() ? settings
+        LoraConfig config = settings.baseModelNameOrPath() != null || model.nameOrPath().isEmpty() ? settings
                 : new LoraConfig(settings.r(), settings.alpha(), settings.dropout(), settings.targetModules(),
-                        settings.useRslora(), model.source().get().toString());
+                        settings.useRslora(), model.nameOrPath().get());
         LoraModel lora = new LoraModel(model, config);
         Random random = new Random(seed);
         lora.install((name, layer) -> {
@@ -78,41 +79,12 @@ public final class LoraModel implements AutoCloseable {
      * one-line error naming the file and the tensor or field.
      */
     public static LoraModel load(CausalLm model, Path adapterDir) throws IOException {
-        LoraConfig config = LoraConfig.read(adapterDir);
-        Path file = adapterDir.resolve(WEIGHTS_FILE);
-        if (!Files.isRegularFile(file)) {
-            throw new IOException(adapterDir + ": no " + WEIGHTS_FILE);
-        }
+        LoraConfig config = check(adapterDir, model.config());
         LoraModel lora = new LoraModel(model, config);
         lora.training = false; // loaded for use, as PEFT's from_pretrained; a trainer switches it on
-        try (SafetensorsFile weights = SafetensorsFile.open(file)) {
-            Set<String> expected = new TreeSet<>();
-            lora.install((name, layer) -> {
-                NDArray[] ab = new NDArray[2];
-                String[] keys = {key(name, LoraLayer.A), key(name, LoraLayer.B)};
-                long[][] shapes = {{config.r(), layer.inFeatures()}, {layer.outFeatures(), config.r()}};
-                for (int i = 0; i < 2; i++) {
-                    expected.add(keys[i]);
-                    TensorInfo info = weights.tensors().get(keys[i]);
-                    if (info == null) {
-                        throw new IllegalArgumentException(file + ": missing tensor '" + keys[i] + "' that "
-                                + LoraConfig.FILE + "'s target_modules " + config.targetModules() + " imply");
-                    }
-                    if (!java.util.Arrays.equals(info.shape(), shapes[i])) {
-                        throw new IllegalArgumentException(file + ": tensor '" + keys[i] + "' has shape "
-                                + java.util.Arrays.toString(info.shape()) + " but the base model and r = "
-                                + config.r() + " need " + java.util.Arrays.toString(shapes[i]));
-                    }
-                    ab[i] = weights.load(keys[i], lora.manager);
-                }
-                return ab;
-            });
-            for (String key : weights.tensors().keySet()) {
-                if (!expected.contains(key)) {
-                    throw new IllegalArgumentException(file + ": unexpected tensor '" + key + "' (not a lora_A/lora_B"
-                            + " of a targeted layer of this model)");
-                }
-            }
+        try (SafetensorsFile weights = SafetensorsFile.open(adapterDir.resolve(WEIGHTS_FILE))) {
+            lora.install((name, layer) -> new NDArray[] {weights.load(key(name, LoraLayer.A), lora.manager),
+                weights.load(key(name, LoraLayer.B), lora.manager)});
         } catch (RuntimeException e) {
             lora.close();
             if (e instanceof IllegalArgumentException || e instanceof UncheckedIOException) {
@@ -121,6 +93,61 @@ public final class LoraModel implements AutoCloseable {
             throw e;
         }
         return lora;
+    }
+
+    /**
+     * Checks, without loading a tensor, that the adapter in {@code adapterDir} fits a model of {@code base}: its
+     * config is one orpo4j honours, and its file holds exactly a {@code lora_A [r, in]} and {@code lora_B [out, r]}
+     * for every layer its {@code target_modules} select. Cheap (config and safetensors header only), so a command
+     * can run it before loading the base model; errors name the file and the tensor or field.
+     */
+    public static LoraConfig check(Path adapterDir, ModelConfig base) throws IOException {
+        LoraConfig config = LoraConfig.read(adapterDir);
+        Path file = adapterDir.resolve(WEIGHTS_FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new IOException(adapterDir + ": no " + WEIGHTS_FILE);
+        }
+        Map<String, long[]> targeted = new LinkedHashMap<>();
+        CausalLm.linearShapes(base).forEach((name, shape) -> {
+            if (config.targets(name)) {
+                targeted.put(name, shape);
+            }
+        });
+        if (targeted.isEmpty()) {
+            throw new IOException(adapterDir.resolve(LoraConfig.FILE) + ": target_modules " + config.targetModules()
+                    + " match no linear layer of " + base);
+        }
+        try (SafetensorsFile weights = SafetensorsFile.open(file)) {
+            Set<String> expected = new TreeSet<>();
+            for (Map.Entry<String, long[]> layer : targeted.entrySet()) {
+                long out = layer.getValue()[0];
+                long in = layer.getValue()[1];
+                String[] keys = {key(layer.getKey(), LoraLayer.A), key(layer.getKey(), LoraLayer.B)};
+                long[][] shapes = {{config.r(), in}, {out, config.r()}};
+                for (int i = 0; i < 2; i++) {
+                    expected.add(keys[i]);
+                    TensorInfo info = weights.tensors().get(keys[i]);
+                    if (info == null) {
+                        throw new IOException(file + ": missing tensor '" + keys[i] + "' that " + LoraConfig.FILE
+                                + "'s target_modules " + config.targetModules() + " imply");
+                    }
+                    if (!java.util.Arrays.equals(info.shape(), shapes[i])) {
+                        throw new IOException(file + ": tensor '" + keys[i] + "' has shape "
+                                + java.util.Arrays.toString(info.shape()) + " but the base model and r = "
+                                + config.r() + " need " + java.util.Arrays.toString(shapes[i]));
+                    }
+                }
+            }
+            for (String key : weights.tensors().keySet()) {
+                if (!expected.contains(key)) {
+                    throw new IOException(file + ": unexpected tensor '" + key + "' (not a lora_A/lora_B of a"
+                            + " targeted layer of this model)");
+                }
+            }
+        } catch (RuntimeException e) { // a broken safetensors header
+            throw new IOException(e.getMessage(), e);
+        }
+        return config;
     }
 
     /** The LoRA adapters installed on {@code model}, if any. */

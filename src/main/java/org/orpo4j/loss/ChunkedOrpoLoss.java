@@ -10,6 +10,7 @@ import org.orpo4j.layout.SharedPromptLayout;
 import org.orpo4j.runtime.Casts;
 import org.orpo4j.runtime.GradMode;
 import org.orpo4j.runtime.GradientTensors;
+import org.orpo4j.runtime.Owned;
 import org.orpo4j.runtime.Scalars;
 
 /**
@@ -163,7 +164,7 @@ public final class ChunkedOrpoLoss {
             NDManager manager = hidden.getManager();
             NDArray index;
             try (NDArray host = manager.create(predictions.position())) {
-                index = host.toType(DataType.INT64, true);
+                index = Owned.copy(host, DataType.INT64); // the gather's backward reads it
             }
             ShiftedTokens tokens = ShiftedTokens.packed(predictions, lmHeadWeight.getShape().get(0), manager,
                     Casts.wide(hidden.getDataType()));

@@ -11,7 +11,9 @@ import ai.djl.ndarray.types.Shape;
  * row ends up with uniform weights, which only ever reach positions the loss ignores).
  *
  * <p>Key {@code j} is visible to the query at absolute position {@code p} when {@code j <= p} (causal), the key is
- * not padding, and, with a sliding window {@code w}, {@code p - j < w}.
+ * not padding, and, with a sliding window {@code w}, {@code p - j < w} (tested as {@code j + w > p}, so no [T, S]
+ * array of differences is made). Masks are built by broadcasting in native memory: a long packed row's [Tq, Tk]
+ * mask would not fit a Java array (2^31 elements at 46k tokens).
  */
 final class AttentionMask {
 
@@ -28,7 +30,7 @@ final class AttentionMask {
         NDArray keyPos = manager.arange(0, keys, 1, DataType.INT64).reshape(1, keys); // [1, S]
         NDArray visible = keyPos.lte(queryPos); // [T, S] causal
         if (slidingWindow != null) {
-            visible = visible.logicalAnd(queryPos.sub(keyPos).lt(slidingWindow)); // [T, S]
+            visible = visible.logicalAnd(keyPos.add(slidingWindow).gt(queryPos)); // [T, S]
         }
         visible = visible.reshape(1, 1, queries, keys); // [1, 1, T, S]
         if (keyMask != null) {
@@ -36,8 +38,12 @@ final class AttentionMask {
             NDArray realKey = keyMask.toType(DataType.INT64, false).gt(0).reshape(n, 1, 1, keys); // [N, 1, 1, S]
             visible = realKey.logicalAnd(visible); // [N, 1, T, S]
         }
-        // visible -> 0, hidden -> -FLT_MAX: (v - 1) * FLT_MAX
-        return visible.toType(DataType.FLOAT32, false).sub(1f).mul(Float.MAX_VALUE);
+        return additive(visible);
+    }
+
+    /** visible -> 0, hidden -> -FLT_MAX: (v - 1) * FLT_MAX, in place on the one float32 copy. */
+    private static NDArray additive(NDArray visible) {
+        return visible.toType(DataType.FLOAT32, false).subi(1f).muli(Float.MAX_VALUE);
     }
 
     /**
@@ -49,14 +55,12 @@ final class AttentionMask {
     static NDArray build(NDManager manager, long[] queryPositions, long[] keyPositions, Integer slidingWindow) {
         int tq = queryPositions.length;
         int tk = keyPositions.length;
-        float[] mask = new float[tq * tk];
-        for (int q = 0; q < tq; q++) {
-            for (int k = 0; k < tk; k++) {
-                long distance = queryPositions[q] - keyPositions[k];
-                boolean visible = distance >= 0 && (slidingWindow == null || distance < slidingWindow);
-                mask[q * tk + k] = visible ? 0f : -Float.MAX_VALUE;
-            }
+        NDArray queryPos = manager.create(queryPositions, new Shape(tq, 1)); // [Tq, 1]
+        NDArray keyPos = manager.create(keyPositions, new Shape(1, tk)); // [1, Tk]
+        NDArray visible = keyPos.lte(queryPos); // [Tq, Tk]
+        if (slidingWindow != null) {
+            visible = visible.logicalAnd(keyPos.add(slidingWindow).gt(queryPos));
         }
-        return manager.create(mask, new Shape(1, 1, tq, tk)).duplicate();
+        return additive(visible.reshape(1, 1, tq, tk));
     }
 }

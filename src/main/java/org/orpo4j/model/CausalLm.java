@@ -29,6 +29,7 @@ public final class CausalLm implements AutoCloseable {
     private final Linear lmHead; // null when tied
     private final Map<String, Weight> slots; // HF name -> parameter, in HF state_dict order
     private Path source; // the folder it was loaded from, or null
+    private String nameOrPath; // what the user called it (a hub name or a folder), or null
 
     CausalLm(ModelConfig config, NDManager parent) {
         this.config = config;
@@ -49,6 +50,35 @@ public final class CausalLm implements AutoCloseable {
      */
     public static CausalLm load(Path modelDir, NDManager manager) {
         return CheckpointIo.load(modelDir, manager);
+    }
+
+    /**
+     * As {@link #load(Path, NDManager)}, the model known as {@code nameOrPath} (a hub name whose snapshot
+     * {@code modelDir} is, transformers' {@code _name_or_path}): what adapters record as their base.
+     */
+    public static CausalLm load(Path modelDir, String nameOrPath, NDManager manager) {
+        CausalLm lm = CheckpointIo.load(modelDir, manager);
+        lm.nameOrPath = nameOrPath;
+        return lm;
+    }
+
+    /**
+     * The {@code [out, in]} shape of every linear layer a model of {@code config} has, by HF module path, without
+     * creating a tensor: what an adapter's files are checked against before a base model is loaded.
+     */
+    public static LinkedHashMap<String, long[]> linearShapes(ModelConfig config) {
+        Map<String, Module> modules = new LinkedHashMap<>();
+        new DecoderModel(config).collectModules("model.", modules);
+        LinkedHashMap<String, long[]> shapes = new LinkedHashMap<>();
+        modules.forEach((name, m) -> {
+            if (m instanceof Linear linear) {
+                shapes.put(name, new long[] {linear.outFeatures(), linear.inFeatures()});
+            }
+        });
+        if (!config.tieWordEmbeddings()) {
+            shapes.put("lm_head", new long[] {config.vocabSize(), config.hiddenSize()});
+        }
+        return shapes;
     }
 
     /**
@@ -197,9 +227,14 @@ public final class CausalLm implements AutoCloseable {
         CheckpointIo.copyTokenizerFiles(from, to);
     }
 
-    /** The HF folder the model was loaded from (what adapters record as their base), if it was loaded. */
+    /** The HF folder the model was loaded from, if it was loaded. */
     public java.util.Optional<Path> source() {
         return java.util.Optional.ofNullable(source);
+    }
+
+    /** The name it was loaded by (a hub name or a folder; what adapters record as their base), if loaded. */
+    public java.util.Optional<String> nameOrPath() {
+        return nameOrPath != null ? java.util.Optional.of(nameOrPath) : source().map(Path::toString);
     }
 
     void source(Path dir) {

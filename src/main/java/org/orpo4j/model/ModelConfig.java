@@ -10,13 +10,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.OptionalLong;
+import org.orpo4j.runtime.AtomicFiles;
 import org.orpo4j.runtime.Json;
 
 /**
@@ -189,18 +189,12 @@ public final class ModelConfig {
                 out.put("dtype", torchDtype);
             }
         }
-        Path tmp = configJson.resolveSibling(configJson.getFileName() + ".tmp");
         try {
             Path parent = configJson.toAbsolutePath().getParent();
             if (parent != null) {
                 Files.createDirectories(parent);
             }
-            Files.write(tmp, (JSON.writeValueAsString(out) + "\n").getBytes(StandardCharsets.UTF_8));
-            try {
-                Files.move(tmp, configJson, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, configJson, StandardCopyOption.REPLACE_EXISTING);
-            }
+            AtomicFiles.write(configJson, (JSON.writeValueAsString(out) + "\n").getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new UncheckedIOException(configJson + ": cannot write config: " + e.getMessage(), e);
         }
@@ -368,6 +362,16 @@ public final class ModelConfig {
         public Builder torchDtype(String v) { node.put("torch_dtype", v); return this; }
         /** Any other config.json field, as the family's config class reads it (windows, soft-caps, layer lists). */
         public Builder set(String field, JsonNode v) { node.set(field, v); return this; }
+
+        /**
+         * The tokenizer's special-token ids (empty: the config has none), so that generation stops at the
+         * tokenizer's EOS: {@code specialTokens(tokenizer.bosId(), tokenizer.eosId(), tokenizer.declaredPadId())}.
+         */
+        public Builder specialTokens(OptionalLong bos, OptionalLong eos, OptionalLong pad) {
+            bosTokenId(bos.isPresent() ? Math.toIntExact(bos.getAsLong()) : null);
+            padTokenId(pad.isPresent() ? Math.toIntExact(pad.getAsLong()) : null);
+            return eos.isPresent() ? eosTokenIds(Math.toIntExact(eos.getAsLong())) : eosTokenIds();
+        }
 
         /** One id is written as an int, several as a list (both forms occur in HF configs). */
         public Builder eosTokenIds(int... ids) {

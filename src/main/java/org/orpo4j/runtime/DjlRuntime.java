@@ -46,17 +46,11 @@ public final class DjlRuntime {
      * @throws NativeLibraryException when orpo4j's native library is configured but can't be used (one line)
      */
     public static synchronized Engine engine() {
-        ensureOffline();
+        quiet();
         boolean first = !started;
         NativeLoader.Choice jni = null;
         if (first) {
             jni = NativeLoader.install();
-            setIfAbsent("ai.djl.pytorch.graph_optimizer", "false");
-            if (LoggerFactory.getILoggerFactory().getClass().getName().equals("org.slf4j.simple.SimpleLoggerFactory")) {
-                setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
-                setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.util.Platform", "warn");
-                setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.pytorch.engine.PtEngine", "warn");
-            }
             started = true;
         }
         Engine engine;
@@ -93,6 +87,20 @@ public final class DjlRuntime {
             }
         }
         return m.lines().findFirst().orElse(m);
+    }
+
+    /**
+     * Offline, and DJL's start-up chatter down, before any DJL class logs: the tokenizer library loads DJL's
+     * platform detection too, so {@code HfTokenizer.load} calls this as well as {@link #engine()} does. Idempotent.
+     */
+    public static void quiet() {
+        ensureOffline();
+        setIfAbsent("ai.djl.pytorch.graph_optimizer", "false");
+        if (LoggerFactory.getILoggerFactory().getClass().getName().equals("org.slf4j.simple.SimpleLoggerFactory")) {
+            setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
+            setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.util.Platform", "warn");
+            setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.pytorch.engine.PtEngine", "warn");
+        }
     }
 
     private static void setIfAbsent(String key, String value) {

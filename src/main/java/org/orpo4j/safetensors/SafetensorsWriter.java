@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
+import org.orpo4j.runtime.AtomicFiles;
 
 /**
  * Writes one safetensors file: {@code {"__metadata__":{"format":"pt"}, ...}} with tensors at contiguous offsets in
@@ -39,7 +40,7 @@ final class SafetensorsWriter {
 
     static void write(Path file, List<Entry> entries) {
         byte[] header = header(entries);
-        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        Path tmp = AtomicFiles.tempFor(file);
         try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
@@ -48,7 +49,6 @@ final class SafetensorsWriter {
             for (Entry e : entries) {
                 writeTensor(file, out, e);
             }
-            out.force(true);
         } catch (IOException e) {
             deleteQuietly(tmp);
             throw new UncheckedIOException(file + ": cannot write: " + e.getMessage(), e);
@@ -56,7 +56,12 @@ final class SafetensorsWriter {
             deleteQuietly(tmp);
             throw e;
         }
-        AtomicFiles.moveIntoPlace(tmp, file);
+        try {
+            AtomicFiles.moveIntoPlace(tmp, file);
+        } catch (IOException e) {
+            deleteQuietly(tmp);
+            throw new UncheckedIOException(file + ": cannot move " + tmp + " into place: " + e.getMessage(), e);
+        }
     }
 
     /** The header JSON, space-padded to a multiple of 8 bytes (8 + header length is then 8-aligned too). */

@@ -1,5 +1,6 @@
 package org.orpo4j.train;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
@@ -10,6 +11,7 @@ import java.util.Map;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import org.orpo4j.runtime.GradMode;
+import org.orpo4j.runtime.Owned;
 import org.orpo4j.runtime.Scalars;
 
 /**
@@ -202,10 +204,16 @@ public final class AdamW implements AutoCloseable {
         this.step = stepCount;
     }
 
-    /** Swaps each moment for a copy of the saved one, on the parameter's device, owned by the optimizer. */
+    /**
+     * Swaps each moment for a copy of the saved one, on the parameter's device, owned by the optimizer: DJL's
+     * {@code toDevice(sameDevice, true)} shares the storage, so the caller's array would alias the state.
+     */
     private void replace(Map<String, NDArray> moments, String prefix, Map<String, NDArray> tensors) {
         for (Map.Entry<String, NDArray> e : moments.entrySet()) {
-            NDArray copy = tensors.get(prefix + e.getKey()).toDevice(e.getValue().getDevice(), true);
+            NDArray saved = tensors.get(prefix + e.getKey());
+            Device device = e.getValue().getDevice();
+            NDArray copy = saved.getDevice().equals(device) ? Owned.copy(saved, saved.getDataType())
+                    : saved.toDevice(device, true); // another device: a new tensor there
             copy.attach(stateManager);
             e.getValue().close();
             e.setValue(copy);

@@ -36,6 +36,7 @@ public final class CheckpointManager {
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointManager.class);
     private static final Pattern NAME = Pattern.compile("checkpoint-(\\d+)");
     private static final String TMP_PREFIX = ".tmp-checkpoint-";
+    private static final Pattern REPLACED = Pattern.compile("\\.tmp-checkpoint-(\\d+)-old");
 
     /** Writes a checkpoint's files into the (empty, existing) folder it is given. */
     @FunctionalInterface
@@ -46,13 +47,26 @@ public final class CheckpointManager {
     private final Path outputDir;
     private final Integer saveTotalLimit;
 
-    /** Also removes temporary folders a crashed run left behind. */
+    /**
+     * Also tidies what a crashed save left behind: a checkpoint being replaced ({@code .tmp-checkpoint-N-old}) is put
+     * back when the crash came before its replacement was in place, and every other temporary folder is removed.
+     */
     public CheckpointManager(Path outputDir, Integer saveTotalLimit) throws IOException {
         this.outputDir = outputDir;
         this.saveTotalLimit = saveTotalLimit;
         Files.createDirectories(outputDir);
+        List<Path> leftovers = new ArrayList<>();
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(outputDir, TMP_PREFIX + "*")) {
-            for (Path d : dirs) {
+            dirs.forEach(leftovers::add);
+        }
+        for (Path d : leftovers) {
+            Matcher replaced = REPLACED.matcher(d.getFileName().toString());
+            if (replaced.matches() && !Files.exists(folder(Long.parseLong(replaced.group(1))))) {
+                Path target = folder(Long.parseLong(replaced.group(1)));
+                LOG.warn("restoring {}: an interrupted save had moved it aside", target);
+                move(d, target);
+                Durable.syncDirectory(outputDir);
+            } else {
                 LOG.warn("removing the incomplete checkpoint {} left by an interrupted run", d);
                 deleteTree(d);
             }

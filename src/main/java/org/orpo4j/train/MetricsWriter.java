@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.orpo4j.runtime.AtomicFiles;
 
 /**
  * {@code metrics.jsonl}: one JSON object per logged step (training or evaluation), flushed at once so a crash
@@ -40,7 +41,8 @@ public final class MetricsWriter implements AutoCloseable {
 
     /**
      * Continues a file after resuming from step {@code resumedStep}: lines logged past that step by the
-     * interrupted run are dropped (they will be logged again), earlier ones kept.
+     * interrupted run are dropped (they will be logged again), earlier ones kept; the file is replaced whole, so a
+     * crash or a full disk meanwhile leaves the previous one.
      */
     public static MetricsWriter resume(Path file, long resumedStep) throws IOException {
         if (!Files.exists(file)) {
@@ -61,7 +63,9 @@ public final class MetricsWriter implements AutoCloseable {
                 kept.add(line);
             }
         }
-        Files.write(file, kept, StandardCharsets.UTF_8);
+        StringBuilder text = new StringBuilder();
+        kept.forEach(line -> text.append(line).append('\n'));
+        AtomicFiles.write(file, text.toString().getBytes(StandardCharsets.UTF_8)); // a crash keeps the old file
         return new MetricsWriter(file, Files.newBufferedWriter(file, StandardCharsets.UTF_8,
                 StandardOpenOption.APPEND));
     }

@@ -27,6 +27,9 @@ import org.orpo4j.precision.Precision;
  */
 public final class OrpoConfig {
 
+    /** The file a run writes its settings to, in its output folder (a valid config file to read back). */
+    public static final String FILE = "orpo_config.json";
+
     /** The values {@code evalStrategy} and {@code saveStrategy} take (HF's IntervalStrategy). */
     public static final List<String> STRATEGIES = List.of("no", "steps", "epoch");
 

@@ -89,6 +89,14 @@ public final class OrpoTrainer {
      */
     public TrainResult train(PairSource train, PairSource eval) {
         stopRequest = null;
+        Map<String, Path> inputs = new LinkedHashMap<>();
+        inputs.put("the model's folder", model.source().orElse(null));
+        inputs.put("tokenizerDir", tokenizerDir);
+        try {
+            OutputDir.refuseInputs(Path.of(config.outputDir()), "outputDir", inputs); // before the lock file
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         try (RunLock lock = RunLock.acquire(Path.of(config.outputDir()))) {
             return run(train, eval);
         } catch (IOException e) {
@@ -119,18 +127,26 @@ public final class OrpoTrainer {
         Map<String, Double> evalMetrics = Map.of();
 
         Optional<Path> resume = OutputDir.resumeFolder(out, config.resumeFromCheckpoint());
+        TrainerState saved = null;
         if (resume.isEmpty()) {
             if (config.resumeFromCheckpoint() != null) {
                 LOG.info("no checkpoint in {} to resume from; starting fresh", out);
             }
             OutputDir.prepareFresh(out, config.overwriteOutputDir());
+        } else {
+            saved = TrainingCheckpoint.readState(resume.get());
+            state.restoreFrom(saved); // checks the data fits before the model is touched
+            if (state.globalStep() >= maxSteps && weights.savedIn(out)) {
+                LOG.info("the run in {} is already finished (step {} of {}); nothing to do", out,
+                        state.globalStep(), maxSteps);
+                return TrainResult.finished(state, out);
+            }
         }
+        config.write(out.resolve(OrpoConfig.FILE));
         try (NDManager root = first.getManager().newSubManager(); AdamW adamw = AdamW.of(params, config)) {
             CheckpointManager checkpoints = new CheckpointManager(out, config.saveTotalLimit());
             MetricsWriter metrics;
-            if (resume.isPresent()) {
-                TrainerState saved = TrainingCheckpoint.readState(resume.get());
-                state.restoreFrom(saved); // checks the data fits before the model is touched
+            if (saved != null) {
                 warnOnChangedKnobs(saved.config());
                 TrainingCheckpoint.restore(resume.get(), weights, adamw, saved.optimizerSteps(), root);
                 metrics = MetricsWriter.resume(out.resolve(MetricsWriter.FILE), state.globalStep());
@@ -147,16 +163,26 @@ public final class OrpoTrainer {
                     TrainingPrecision.start(model, config.precision(), resume.orElse(null), params)) {
                 List<int[]> order = epochOrder(train, state.epochIndex());
                 LogWindow window = new LogWindow();
-                long lastSaved = -1;
+                // the checkpoint resumed from is not saved again (a kill while replacing it could lose it)
+                long lastSaved = resume.map(r -> r.toAbsolutePath().normalize())
+                        .filter(r -> r.equals(checkpoints.folder(state.globalStep()).toAbsolutePath().normalize()))
+                        .isPresent() ? state.globalStep() : -1;
                 long lastEvaluated = -1;
+                boolean sharedPrompt = config.sharedPrompt() && !weights.drawsAtRandom();
+                if (config.sharedPrompt() && !sharedPrompt) {
+                    LOG.info("LoRA dropout {} draws independent masks for the chosen and rejected rows, as TRL's two"
+                            + " rows do: this run computes two rows per pair (loraDropout 0 keeps the shared prompt)",
+                            config.loraDropout());
+                }
                 listeners.forEach(l -> l.onTrainBegin(state, control));
                 while (state.globalStep() < maxSteps && !control.shouldStop()) {
                     long step = state.globalStep();
-                    double lr = schedule.lr(step);
+                    double lr = schedule.lr(state.schedulerSteps()); // fp16 overflow skips do not advance it
                     int epochBefore = state.epochIndex();
                     double lossScale = precision.lossScale();
-                    Map<String, Double> stepMetrics = trainStep(train, order, state, root, lossScale, weights);
-                    precision.gradientsToMasters();
+                    Map<String, Double> stepMetrics = trainStep(train, order, state, root, precision, weights,
+                            sharedPrompt);
+                    precision.unscaleAdapterGradients();
                     double gradNorm = stepMetrics == null ? Double.NaN
                             : Gradients.clipGlobalNorm(params.values(), config.maxGradNorm());
                     boolean lossFinite = stepMetrics != null && Double.isFinite(stepMetrics.get("loss"));
@@ -223,7 +249,7 @@ public final class OrpoTrainer {
                 if (stopRequest != null) {
                     LOG.info("stopped at step {} ({}); resume from {}", state.globalStep(), stopRequest,
                             checkpoints.folder(state.globalStep()));
-                    return new TrainResult(state.globalStep(), lastLog, evalMetrics, out, control.reason());
+                    return new TrainResult(state.globalStep(), lastLog, evalMetrics, out, control.reason(), false);
                 }
                 if (eval != null && lastEvaluated != state.globalStep()) {
                     evalMetrics = evaluateAndLog(eval, metrics, state, root, control);
@@ -240,7 +266,7 @@ public final class OrpoTrainer {
             weights.save(out, tokenizerDir);
             LOG.info("saved the trained {} to {}", LoraModel.of(model).isPresent() ? "LoRA adapter" : "model", out);
         }
-        return new TrainResult(state.globalStep(), lastLog, evalMetrics, out, control.reason());
+        return new TrainResult(state.globalStep(), lastLog, evalMetrics, out, control.reason(), false);
     }
 
     /**
@@ -250,15 +276,15 @@ public final class OrpoTrainer {
      * position stays that of a normal step, and the update is skipped.
      */
     private Map<String, Double> trainStep(PairSource train, List<int[]> order, TrainerState state, NDManager root,
-            double lossScale, TrainedWeights weights) {
+            TrainingPrecision precision, TrainedWeights weights, boolean sharedPrompt) {
         int g = Math.min(config.gradientAccumulationSteps(), state.microBatchesPerEpoch() - state.microBatchInEpoch());
+        double lossScale = precision.lossScale();
         List<OrpoMetrics> micro = new ArrayList<>(g);
         boolean finite = true;
         for (int i = 0; i < g; i++) {
             try (NDManager mb = root.newSubManager()) {
                 int[] rows = order.get(state.microBatchInEpoch());
-                Optional<SharedPromptLayout> layout = config.sharedPrompt() ? train.sharedPrompt(rows)
-                        : Optional.empty();
+                Optional<SharedPromptLayout> layout = sharedPrompt ? train.sharedPrompt(rows) : Optional.empty();
                 MicroBatch batch = layout.isPresent() ? null : train.collate(rows, mb);
                 if (finite) {
                     // a number unique to this micro-batch's place in the run: dropout masks survive a resume
@@ -279,6 +305,7 @@ public final class OrpoTrainer {
                         }
                         collector.backward(o.loss());
                         forward.backward(); // the checkpointed layers' share
+                        precision.microBatchToMasters(); // summed in float32, as HF accumulates
                         micro.add(o.metrics());
                     } catch (NonFiniteLogitsException e) {
                         LOG.debug("non-finite logits: {}", e.getMessage());
@@ -326,6 +353,8 @@ public final class OrpoTrainer {
 
     private Map<String, Double> evaluate(PairSource eval, NDManager root) {
         List<OrpoMetrics> batches = new ArrayList<>();
+        double weightedLoss = 0;
+        long pairs = 0;
         Optional<LoraModel> lora = LoraModel.of(model);
         boolean training = lora.map(LoraModel::training).orElse(false);
         lora.ifPresent(l -> l.train(false)); // no dropout while evaluating
@@ -334,7 +363,10 @@ public final class OrpoTrainer {
                 try (NDManager m = root.newSubManager()) {
                     MicroBatch batch = eval.collate(rows, m);
                     NDArray hidden = model.hiddenStates(batch.inputIds(), batch.attentionMask());
-                    batches.add(stepLoss.twoRow(hidden, batch, 1.0).metrics());
+                    OrpoMetrics metrics = stepLoss.twoRow(hidden, batch, 1.0).metrics();
+                    batches.add(metrics);
+                    weightedLoss += metrics.loss() * rows.length;
+                    pairs += rows.length;
                 }
             }
         } finally {
@@ -343,7 +375,10 @@ public final class OrpoTrainer {
         if (batches.isEmpty()) {
             throw new IllegalArgumentException("the evaluation data is empty");
         }
-        return OrpoMetrics.mean(batches).toMap("eval_");
+        // HF's evaluation loop repeats each batch's loss once per pair; TRL's other eval_ metrics are batch means
+        Map<String, Double> metrics = new LinkedHashMap<>(OrpoMetrics.mean(batches).toMap("eval_"));
+        metrics.put("eval_loss", weightedLoss / pairs);
+        return metrics;
     }
 
     private Map<String, Double> evaluateAndLog(PairSource eval, MetricsWriter metrics, TrainerState state,

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
 
@@ -57,6 +58,39 @@ public final class OutputDir {
             CheckpointManager.deleteTree(p);
         }
         Files.deleteIfExists(out.resolve(SKIPPED_ROWS_FILE));
+    }
+
+    /**
+     * Refuses, before any file is touched, an output folder that is, contains or lies inside one of
+     * {@code inputs} (the model, adapter, tokenizer or data a run reads, by the name the user knows them): writing
+     * or clearing it could destroy them ({@code --overwrite-output-dir} deletes a folder's model weights). Paths are
+     * compared after links are resolved; a hub name's snapshot counts as its folder.
+     */
+    public static void refuseInputs(Path out, String outName, Map<String, Path> inputs) throws IOException {
+        Path target = real(out);
+        for (Map.Entry<String, Path> input : inputs.entrySet()) {
+            if (input.getValue() == null || !Files.exists(input.getValue())) {
+                continue;
+            }
+            Path source = input.getValue().toRealPath();
+            String relation = target.equals(source) ? "is" : target.startsWith(source) ? "is inside"
+                    : source.startsWith(target) ? "contains" : null;
+            if (relation != null) {
+                throw new IllegalArgumentException(outName + " " + out + " " + relation + " " + input.getKey()
+                        + (relation.equals("is") ? "" : " " + input.getValue()) + ": writing there could destroy it;"
+                        + " choose another " + outName);
+            }
+        }
+    }
+
+    /** {@code path} with links resolved, also when it does not exist yet (its nearest existing parent resolved). */
+    private static Path real(Path path) throws IOException {
+        Path absolute = path.toAbsolutePath().normalize();
+        Path existing = absolute;
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        return existing == null ? absolute : existing.toRealPath().resolve(existing.relativize(absolute));
     }
 
     /** The files and folders that make {@code out} hold a run (metrics, checkpoints, weights), sorted by name. */

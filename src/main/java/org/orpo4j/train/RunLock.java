@@ -16,7 +16,9 @@ import org.slf4j.LoggerFactory;
 /**
  * One writer per output folder: an operating-system lock on {@code <output>/.orpo4j.lock}, held for the run, whose
  * file names the holder's PID. The system releases it when its process dies however it dies, so a lock left by a
- * killed run is simply taken over. Re-entrant within one JVM (the CLI locks before the trainer does).
+ * killed run is simply taken over. Re-entrant within one JVM (the CLI locks before the trainer does). The file is
+ * never deleted: a run that opened it just before a deletion would lock the deleted file while a third created and
+ * locked a new one, and both would write.
  */
 public final class RunLock implements AutoCloseable {
 
@@ -29,14 +31,12 @@ public final class RunLock implements AutoCloseable {
     private final Path dir;
     private final FileChannel channel;
     private final FileLock lock;
-    private final boolean created; // the folder did not exist: removed again if the run left it empty
     private int holds = 1;
 
-    private RunLock(Path dir, FileChannel channel, FileLock lock, boolean created) {
+    private RunLock(Path dir, FileChannel channel, FileLock lock) {
         this.dir = dir;
         this.channel = channel;
         this.lock = lock;
-        this.created = created;
     }
 
     /**
@@ -44,7 +44,6 @@ public final class RunLock implements AutoCloseable {
      * it.
      */
     public static RunLock acquire(Path outputDir) throws IOException {
-        boolean created = !Files.exists(outputDir);
         Files.createDirectories(outputDir);
         Path dir = outputDir.toRealPath();
         synchronized (HELD) {
@@ -77,7 +76,7 @@ public final class RunLock implements AutoCloseable {
             channel.truncate(0);
             channel.write(ByteBuffer.wrap(me), 0);
             channel.force(true);
-            RunLock held = new RunLock(dir, channel, lock, created);
+            RunLock held = new RunLock(dir, channel, lock);
             HELD.put(dir, held);
             return held;
         }
@@ -91,7 +90,7 @@ public final class RunLock implements AutoCloseable {
         return text.matches("\\d+") ? text : text.isEmpty() ? "" : "unknown";
     }
 
-    /** Releases this hold; the last one releases the lock and removes the file. */
+    /** Releases this hold; the last one releases the lock (the file stays, see the class comment). */
     @Override
     public void close() throws IOException {
         synchronized (HELD) {
@@ -100,17 +99,9 @@ public final class RunLock implements AutoCloseable {
             }
             HELD.remove(dir);
             try {
-                Files.deleteIfExists(dir.resolve(FILE)); // while still locked: no other run can be racing for it
-            } finally {
                 lock.release();
+            } finally {
                 channel.close();
-            }
-            if (created) {
-                try (var children = Files.list(dir)) {
-                    if (children.findAny().isEmpty()) {
-                        Files.delete(dir); // a run that failed before writing anything leaves no folder behind
-                    }
-                }
             }
         }
     }

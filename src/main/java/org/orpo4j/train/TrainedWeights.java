@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.IntConsumer;
@@ -25,6 +26,9 @@ interface TrainedWeights {
     /** Writes the trained weights (and the tokenizer files of {@code tokenizerDir}, nullable) into {@code dir}. */
     void save(Path dir, Path tokenizerDir) throws IOException;
 
+    /** True when {@code dir} holds the weights {@link #save} writes (a finished run's output). */
+    boolean savedIn(Path dir);
+
     /** Copies the weights a checkpoint folder holds into {@link #parameters()}, in place. */
     void restore(Path checkpoint, NDManager scratch) throws IOException;
 
@@ -35,6 +39,11 @@ interface TrainedWeights {
      */
     default IntConsumer layerSeeds(long seed) {
         return null;
+    }
+
+    /** True when a layer draws at random in training (LoRA dropout): each row must then get its own draws. */
+    default boolean drawsAtRandom() {
+        return false;
     }
 
     /** The model's weights, all trained. */
@@ -48,6 +57,12 @@ interface TrainedWeights {
             @Override
             public void save(Path dir, Path tokenizerDir) {
                 model.save(dir, SaveOptions.defaults(), tokenizerDir);
+            }
+
+            @Override
+            public boolean savedIn(Path dir) {
+                return Files.isRegularFile(dir.resolve(CheckpointReader.SINGLE_FILE))
+                        || Files.isRegularFile(dir.resolve(CheckpointReader.INDEX_FILE));
             }
 
             @Override
@@ -87,13 +102,23 @@ interface TrainedWeights {
             }
 
             @Override
+            public boolean savedIn(Path dir) {
+                return Files.isRegularFile(dir.resolve(LoraModel.WEIGHTS_FILE));
+            }
+
+            @Override
             public void restore(Path checkpoint, NDManager scratch) throws IOException {
                 lora.loadWeights(checkpoint);
             }
 
             @Override
             public IntConsumer layerSeeds(long seed) {
-                return lora.config().dropout() == 0 ? null : layer -> lora.seedDropout(seed * 131 + layer);
+                return drawsAtRandom() ? layer -> lora.seedDropout(seed * 131 + layer) : null;
+            }
+
+            @Override
+            public boolean drawsAtRandom() {
+                return lora.config().dropout() > 0;
             }
         };
     }

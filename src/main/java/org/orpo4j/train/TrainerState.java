@@ -36,6 +36,7 @@ public final class TrainerState {
     private long numTokensComputed;
     private int nonFiniteInARow;
     private long optimizerSteps;
+    private long overflowSkippedSteps;
     private String dataFingerprint;
     private final List<Map<String, Object>> logHistory = new ArrayList<>();
 
@@ -76,6 +77,13 @@ public final class TrainerState {
     public int nonFiniteInARow() { return nonFiniteInARow; }
     /** AdamW updates applied (global steps minus skipped non-finite ones): torch's {@code state['step']}. */
     public long optimizerSteps() { return optimizerSteps; }
+    /** fp16 steps skipped for gradient overflow. */
+    public long overflowSkippedSteps() { return overflowSkippedSteps; }
+    /**
+     * Steps the LR schedule has taken: every step but those skipped for fp16 overflow, as HF Trainer calls
+     * {@code lr_scheduler.step()} only when the optimizer stepped.
+     */
+    public long schedulerSteps() { return globalStep - overflowSkippedSteps; }
     /** {@link PairSource#fingerprint()} of the training data, or null when unknown. */
     public String dataFingerprint() { return dataFingerprint; }
     /** Every logged line so far (training and evaluation), as in metrics.jsonl. */
@@ -102,6 +110,7 @@ public final class TrainerState {
     /** An fp16 step skipped for gradient overflow: no update, and not a non-finite step either. */
     void overflowSkipped() {
         globalStep++;
+        overflowSkippedSteps++;
     }
 
     void stepDone(boolean finite) {
@@ -137,6 +146,7 @@ public final class TrainerState {
         numTokensComputed = saved.numTokensComputed;
         nonFiniteInARow = saved.nonFiniteInARow;
         optimizerSteps = saved.optimizerSteps;
+        overflowSkippedSteps = saved.overflowSkippedSteps;
         logHistory.clear();
         logHistory.addAll(saved.logHistory);
     }
@@ -159,6 +169,7 @@ public final class TrainerState {
         n.put("num_tokens_computed", numTokensComputed);
         n.put("non_finite_in_a_row", nonFiniteInARow);
         n.put("optimizer_steps", optimizerSteps);
+        n.put("overflow_skipped_steps", overflowSkippedSteps);
         if (dataFingerprint != null) {
             n.put("data_fingerprint", dataFingerprint);
         }
@@ -189,6 +200,7 @@ public final class TrainerState {
         s.numTokensComputed = n.path("num_tokens_computed").asLong(0); // absent in older checkpoints
         s.nonFiniteInARow = required(n, "non_finite_in_a_row", file).asInt();
         s.optimizerSteps = required(n, "optimizer_steps", file).asLong();
+        s.overflowSkippedSteps = n.path("overflow_skipped_steps").asLong(0); // absent in older checkpoints
         s.dataFingerprint = n.hasNonNull("data_fingerprint") ? n.get("data_fingerprint").asText() : null;
         for (JsonNode line : required(n, "log_history", file)) {
             Map<String, Object> m = new LinkedHashMap<>();

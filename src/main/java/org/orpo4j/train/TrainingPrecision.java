@@ -88,11 +88,19 @@ final class TrainingPrecision implements AutoCloseable {
         return scaler == null ? 1 : scaler.scale();
     }
 
-    /** After a step's backward passes: the half gradients, unscaled, into the masters' gradients. */
-    void gradientsToMasters() {
+    /**
+     * After each micro-batch's backward: its half gradients, widened and unscaled, added into the masters' float32
+     * gradients, so the G micro-batches of a step are summed in float32 as HF Trainer sums them (in half
+     * precision the sum of eight loses a few bits of each).
+     */
+    void microBatchToMasters() {
         if (weights != null) {
             weights.gradientsToMasters(1 / lossScale());
         }
+    }
+
+    /** Once per step, after the last micro-batch: the float32 adapter gradients, loss-scaled by fp16, unscaled. */
+    void unscaleAdapterGradients() {
         if (scaler != null && !outsideMasters.isEmpty()) {
             try (GradMode off = GradMode.enabled(false); NDScope scope = new NDScope()) {
                 NDArray unscale = Scalars.like(outsideMasters.get(0), 1 / lossScale());

@@ -58,6 +58,22 @@ class DemoCommandTest {
         assertEquals(760, chart.getHeight());
         assertTrue(Files.exists(out.resolve("trained-model").resolve("model.safetensors")));
         assertTrue(Files.exists(out.resolve("base-model").resolve("model.safetensors")));
+
+        Cli.run("demo", "--output", out.toString(), "--max-steps", "3").assertSuccess(); // a second demo just works
+        List<Map<String, Object>> again = MetricsWriter.read(out.resolve("trained-model").resolve(MetricsWriter.FILE));
+        assertEquals(3L, again.get(again.size() - 1).get("step"), "the second run replaced the first");
+    }
+
+    /** A folder holding anything but an earlier demo is refused, untouched. */
+    @Test
+    void aFolderThatIsNotADemosIsRefused() throws Exception {
+        Path mine = Files.createDirectories(tmp.resolve("mine"));
+        Files.writeString(mine.resolve("notes.txt"), "keep me");
+        Cli.run("demo", "--output", mine.toString(), "--max-steps", "2").assertOneLineError(2,
+                "orpo4j demo: error: --output " + mine + " holds files that are not a demo's");
+        try (var files = Files.list(mine)) {
+            assertEquals(List.of(mine.resolve("notes.txt")), files.toList());
+        }
     }
 
     @Test

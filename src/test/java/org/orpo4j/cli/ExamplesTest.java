@@ -50,6 +50,7 @@ class ExamplesTest {
         TinyModel.main(new String[] {DemoAssets.writeTokenizer(tmp.resolve("tok")).toString(), out.toString()});
         try (NDManager m = DjlRuntime.newManager(DjlRuntime.defaultDevice()); CausalLm lm = CausalLm.load(out, m)) {
             assertEquals(180, lm.config().vocabSize());
+            assertEquals(java.util.List.of(2), lm.config().eosTokenIds(), "the demo tokenizer's <|im_end|>, not a default");
         }
         assertTrue(Files.exists(out.resolve("tokenizer.json")));
     }

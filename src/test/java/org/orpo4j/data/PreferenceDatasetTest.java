@@ -137,6 +137,24 @@ class PreferenceDatasetTest {
         assertTrue(e2.getMessage().startsWith(broken + ":3: json: malformed JSON array"), e2.getMessage());
     }
 
+    /** A JSON array's element is read only up to a size bound (1 MiB here, 64 MiB by default), as a JSONL line is. */
+    @Test
+    void anOversizedJsonArrayElementStopsTheLoadNamingItsLine() throws IOException {
+        String piece = "\"" + "x".repeat(100_000) + "\"";
+        String huge = "{\"prompt\": [" + String.join(", ", java.util.Collections.nCopies(30, piece)) + "]}";
+        Path f = write("huge.json", "[\n {\"prompt\": \"Dogs ?\", \"chosen\": \"Yes\", \"rejected\": \"No\"},\n "
+                + huge + "\n]");
+        long saved = RecordReader.maxRecordBytes;
+        RecordReader.maxRecordBytes = 1 << 20;
+        try {
+            BadDataException e = assertThrows(BadDataException.class, () -> PreferenceDataset.load(f,
+                    TestTokenizers.demo(), DataOptions.builder().badData(BadDataPolicy.SKIP).build()));
+            assertEquals(f + ":3: json: an element of the JSON array is longer than 1 MiB", e.getMessage());
+        } finally {
+            RecordReader.maxRecordBytes = saved;
+        }
+    }
+
     @Test
     void templateRaiseExceptionIsBadDataNotText(@TempDir Path tok) throws IOException {
         Files.copy(TestTokenizers.dir("/org/orpo4j/demo").resolve("tokenizer.json"), tok.resolve("tokenizer.json"));

@@ -24,8 +24,11 @@ import java.util.regex.Pattern;
  * A loopback stand-in for the HuggingFace hub, speaking the endpoints and headers orpo4j uses: the revision API
  * ({@code sha}, {@code siblings}), {@code resolve} with {@code ETag}, {@code X-Repo-Commit}, and for LFS files
  * (safetensors, parquet) {@code X-Linked-Etag} = sha256, {@code X-Linked-Size} and a redirect to a "CDN" on a second
- * port that serves {@code Range} requests. Gated repositories answer 401 without the token; unknown ones 404.
- * Faults on demand: a CDN answer cut after half its bytes, or a corrupted body.
+ * port that serves {@code Range} requests. Gated repositories answer 401 without the token (an unknown token:
+ * "Invalid credentials"); unknown repositories, revisions and files 404, each with the hub's {@code X-Error-Code}
+ * and {@code X-Error-Message}. Faults on demand: a CDN answer cut after half its bytes, or a corrupted body.
+ * Hostility on demand, as from a compromised endpoint: any file's ETag or redirect replaced, extra file names
+ * listed.
  */
 public final class FakeHub implements AutoCloseable {
 
@@ -44,6 +47,12 @@ public final class FakeHub implements AutoCloseable {
     public final Set<String> cutAlways = ConcurrentHashMap.newKeySet();
     /** sha256s served with one byte flipped. */
     public final Set<String> corrupt = ConcurrentHashMap.newKeySet();
+    /** File name -> the raw ETag (and X-Linked-Etag) header value sent for it instead of the real one. */
+    public final Map<String, String> etagFor = new ConcurrentHashMap<>();
+    /** File name -> the Location sent for it (every file is then redirected). */
+    public final Map<String, String> locationFor = new ConcurrentHashMap<>();
+    /** Names listed in every revision answer besides the real files. */
+    public final List<String> extraSiblings = Collections.synchronizedList(new ArrayList<>());
     /** Requests seen: "HUB HEAD /path auth", "CDN GET /cdn/sha range auth". */
     public final List<String> log = Collections.synchronizedList(new ArrayList<>());
 
@@ -108,23 +117,31 @@ public final class FakeHub implements AutoCloseable {
         }
         Repo repo = repos.get(key);
         if (repo == null) {
-            reply(x, 404, "{\"error\":\"Repository not found\"}".getBytes(StandardCharsets.UTF_8));
+            error(x, 404, "RepoNotFound", "Repository not found");
             return;
         }
-        if (repo.gated() && !("Bearer " + TOKEN).equals(auth)) {
-            reply(x, 401, "{\"error\":\"Access to this repository is restricted\"}".getBytes(StandardCharsets.UTF_8));
+        if (auth != null && !("Bearer " + TOKEN).equals(auth)) {
+            error(x, 401, null, "Invalid credentials in Authorization header");
+            return;
+        }
+        if (repo.gated() && auth == null) {
+            error(x, 401, "GatedRepo", "Access to model " + key.substring(key.indexOf('/') + 1)
+                    + " is restricted. You must have access to it and be authenticated to access it.");
             return;
         }
         String commit = refs.get(key + "@" + revision);
         if (commit == null || !commit.equals(repo.commit())) {
-            reply(x, 404, "{\"error\":\"Revision not found\"}".getBytes(StandardCharsets.UTF_8));
+            error(x, 404, "RevisionNotFound", "Invalid rev id: " + revision);
             return;
         }
         if (api.matches()) {
             StringBuilder json = new StringBuilder("{\"id\":\"" + key + "\",\"sha\":\"" + commit + "\",\"siblings\":[");
             int i = 0;
-            for (String file : repo.files().keySet()) {
-                json.append(i++ > 0 ? "," : "").append("{\"rfilename\":\"").append(file).append("\"}");
+            List<String> names = new ArrayList<>(repo.files().keySet());
+            names.addAll(extraSiblings);
+            for (String file : names) {
+                json.append(i++ > 0 ? "," : "").append("{\"rfilename\":")
+                        .append(new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(file)).append("}");
             }
             reply(x, 200, json.append("]}").toString().getBytes(StandardCharsets.UTF_8));
             return;
@@ -132,11 +149,20 @@ public final class FakeHub implements AutoCloseable {
         String file = resolve.group(4);
         byte[] bytes = repo.files().get(file);
         if (bytes == null) {
-            reply(x, 404, "{\"error\":\"Entry not found\"}".getBytes(StandardCharsets.UTF_8));
+            error(x, 404, "EntryNotFound", "Entry not found");
             return;
         }
         x.getResponseHeaders().set("X-Repo-Commit", commit);
-        if (lfs(file)) {
+        if (etagFor.containsKey(file) || locationFor.containsKey(file)) {
+            String sha256 = sha("SHA-256", bytes);
+            String etag = etagFor.getOrDefault(file, "\"" + sha256 + "\"");
+            x.getResponseHeaders().set("ETag", etag);
+            x.getResponseHeaders().set("X-Linked-Etag", etag);
+            x.getResponseHeaders().set("X-Linked-Size", Integer.toString(bytes.length));
+            x.getResponseHeaders().set("Location", locationFor.getOrDefault(file,
+                    "http://127.0.0.1:" + cdn.getAddress().getPort() + "/cdn/" + sha256));
+            reply(x, 302, new byte[0]);
+        } else if (lfs(file)) {
             String sha256 = sha("SHA-256", bytes);
             x.getResponseHeaders().set("ETag", "\"" + sha("sha1", bytes) + "\"");
             x.getResponseHeaders().set("X-Linked-Etag", "\"" + sha256 + "\"");
@@ -184,6 +210,15 @@ public final class FakeHub implements AutoCloseable {
             return;
         }
         out.close();
+    }
+
+    /** An error answer as the hub gives it: the code and message headers, and a JSON body. */
+    private static void error(HttpExchange x, int code, String errorCode, String message) throws IOException {
+        if (errorCode != null) {
+            x.getResponseHeaders().set("X-Error-Code", errorCode);
+        }
+        x.getResponseHeaders().set("X-Error-Message", message);
+        reply(x, code, ("{\"error\":\"" + message + "\"}").getBytes(StandardCharsets.UTF_8));
     }
 
     private static void reply(HttpExchange x, int code, byte[] body) throws IOException {

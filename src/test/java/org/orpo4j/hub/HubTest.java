@@ -132,8 +132,13 @@ class HubTest {
     void aGatedRepositoryNeedsTheToken() throws Exception {
         server.publish("models", "org/gated", files, true);
         HubException e = assertThrows(HubException.class, () -> Hub.fromEnvironment(env()).model("org/gated"));
-        assertOneLine(e, "org/gated: the file list: access denied (HTTP 401): the repository is gated or private;"
-                + " accept its terms on the hub and set HF_TOKEN");
+        assertOneLine(e, "org/gated: the file list: the repository is gated (HTTP 401) (the hub says: Access to model"
+                + " org/gated is restricted. You must have access to it and be authenticated to access it.): accept its"
+                + " terms on the hub with the account of HF_TOKEN, and set HF_TOKEN");
+        HubException wrong = assertThrows(HubException.class,
+                () -> Hub.fromEnvironment(env("HF_TOKEN", "hf_not_it")).model("org/gated"));
+        assertOneLine(wrong, "org/gated: the file list: the token was rejected (HTTP 401) (the hub says: Invalid"
+                + " credentials in Authorization header): check HF_TOKEN (or the token file) and its access to org/gated");
         Files.createDirectories(tmp.resolve("home"));
         Files.writeString(tmp.resolve("home/token"), FakeHub.TOKEN + "\n"); // huggingface-cli login's file
         Path folder = Hub.fromEnvironment(env()).model("org/gated");
@@ -143,9 +148,11 @@ class HubTest {
     @Test
     void anUnknownRepositoryOrRevisionIsOneLine() throws Exception {
         assertOneLine(assertThrows(HubException.class, () -> Hub.fromEnvironment(env()).model("org/nope")),
-                "org/nope: the file list: not found on " + server.endpoint() + "/ (check the name and the revision)");
+                "org/nope: the file list: repository not found on " + server.endpoint() + "/ (the hub says: Repository"
+                        + " not found) (check the name; a private repository needs HF_TOKEN)");
         assertOneLine(assertThrows(HubException.class, () -> Hub.fromEnvironment(env()).model("org/tiny@v9")),
-                "org/tiny@v9: the file list: not found on ");
+                "org/tiny@v9: the file list: revision 'v9' not found (the hub says: Invalid rev id: v9) (a branch, tag"
+                        + " or commit of org/tiny)");
     }
 
     @Test

@@ -18,11 +18,14 @@ import org.orpo4j.cli.DemoAssets;
 
 /**
  * The README's front door, taken literally: a new Maven project made of the README's consumer pom and its two Java
- * programs, against the packaged orpo4j jar (installed into the local repository as {@code mvn install} would),
- * compiles; its compile class path holds no CLI-only or test library; and the programs make a tiny model and
- * train it with ORPO.
+ * programs, against the packaged orpo4j jar installed (as the README's {@code mvn install} does) into an empty local
+ * repository of the test's own, compiles; its compile class path holds no CLI-only or test library; and the
+ * programs make a tiny model and train it with ORPO.
  */
 class ConsumerProjectIT {
+
+    /** The command the README gives for putting orpo4j into the local Maven repository. */
+    static final String INSTALL = "mvn -B -q install -DskipTests";
 
     @TempDir
     Path tmp;
@@ -39,22 +42,31 @@ class ConsumerProjectIT {
             Files.writeString(sources.resolve(name.group(1) + ".java"), program);
         }
 
-        mvn(Path.of("."), "org.apache.maven.plugins:maven-install-plugin:3.1.2:install-file",
+        // the README's install step, into a local repository of the test's own: empty, so the consumer's build
+        // downloads every other artifact itself, as on a new machine, and the user's ~/.m2 is never touched
+        assertTrue(section(readme, "## Maven").contains("\n" + INSTALL + "\n"), "the README says: " + INSTALL);
+        String repo = "-Dmaven.repo.local=" + tmp.resolve("m2");
+        mvn(Path.of("."), repo, "org.apache.maven.plugins:maven-install-plugin:3.1.2:install-file",
                 "-Dfile=" + System.getProperty("orpo4j.jar"), "-DpomFile=pom.xml");
-        mvn(project, "compile", "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath",
+        mvn(project, repo, "compile", "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath",
                 "-Dmdep.includeScope=compile", "-Dmdep.outputFile=compile.txt");
-        mvn(project, "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath",
+        mvn(project, repo, "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath",
                 "-Dmdep.includeScope=runtime", "-Dmdep.outputFile=runtime.txt");
         String compile = Files.readString(project.resolve("compile.txt"));
         assertTrue(compile.contains("orpo4j-0.1.0-SNAPSHOT.jar"), compile);
+        List<String> jars = java.util.Arrays.stream(compile.strip().split(":"))
+                .map(jar -> Path.of(jar).getFileName().toString()).toList(); // the temp folder is junit-...
         for (String forbidden : List.of("picocli", "xchart", "pdfbox", "junit", "opentest4j", "duckdb")) {
-            assertFalse(compile.contains(forbidden), forbidden + " on the consumer's compile class path: " + compile);
+            assertTrue(jars.stream().noneMatch(jar -> jar.contains(forbidden)),
+                    forbidden + " on the consumer's compile class path: " + jars);
         }
 
         Path tokenizer = DemoAssets.writeTokenizer(Files.createDirectories(tmp.resolve("tokenizer")));
         Path pairs = DemoAssets.copy(DemoAssets.TRAIN, tmp.resolve("pairs.jsonl"));
         String classPath = project.resolve("target/classes") + ":" + Files.readString(project.resolve("runtime.txt"));
-        java(classPath, "org.orpo4j.examples.TinyModel", tokenizer.toString(), tmp.resolve("tiny").toString());
+        String made = java(classPath, "org.orpo4j.examples.TinyModel", tokenizer.toString(),
+                tmp.resolve("tiny").toString());
+        assertFalse(made.contains("ai.djl"), "DJL's start-up lines stay quiet, the tokenizer loaded first:\n" + made);
         Path run = tmp.resolve("run");
         String out = java(classPath, "org.orpo4j.examples.QuickStart", tmp.resolve("tiny").toString(),
                 pairs.toString(), run.toString(), "2");

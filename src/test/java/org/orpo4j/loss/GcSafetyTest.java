@@ -35,6 +35,64 @@ class GcSafetyTest {
         }
     }
 
+    /** The chunked loss's gather of the predicting positions reads its index in backward: it must own it too. */
+    @Test
+    void chunkedSharedPromptGradientsSurviveAGarbageCollection() throws Exception {
+        SharedPromptLayout layout = SharedPromptLayout.of(List.of(
+                new SharedPromptLayout.Pair(ids(1, 6), ids(2, 5), ids(3, 7), 0, 0),
+                new SharedPromptLayout.Pair(ids(4, 2), ids(5, 4), ids(6, 3), 1, 0)));
+        float[] calm = chunkedGradient(layout, false);
+        for (int i = 0; i < 5; i++) {
+            assertArrayEquals(calm, chunkedGradient(layout, true), "attempt " + i);
+        }
+    }
+
+    /** d loss / d hidden [1, L, H] of the chunked packed loss (chunks of 3 positions), GC and churn as below. */
+    private static float[] chunkedGradient(SharedPromptLayout layout, boolean collect) throws Exception {
+        int width = 8;
+        try (NDManager manager = DjlRuntime.newManager(Device.cpu());
+                GradientCollector collector = manager.getEngine().newGradientCollector()) {
+            Random r = new Random(11);
+            float[] h = new float[layout.length() * width];
+            float[] w = new float[VOCAB * width];
+            for (int i = 0; i < h.length; i++) {
+                h[i] = (float) r.nextGaussian();
+            }
+            for (int i = 0; i < w.length; i++) {
+                w[i] = (float) r.nextGaussian() * 0.3f;
+            }
+            NDArray hidden = manager.create(h, new Shape(1, layout.length(), width)).duplicate();
+            hidden.setRequiresGradient(true);
+            NDArray head = manager.create(w, new Shape(VOCAB, width)).duplicate();
+            NDArray loss = ChunkedOrpoLoss.of(OrpoLoss.builder().build(), 3L * VOCAB)
+                    .compute(hidden, head, layout.predictions(true), 1.0).loss();
+            if (collect) {
+                churn(manager, layout.length() * width);
+            }
+            collector.backward(loss);
+            return hidden.getGradient().toFloatArray();
+        }
+    }
+
+    /** A collection, then fresh Java-backed buffers of every size up to {@code 4 * n * n}, full of 1000s. */
+    private static void churn(NDManager manager, int n) throws InterruptedException {
+        System.gc();
+        Thread.sleep(50); // the cleaner frees the unreachable direct buffers
+        List<NDArray> churn = new ArrayList<>();
+        for (int size = 1; size <= 4 * n * n; size *= 2) {
+            float[] junk = new float[size];
+            java.util.Arrays.fill(junk, 1000f);
+            for (int k = 0; k < 4; k++) {
+                churn.add(manager.create(junk));
+            }
+        }
+        long[] longs = new long[64];
+        java.util.Arrays.fill(longs, 1000L);
+        for (int k = 0; k < 64; k++) {
+            churn.add(manager.create(longs)); // long buffers too: an index reused would point far out
+        }
+    }
+
     /** d loss / d logits [N, V] of the packed loss, with or without a GC and buffer churn before backward. */
     private static float[] gradient(SharedPromptLayout.Predictions predictions, boolean collect) throws Exception {
         try (NDManager manager = DjlRuntime.newManager(Device.cpu());
@@ -49,16 +107,7 @@ class GcSafetyTest {
             logits.setRequiresGradient(true);
             NDArray loss = OrpoLoss.builder().build().compute(logits, predictions).loss();
             if (collect) {
-                System.gc();
-                Thread.sleep(50); // the cleaner frees the unreachable direct buffers
-                List<NDArray> churn = new ArrayList<>();
-                for (int size = 1; size <= 4 * n * n; size *= 2) { // fresh buffers of every size, full of 1000s
-                    float[] junk = new float[size];
-                    java.util.Arrays.fill(junk, 1000f);
-                    for (int k = 0; k < 4; k++) {
-                        churn.add(manager.create(junk));
-                    }
-                }
+                churn(manager, n);
             }
             collector.backward(loss);
             return logits.getGradient().toFloatArray();

@@ -2,9 +2,13 @@ package org.orpo4j.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.orpo4j.runtime.DjlRuntime;
 
@@ -35,5 +39,31 @@ class AttentionMaskTest {
                 H, H, H, 0, 0,
             }, mask);
         }
+    }
+
+    @Test
+    void packedRowPiecesByPositionWithAWindow() {
+        try (NDManager m = DjlRuntime.newManager(Device.cpu())) {
+            // queries at positions 3, 4; keys: a prompt 0..2, a chosen answer 3..4, a rejected token at 3; window 3
+            float[] mask = AttentionMask.build(m, new long[] {3, 4}, new long[] {0, 1, 2, 3, 4, 3}, 3).toFloatArray();
+            assertArrayEquals(new float[] {
+                H, 0, 0, 0, H, 0, //
+                H, H, 0, 0, 0, 0,
+            }, mask);
+            float[] causal = AttentionMask.build(m, new long[] {1, 2}, new long[] {0, 1, 2}, null).toFloatArray();
+            assertArrayEquals(new float[] {0, 0, H, /**/ 0, 0, 0}, causal);
+        }
+    }
+
+    /** A 4096 x 4096 packed mask (64 MB) built in a JVM with a 48 MB heap: it lives in native memory. */
+    @Test
+    void aLongPackedRowsMaskNeverTouchesTheJavaHeap() throws Exception {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx48m",
+                "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), PackedMaskProbe.class.getName(),
+                "4096").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        long visible = 4096L * 64 - 64L * 63 / 2; // each query sees up to 64 keys, fewer in the first 63 rows
+        assertEquals("visible=" + visible, out.lines().filter(l -> l.startsWith("visible=")).findFirst().orElse(out));
     }
 }

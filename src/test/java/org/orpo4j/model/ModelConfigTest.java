@@ -279,7 +279,7 @@ class ModelConfigTest {
         assertEquals(keys(expected), keys(saved)); // key order kept
         c.save(out, null);
         assertEquals(mapper.readTree(LLAMA32), mapper.readTree(out.toFile()));
-        assertFalse(Files.exists(dir.resolve("out/config.json.tmp")));
+        assertFalse(Files.exists(dir.resolve("out/.config.json.tmp")));
     }
 
     private static List<String> keys(ObjectNode node) {

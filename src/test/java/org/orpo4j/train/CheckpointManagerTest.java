@@ -99,4 +99,26 @@ class CheckpointManagerTest {
             assertEquals(1, CheckpointManager.list(out).size());
         }
     }
+
+    /**
+     * A kill between the two renames of a re-save (checkpoint-6 moved aside, the new one not yet in place) must not
+     * lose checkpoint-6: the next run puts it back; when the new one did land, the old copy is dropped.
+     */
+    @Test
+    void aCheckpointMovedAsideByAKilledSaveIsRestored() throws IOException {
+        Path aside = Files.createDirectories(out.resolve(".tmp-checkpoint-6-old"));
+        Files.writeString(aside.resolve("trainer_state.json"), "{\"step\": 6}");
+        Files.createDirectories(out.resolve(".tmp-checkpoint-6")); // the replacement, never moved in
+        Path landed = Files.createDirectories(out.resolve("checkpoint-8"));
+        Files.writeString(landed.resolve("trainer_state.json"), "{\"step\": 8, \"new\": true}");
+        Files.writeString(Files.createDirectories(out.resolve(".tmp-checkpoint-8-old")).resolve("trainer_state.json"),
+                "{\"step\": 8}");
+        new CheckpointManager(out, null);
+        assertEquals(List.of(out.resolve("checkpoint-6"), out.resolve("checkpoint-8")), CheckpointManager.list(out));
+        assertEquals("{\"step\": 6}", Files.readString(out.resolve("checkpoint-6/trainer_state.json")));
+        assertEquals("{\"step\": 8, \"new\": true}", Files.readString(out.resolve("checkpoint-8/trainer_state.json")));
+        try (var files = Files.list(out)) {
+            assertEquals(2, files.count()); // no temporary folder left
+        }
+    }
 }

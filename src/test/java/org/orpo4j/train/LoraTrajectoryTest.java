@@ -82,8 +82,12 @@ class LoraTrajectoryTest {
                 for (String metric : List.of("loss", "nll_loss", "log_odds_ratio", "rewards/chosen", "rewards/margins",
                         "logps/rejected", "logits/chosen", "grad_norm", "learning_rate")) {
                     // the shared-prompt layout (the default) averages logits over the real positions only
-                    double w = want.get(metric.startsWith("logits/") ? "real_" + metric : metric).asDouble();
-                    assertEquals(w, (Double) lines.get(k).get(metric), (half ? 1e-2 : 1e-5) * Math.abs(w) + 1e-12,
+                    boolean logits = metric.startsWith("logits/");
+                    double w = want.get(logits ? "real_" + metric : metric).asDouble();
+                    // logits/* are means of thousands of logits of either sign, near 0: float32 summation order
+                    // (the BLAS's thread split follows the machine's load) moves them by ~1e-7 absolute
+                    double slack = logits ? (half ? 1e-4 : 1e-6) : 1e-12;
+                    assertEquals(w, (Double) lines.get(k).get(metric), (half ? 1e-2 : 1e-5) * Math.abs(w) + slack,
                             metric + " at step " + (k + 1));
                 }
             }

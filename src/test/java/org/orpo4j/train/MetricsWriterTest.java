@@ -48,4 +48,25 @@ class MetricsWriterTest {
         assertEquals(List.of(1L, 2L, 3L), back.stream().map(m -> m.get("step")).toList());
         assertEquals(1, back.get(2).size());
     }
+
+    /**
+     * Resuming replaces metrics.jsonl whole (a new file renamed over it), never rewriting it in place: a second name
+     * for the old file, as a reader or a crash mid-write would see it, still holds every old line.
+     */
+    @Test
+    void resumeReplacesTheFileInsteadOfRewritingItInPlace() throws IOException {
+        Path file = dir.resolve("metrics.jsonl");
+        Files.writeString(file, "{\"step\":1}\n{\"step\":2}\n{\"step\":3}\n");
+        Path before = Files.createLink(dir.resolve("seen-by-a-reader"), file);
+        try (MetricsWriter w = MetricsWriter.resume(file, 1)) {
+            Map<String, Object> line = new LinkedHashMap<>();
+            line.put("step", 2L);
+            line.put("loss", 0.5);
+            w.write(line);
+        }
+        assertEquals("{\"step\":1}\n{\"step\":2}\n{\"step\":3}\n", Files.readString(before));
+        assertEquals("{\"step\":1}\n{\"step\":2,\"loss\":0.5}\n", Files.readString(file));
+        assertEquals(List.of("metrics.jsonl", "seen-by-a-reader"), Files.list(dir).map(p -> p.getFileName().toString())
+                .sorted().toList(), "no temporary file left");
+    }
 }

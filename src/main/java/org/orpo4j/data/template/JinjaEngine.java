@@ -87,6 +87,16 @@ public final class JinjaEngine {
         }
     }
 
+    /**
+     * Thrown where a render would build a string longer than {@link #MAX_OUTPUT}: an Error, as {@link TimeLimit},
+     * so that Jinjava reports it as itself rather than as a method it could not call.
+     */
+    static final class OverLimit extends Error {
+        OverLimit(String message) {
+            super(message, null, false, false);
+        }
+    }
+
     /** Thrown out of a render that took longer than {@link #timeLimitMs}. */
     private static final class TimeLimit extends Error {
         TimeLimit() {
@@ -146,7 +156,7 @@ public final class JinjaEngine {
                     JinjavaInterpreter.popCurrent();
                 }
             });
-        } catch (TimeLimit e) {
+        } catch (TimeLimit | OverLimit e) {
             throw new TemplateException(e.getMessage(), false);
         } finally {
             DEADLINE.remove();

@@ -6,7 +6,9 @@ import java.util.List;
 /**
  * The {@code str} methods chat templates call ({@code content.startswith(...)}, {@code .split('</think>')},
  * {@code .strip('\n')}, ...) with CPython's semantics: whitespace as {@code str.isspace}, {@code split()}
- * without a separator dropping empty parts, code points rather than UTF-16 units.
+ * without a separator dropping empty parts, code points rather than UTF-16 units. A result longer than a render
+ * may be ({@link JinjaEngine#MAX_OUTPUT}) is refused before it is built: {@code s.replace('', s)} would otherwise
+ * allocate |s|² characters in one call.
  */
 final class PyStr {
 
@@ -170,6 +172,8 @@ final class PyStr {
     }
 
     private static String replace(String s, String old, String with, int count) {
+        long places = old.isEmpty() ? s.length() + 1L : count(s, old);
+        bounded(s.length() + Math.min(places, count < 0 ? places : count) * (with.length() - (long) old.length()));
         if (count < 0) {
             return s.replace(old, with);
         }
@@ -203,13 +207,24 @@ final class PyStr {
             throw new IllegalArgumentException("join() takes one list argument");
         }
         List<String> strings = new ArrayList<>();
+        long length = 0;
         for (Object p : parts) {
             if (!(p instanceof String ps)) {
                 throw new IllegalArgumentException("sequence item: expected str instance, " + PyValues.typeName(p) + " found");
             }
             strings.add(ps);
+            length += ps.length() + (long) s.length();
         }
+        bounded(length);
         return String.join(s, strings);
+    }
+
+    /** Refuses to build a string of {@code length} characters when a render may not produce that many. */
+    private static void bounded(long length) {
+        if (length > JinjaEngine.MAX_OUTPUT) {
+            throw new JinjaEngine.OverLimit("the chat template builds a string of " + length + " characters (at"
+                    + " most " + JinjaEngine.MAX_OUTPUT + ")");
+        }
     }
 
     private static int codePointIndex(String s, int charIndex) {

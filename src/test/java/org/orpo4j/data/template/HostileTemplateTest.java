@@ -73,4 +73,21 @@ class HostileTemplateTest {
         assertTrue(!e.getMessage().contains("took longer"), e.getMessage());
         assertTrue((System.nanoTime() - start) / 1e9 < 8, "stopped by the time limit, not the output's");
     }
+
+    /**
+     * Strings that grow quadratically inside one call ({@code s.replace('', s)}) are refused before they are built:
+     * 10^5 × 10^5 characters would take 20 GB.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"{{ messages[0].content.replace('', messages[0].content) }}",
+            "{% set s = messages[0].content %}{{ s.replace('a', s) }}",
+            "{% set s = messages[0].content.replace('a', 'aaaaaaaaaa') %}{{ s.replace('a', s) }}"})
+    void stringsThatWouldExplodeAreRefused(String template) {
+        Map<String, Object> big = Map.of("messages", List.of(Map.of("role", "user", "content", "a".repeat(100_000))));
+        long start = System.nanoTime();
+        TemplateException e = assertThrows(TemplateException.class, () -> JinjaEngine.get().render(template, big));
+        assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+        assertTrue(e.getMessage().contains("builds a string of"), e.getMessage());
+        assertTrue((System.nanoTime() - start) / 1e9 < 5, "refused at once");
+    }
 }
