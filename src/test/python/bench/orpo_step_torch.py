@@ -190,6 +190,7 @@ def main():
           f"matmul_peak_gflops={peak / 1e9:.1f} params={params} torch={torch.__version__} "
           f"threads={torch.get_num_threads()} device={a.device} dtype={a.dtype} "
           f"half_matmul_peak_gflops={peak_half / 1e9:.1f} cpu_median_s={statistics.median(cpu_times):.3f} "
+          f"step_times_s={','.join(f'{x:.3f}' for x in times)} cpu_times_s={','.join(f'{x:.3f}' for x in cpu_times)} "
           f"gpu_peak_alloc_mb={torch.cuda.max_memory_allocated() // mb if device.type == 'cuda' else -1}")
 
 

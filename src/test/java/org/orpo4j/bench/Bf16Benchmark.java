@@ -31,10 +31,12 @@ import org.orpo4j.train.TrainerState;
  * PyTorch eager ({@code src/test/python/bench/orpo_step_torch.py}) under {@code torch.autocast("cpu", bfloat16)} and
  * in float32, each in its own process on the same number of threads, one after the other in one run. Both sides do
  * the same work: two rows per pair (TRL's layout, {@code sharedPrompt} off) and every activation kept (no gradient
- * checkpointing); orpo4j's loss path is its default (chunked at this size). Reports the median step time after one
- * warm-up step, peak RSS (VmHWM) and the ratios. Usage: {@code Bf16Benchmark [--steps 5] [--threads 2]
- * [--python /path/to/venv/bin/python] [--runs orpo4j-bf16,orpo4j-fp32,torch-bf16,torch-fp32] [--trainer-defaults]
- * [--case a]};
+ * checkpointing); orpo4j's loss path is its default (chunked at this size). With {@code --rounds N} the four processes
+ * run round-robin N times, so that on a machine shared with other jobs each meets the same mix of quiet and busy
+ * spells. Reports, over every timed step (one warm-up step per process is left out), the median and the fastest step
+ * time, the median process CPU time per step, peak RSS (VmHWM) and the ratios. Usage: {@code Bf16Benchmark [--steps 5] [--threads 2]
+ * [--rounds 1] [--python /path/to/venv/bin/python] [--runs orpo4j-bf16,orpo4j-fp32,torch-bf16,torch-fp32]
+ * [--trainer-defaults] [--case a]};
  * the Python needs torch 2.7.1 (the libtorch DJL ships). {@code --trainer-defaults} runs orpo4j with the shared
  * prompt and gradient checkpointing, as {@code train} does by default.
  */
@@ -53,6 +55,7 @@ public final class Bf16Benchmark {
         }
         int steps = 5;
         int threads = 2;
+        int rounds = 1;
         String python = "python3";
         List<String> runs = List.of("orpo4j-bf16", "orpo4j-fp32", "torch-bf16", "torch-fp32");
         boolean trainerDefaults = false;
@@ -60,44 +63,91 @@ public final class Bf16Benchmark {
             switch (args[i]) {
                 case "--steps" -> steps = Integer.parseInt(args[++i]);
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--python" -> python = args[++i];
                 case "--runs" -> runs = List.of(args[++i].split(","));
                 case "--trainer-defaults" -> trainerDefaults = true;
                 case "--case" -> shape = OrpoStepBenchmark.CASES.get(args[++i]); // a4: a quick look at case a
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + "; usage: Bf16Benchmark"
-                        + " [--steps 5] [--threads 2] [--python PYTHON] [--runs orpo4j-bf16,orpo4j-fp32,torch-bf16,"
-                        + "torch-fp32] [--trainer-defaults]");
+                        + " [--steps 5] [--rounds 1] [--threads 2] [--python PYTHON] [--runs orpo4j-bf16,orpo4j-fp32,"
+                        + "torch-bf16,torch-fp32] [--trainer-defaults] [--case a]");
             }
         }
         System.out.printf(Locale.ROOT, "machine: %s, %d cores visible, bf16 instructions: %s; load average %s;"
-                + " threads %d, steps %d%n", cpuModel(), Runtime.getRuntime().availableProcessors(), cpuBf16(),
-                Files.readString(Path.of("/proc/loadavg")).strip(), threads, steps);
-        Map<String, Map<String, String>> results = new LinkedHashMap<>();
-        for (String run : runs) {
-            boolean bf16 = run.endsWith("bf16");
-            Map<String, String> r = run.startsWith("orpo4j")
-                    ? ChildJvm.run(Bf16Benchmark.class, threads, Map.of(), "child", Boolean.toString(bf16),
-                            Boolean.toString(trainerDefaults), Integer.toString(steps), shape.name())
-                    : torch(python, bf16, steps, threads);
-            results.put(run, r);
+                + " threads %d, steps %d, rounds %d%n", cpuModel(), Runtime.getRuntime().availableProcessors(),
+                cpuBf16(), Files.readString(Path.of("/proc/loadavg")).strip(), threads, steps, rounds);
+        // round-robin: on a machine shared with other jobs, each configuration meets the same mix of quiet and busy
+        Map<String, List<Double>> stepTimes = new LinkedHashMap<>();
+        Map<String, List<Double>> cpuTimes = new LinkedHashMap<>();
+        Map<String, Map<String, String>> last = new LinkedHashMap<>();
+        for (int round = 1; round <= rounds; round++) {
+            for (String run : runs) {
+                System.out.printf(Locale.ROOT, "round %d: %s (load average %s)%n", round, run,
+                        Files.readString(Path.of("/proc/loadavg")).strip());
+                boolean bf16 = run.endsWith("bf16");
+                Map<String, String> r = run.startsWith("orpo4j")
+                        ? ChildJvm.run(Bf16Benchmark.class, threads, Map.of(), "child", Boolean.toString(bf16),
+                                Boolean.toString(trainerDefaults), Integer.toString(steps), shape.name())
+                        : torch(python, bf16, steps, threads);
+                stepTimes.computeIfAbsent(run, k -> new ArrayList<>()).addAll(numbers(r.get("step_times_s")));
+                cpuTimes.computeIfAbsent(run, k -> new ArrayList<>()).addAll(numbers(r.get("cpu_times_s")));
+                Map<String, String> previous = last.get(run);
+                if (previous != null) { // the peak RSS of the worst round
+                    r.put("peak_rss_mb", "" + (long) Math.max(value(r, "peak_rss_mb"), value(previous, "peak_rss_mb")));
+                }
+                last.put(run, r);
+            }
         }
-        System.out.printf(Locale.ROOT, "%ncase %s (%d layers, %d pairs x %d tokens), %d threads, median of %d steps"
-                + " after 1 warm-up%s:%n", shape.name(), shape.layers(), shape.pairs(), shape.length(), threads, steps, trainerDefaults ? " (orpo4j: shared prompt, checkpointing)" : "");
-        System.out.printf(Locale.ROOT, "%-12s %-22s %9s %9s %9s %11s %9s%n", "run", "what", "step_s", "min_s", "tok/s",
-                "peakRSS_MB", "cpu_s");
-        results.forEach((run, r) -> System.out.printf(Locale.ROOT, "%-12s %-22s %9s %9s %9s %11s %9s%n", run,
-                r.get("what"), r.get("step_median_s"), r.get("step_min_s"), r.get("tokens_per_s"),
-                r.get("peak_rss_mb"), r.get("cpu_median_s")));
+        Map<String, Map<String, String>> results = new LinkedHashMap<>();
+        last.forEach((run, r) -> {
+            Map<String, String> row = new LinkedHashMap<>();
+            row.put("what", r.get("what"));
+            row.put("step_median_s", format(median(stepTimes.get(run))));
+            row.put("step_min_s", format(stepTimes.get(run).stream().mapToDouble(Double::doubleValue).min().orElse(0)));
+            row.put("cpu_median_s", format(median(cpuTimes.get(run))));
+            row.put("tokens_per_s", format(shape.tokens() / median(stepTimes.get(run))));
+            row.put("peak_rss_mb", r.get("peak_rss_mb"));
+            results.put(run, row);
+        });
+        System.out.printf(Locale.ROOT, "%ncase %s (%d layers, %d pairs x %d tokens), %d threads, %d round(s) of %d steps"
+                + " after 1 warm-up each%s:%n", shape.name(), shape.layers(), shape.pairs(), shape.length(), threads,
+                rounds, steps, trainerDefaults ? " (orpo4j: shared prompt, checkpointing)" : "");
+        System.out.printf(Locale.ROOT, "%-12s %-22s %9s %9s %9s %9s %11s%n", "run", "what", "median_s", "min_s",
+                "cpu_s", "tok/s", "peakRSS_MB");
+        results.forEach((run, r) -> System.out.printf(Locale.ROOT, "%-12s %-22s %9s %9s %9s %9s %11s%n", run,
+                r.get("what"), r.get("step_median_s"), r.get("step_min_s"), r.get("cpu_median_s"),
+                r.get("tokens_per_s"), r.get("peak_rss_mb")));
         ratio(results, "orpo4j-bf16", "orpo4j-fp32");
         ratio(results, "orpo4j-bf16", "torch-bf16");
         ratio(results, "orpo4j-fp32", "torch-fp32");
         ratio(results, "torch-bf16", "torch-fp32");
     }
 
+    private static List<Double> numbers(String csv) {
+        List<Double> out = new ArrayList<>();
+        for (String x : csv.split(",")) {
+            out.add(Double.parseDouble(x));
+        }
+        return out;
+    }
+
+    private static double median(List<Double> xs) {
+        double[] sorted = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    private static String format(double x) {
+        return String.format(Locale.ROOT, "%.3f", x);
+    }
+
     private static void ratio(Map<String, Map<String, String>> results, String a, String b) {
         if (results.containsKey(a) && results.containsKey(b)) {
-            System.out.printf(Locale.ROOT, "%s / %s: step time %.3f, peak RSS %.3f%n", a, b,
+            System.out.printf(Locale.ROOT, "%s / %s: step time %.3f (median), %.3f (fastest step), CPU time %.3f;"
+                    + " peak RSS %.3f%n", a, b,
                     value(results.get(a), "step_median_s") / value(results.get(b), "step_median_s"),
+                    value(results.get(a), "step_min_s") / value(results.get(b), "step_min_s"),
+                    value(results.get(a), "cpu_median_s") / value(results.get(b), "cpu_median_s"),
                     value(results.get(a), "peak_rss_mb") / value(results.get(b), "peak_rss_mb"));
         }
     }
@@ -188,8 +238,13 @@ public final class Bf16Benchmark {
         double[] cpuTimed = Arrays.copyOfRange(cpu, 1, cpu.length);
         Arrays.sort(cpuTimed);
         System.out.printf(Locale.ROOT, "RESULT what=orpo4j_%s step_median_s=%.3f step_min_s=%.3f tokens_per_s=%.1f"
-                + " peak_rss_mb=%d cpu_median_s=%.3f%n", bf16 ? "bf16" : "float32", median, timed[0],
-                c.tokens() / median, ChildJvm.status("VmHWM"), cpuTimed[cpuTimed.length / 2]);
+                + " peak_rss_mb=%d cpu_median_s=%.3f step_times_s=%s cpu_times_s=%s%n", bf16 ? "bf16" : "float32",
+                median, timed[0], c.tokens() / median, ChildJvm.status("VmHWM"), cpuTimed[cpuTimed.length / 2],
+                csv(Arrays.copyOfRange(times, 1, times.length)), csv(Arrays.copyOfRange(cpu, 1, cpu.length)));
+    }
+
+    private static String csv(double[] xs) {
+        return String.join(",", Arrays.stream(xs).mapToObj(Bf16Benchmark::format).toList());
     }
 
     private static long[] tokens(Random random, int n, int vocab) {
