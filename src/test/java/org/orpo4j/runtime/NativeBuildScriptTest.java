@@ -12,6 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -20,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  * is one line naming the problem and the fix; by default the build goes on without the library (exit 0), with
  * {@code required} it fails. Every case runs against an empty cache folder, so nothing cached hides it.
  */
+@EnabledOnOs(value = OS.LINUX, architectures = "amd64") // where the build makes the library at all
 class NativeBuildScriptTest {
 
     private static final String PREFIX = "orpo4j native: not built, bf16 unavailable: ";
