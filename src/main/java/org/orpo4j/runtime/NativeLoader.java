@@ -115,6 +115,10 @@ public final class NativeLoader {
         }
         String explicit = System.getenv(ENV) != null ? System.getenv(ENV) : System.getProperty(PROPERTY);
         Platform platform = Platform.detectPlatform("pytorch");
+        if (platform.isPlaceholder()) {
+            return new Choice(Source.DJL, null, null, "no pytorch-native jar on the class path (DJL fetches libtorch"
+                    + " itself), so there is no libtorch of DJL's for orpo4j's JNI to run on");
+        }
         if (explicit != null && !explicit.isBlank()) {
             String name = System.getenv(ENV) != null ? ENV : PROPERTY;
             if (explicit.strip().toLowerCase(Locale.ROOT).equals("off")) {
