@@ -55,6 +55,17 @@ class DocsTest {
         assertTrue(checked >= 35, "checked " + checked);
     }
 
+    /** init's help and docs/cli.md name the families that tie their head by default, as the model code knows them. */
+    @Test
+    void tiedDefaultsAgreeInHelpDocsAndCode() throws Exception {
+        String tied = String.join(", ", org.orpo4j.model.ModelConfig.tiedByDefault());
+        OptionSpec option = Main.newCommandLine().getSubcommands().get("init").getCommandSpec()
+                .findOption("--tie-word-embeddings");
+        assertTrue(String.join(" ", option.description()).contains("(tied: " + tied + ")"),
+                String.join(" ", option.description()));
+        assertTrue(Files.readString(Path.of("docs/cli.md")).contains("| the family's: on for " + tied + " |"), tied);
+    }
+
     @Test
     void cliMdDocumentsEveryFlagOfEveryCommand() throws Exception {
         String doc = Files.readString(Path.of("docs/cli.md"));
