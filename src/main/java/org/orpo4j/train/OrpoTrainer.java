@@ -120,7 +120,7 @@ public final class OrpoTrainer {
             try (TrainingPrecision precision = TrainingPrecision.start(model, config.precision(),
                     start.checkpoint().orElse(null), params)) {
                 GradientAccumulation gradients = new GradientAccumulation(model, config, stepLoss, train,
-                        sharedPromptFor(weights));
+                        sharedPromptFor(weights, train));
                 // the checkpoint resumed from is not saved again (a kill while replacing it could lose it)
                 TrainingLoop loop = new TrainingLoop(config, state, train, eval, gradients, evaluation, weights,
                         params, adamw, precision, checkpoints, metrics, listeners, () -> stopRequest, tokenizerDir,
@@ -138,16 +138,24 @@ public final class OrpoTrainer {
 
     /**
      * Whether this run trains on the shared-prompt layout: as configured, unless LoRA dropout must draw one mask per
-     * row (TRL's two rows do), which one shared prompt cannot carry.
+     * row (TRL's two rows do), which one shared prompt cannot carry, or the source cannot split its pairs.
      */
-    private boolean sharedPromptFor(TrainedWeights weights) {
-        boolean shared = config.sharedPrompt() && !weights.drawsAtRandom();
-        if (config.sharedPrompt() && !shared) {
+    private boolean sharedPromptFor(TrainedWeights weights, PairSource train) {
+        if (!config.sharedPrompt()) {
+            return false;
+        }
+        if (weights.drawsAtRandom()) {
             LOG.info("LoRA dropout {} draws independent masks for the chosen and rejected rows, as TRL's two rows do:"
                     + " this run computes two rows per pair (loraDropout 0 keeps the shared prompt)",
                     config.loraDropout());
+            return false;
         }
-        return shared;
+        if (train.sharedPrompt(new int[] {0}).isEmpty()) {
+            LOG.info("this PairSource does not split its pairs into prompt and answers (PairSource.sharedPrompt):"
+                    + " training on TRL's two padded rows");
+            return false;
+        }
+        return true;
     }
 
     /** The trained weights (or adapter) into the output folder, refused when not finite. */
