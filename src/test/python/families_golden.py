@@ -1,12 +1,14 @@
-"""Golden values for the gemma, gemma2, gemma3_text, phi3 and smollm3 families, from hf_families_reference.py.
+"""Golden values for the gemma, gemma2, gemma3_text, phi3 and smollm3 families, from transformers and TRL.
 
-Run from the repository root with Debian's torch:  /usr/bin/python3 src/test/python/families_golden.py
+Run from the repository root with the reference venv (src/test/python/regenerate_goldens.sh runs every script):
+    python src/test/python/families_golden.py
 Writes, like model_golden.py, src/test/resources/golden/model/<case>/{config.json, model.safetensors,
 expected.safetensors, golden.json} (logits of a right-padded batch with a fully padded row, and a greedy
-continuation by full recompute), and src/test/resources/golden/train/<case>/{tiny model, pairs, trajectory.json,
-final.safetensors} for five training steps of gemma2 and phi3 (TRL ORPO + HF Trainer + torch AdamW, as
-trainer_golden.py). The tiny configs make every difference from llama count: windows shorter than the sequences,
-soft-caps below the scores' size, partial rotary, long RoPE factors, a layer without RoPE.
+continuation by full recompute, from transformers' AutoModelForCausalLM with eager attention in float32), and
+src/test/resources/golden/train/<case>/{tiny model, pairs, trajectory.json, final.safetensors} for five training
+steps of gemma2 and phi3 by TRL's ORPOTrainer (trl_common.py). The tiny configs make every difference from llama
+count: windows shorter than the sequences, soft-caps below the scores' size, partial rotary, long RoPE factors, a
+layer without RoPE.
 """
 import json
 import os
@@ -16,9 +18,9 @@ from collections import OrderedDict
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import hf_families_reference as fam  # noqa: E402
-import hf_llama_reference as ref  # noqa: E402  (safetensors I/O only)
+import hf_common as hf  # noqa: E402
 import trainer_golden as tg  # noqa: E402
+import trl_common as tc  # noqa: E402
 
 OUT = os.path.join("src", "test", "resources", "golden")
 VOCAB = 96
@@ -68,12 +70,16 @@ CASES = OrderedDict([
 ])
 
 
+GEMMAS = ("gemma", "gemma2", "gemma3_text")
+TIED_BY_DEFAULT = GEMMAS + ("smollm3",)
+
+
 def random_state(c, g, train=False):
     """HF-named tensors; norms random around their identity (1 for llama style, 0 for gemma's 1 + w)."""
-    c = fam.with_defaults(c)
     h, i, v = c["hidden_size"], c["intermediate_size"], c["vocab_size"]
-    heads, kv, d = c["num_attention_heads"], c["num_key_value_heads"], fam.head_dim(c)
-    gemma = c["model_type"] in fam.GEMMAS
+    heads, kv = c["num_attention_heads"], c["num_key_value_heads"]
+    d = c.get("head_dim") or h // heads
+    gemma = c["model_type"] in GEMMAS
     std = 0.1 if train else 0.2
 
     def normal(*shape, s=std):
@@ -107,27 +113,9 @@ def random_state(c, g, train=False):
             state[p + "pre_feedforward_layernorm.weight"] = norm(h)
             state[p + "post_feedforward_layernorm.weight"] = norm(h)
     state["model.norm.weight"] = norm(h)
-    if not c["tie_word_embeddings"]:
+    if not c.get("tie_word_embeddings", c["model_type"] in TIED_BY_DEFAULT):
         state["lm_head.weight"] = normal(v, h)
     return state
-
-
-def greedy(state, c, prompt, new_tokens):
-    ids = list(prompt)
-    gap = float("inf")
-    for _ in range(new_tokens):
-        logits = fam.forward(state, c, torch.tensor([ids]), torch.ones(1, len(ids), dtype=torch.int64))[0, -1]
-        top = torch.topk(logits, 2).values
-        gap = min(gap, float(top[0] - top[1]))
-        ids.append(int(torch.argmax(logits)))
-    return ids[len(prompt):], gap
-
-
-def write_config(folder, c):
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, "config.json"), "w") as f:
-        json.dump(c, f, indent=2)
-        f.write("\n")
 
 
 def model_case(index, case, dtype, overrides):
@@ -136,79 +124,55 @@ def model_case(index, case, dtype, overrides):
     c.update(overrides)
     c["torch_dtype"] = {"F32": "float32", "BF16": "bfloat16"}[dtype]
     folder = os.path.join(OUT, "model", case)
-    write_config(folder, c)
-    ref.write_safetensors(os.path.join(folder, "model.safetensors"), random_state(c, g), dtype)
-    state, c = ref.load_state(folder)  # the stored (rounded) values are the truth
+    hf.write_config(folder, c)
+    hf.save_tensors(os.path.join(folder, "model.safetensors"), random_state(c, g), dtype)
+    model = hf.load_model(folder)  # the stored (rounded) values are the truth
     t = max(LENGTHS)
     ids = torch.full((len(LENGTHS), t), PAD, dtype=torch.int64)
     mask = torch.zeros((len(LENGTHS), t), dtype=torch.int64)
     for row, length in enumerate(LENGTHS):
         ids[row, :length] = torch.randint(3, VOCAB, (length,), generator=g)
         mask[row, :length] = 1
-    with torch.no_grad():
-        logits = fam.forward(state, c, ids, mask)
-        assert torch.isfinite(logits).all(), case
-        prompt = ids[0, :4].tolist()
-        continuation, gap = greedy(state, c, prompt, GREEDY_TOKENS)
-    ref.write_safetensors(os.path.join(folder, "expected.safetensors"), OrderedDict(logits=logits), "F32")
-    golden = {"source": "src/test/python/families_golden.py via hf_families_reference.py (torch "
-                        + torch.__version__ + ")",
+    logits = hf.logits(model, ids, mask)
+    assert torch.isfinite(logits).all(), case
+    prompt = ids[0, :4].tolist()
+    continuation, gap = hf.greedy(model, prompt, GREEDY_TOKENS)
+    hf.save_tensors(os.path.join(folder, "expected.safetensors"), OrderedDict(logits=logits))
+    golden = {"source": "src/test/python/families_golden.py: transformers AutoModelForCausalLM, eager, float32 ("
+                        + hf.versions() + ")",
               "input_ids": ids.tolist(), "attention_mask": mask.tolist(), "logits_shape": list(logits.shape),
               "greedy_prompt": prompt, "greedy_tokens": continuation, "greedy_min_top2_gap": gap}
-    with open(os.path.join(folder, "golden.json"), "w") as f:
-        json.dump(golden, f)
-        f.write("\n")
+    hf.write_json(os.path.join(folder, "golden.json"), golden)
     print(f"{case}: logits max|.|={logits.abs().max():.3f} greedy gap={gap:.4f}")
 
 
 def trajectory_case(case, overrides, seed):
-    """As trainer_golden.trajectory_golden, on the family's forward (5 steps, accumulation 2, warmup 1)."""
+    """Five steps of TRL's ORPOTrainer on the family's tiny model (4 pairs per micro-batch, accumulation 2, lr 1e-3,
+    1 warmup step, 16 pairs in file order so that epochs wrap), as trainer_golden.trajectory_golden."""
     g = torch.Generator().manual_seed(seed)
     c = dict(BASE, vocab_size=32, num_hidden_layers=2, max_position_embeddings=64)
     c.update(overrides)
     c["torch_dtype"] = "float32"
     folder = os.path.join(OUT, "train", case)
-    write_config(os.path.join(folder, "model"), c)
+    hf.write_config(os.path.join(folder, "model"), c)
     state = random_state(c, g, train=True)
-    ref.write_safetensors(os.path.join(folder, "model", "model.safetensors"), state)
+    hf.save_tensors(os.path.join(folder, "model", "model.safetensors"), state)
     pairs = tg.tiny_pairs(g, 16, c["vocab_size"])
     with open(os.path.join(folder, "pairs.jsonl"), "w") as f:
         for p in pairs:
             f.write(json.dumps(p) + "\n")
-    batch, accumulation, steps, lr, warmup, beta, alpha, max_norm = 4, 2, 5, 1e-3, 1, 0.1, 1.0, 1.0
-    params = {n: t.clone().requires_grad_(True) for n, t in state.items()}
-    opt = torch.optim.AdamW(list(params.values()), lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
-    micro = [pairs[i:i + batch] for i in range(0, len(pairs), batch)]
-    cursor, log = 0, []
-    for k in range(steps):
-        metrics = []
-        for _ in range(accumulation):
-            ids, mask, labels = tg.collate(micro[cursor % len(micro)])
-            cursor += 1
-            logits = fam.forward(params, c, ids, mask)
-            loss, m = tg.orpo_loss(logits, ids, mask, labels, beta, alpha)
-            (loss / accumulation).backward()
-            metrics.append(m)
-        norm = torch.nn.utils.clip_grad_norm_(list(params.values()), max_norm)
-        step_lr = tg.linear_lr(lr, warmup, steps, k)
-        for group in opt.param_groups:
-            group["lr"] = step_lr
-        opt.step()
-        opt.zero_grad()
-        line = {"step": k + 1, "learning_rate": step_lr, "grad_norm": float(norm)}
-        for name in metrics[0]:
-            line[name] = sum(m[name] for m in metrics) / len(metrics)
-        log.append(line)
-    ref.write_safetensors(os.path.join(folder, "final.safetensors"), {n: p.detach() for n, p in params.items()})
-    with open(os.path.join(folder, "trajectory.json"), "w") as f:
-        json.dump({"per_device_train_batch_size": batch, "gradient_accumulation_steps": accumulation,
-                   "max_steps": steps, "learning_rate": lr, "warmup_steps": warmup, "beta": beta, "alpha": alpha,
-                   "max_grad_norm": max_norm, "log": log}, f, indent=1)
-        f.write("\n")
+    settings = {"per_device_train_batch_size": 4, "gradient_accumulation_steps": 2, "max_steps": 5,
+                "learning_rate": 1e-3, "warmup_steps": 1, "beta": 0.1, "alpha": 1.0, "max_grad_norm": 1.0}
+    model = hf.load_model(os.path.join(folder, "model"))
+    log, trainer = tc.run_orpo(model, tc.stand_in_tokenizer(c["vocab_size"]), tg.pretokenized_rows(pairs), settings,
+                               pretokenized=True)
+    hf.save_tensors(os.path.join(folder, "final.safetensors"), tc.trained_state(trainer.model, state.keys()))
+    hf.write_json(os.path.join(folder, "trajectory.json"), dict(tc.settings_record(settings), log=log), indent=1)
     print(f"{case}: trajectory loss {log[0]['loss']:.5f} -> {log[-1]['loss']:.5f}")
 
 
 def main():
+    hf.deterministic()
     for index, (case, (dtype, overrides)) in enumerate(CASES.items()):
         model_case(index, case, dtype, overrides)
     trajectory_case("gemma2_tiny", CASES["gemma2_softcap"][1], 31)

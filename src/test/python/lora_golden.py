@@ -1,44 +1,34 @@
-"""Golden values for org.orpo4j.lora: LoRA training as PEFT defines it, in plain PyTorch.
+"""Golden values for org.orpo4j.lora: LoRA training by TRL's ORPOTrainer with a peft_config, PEFT's own adapters.
 
-An adapted linear layer computes base(x) + s * B(A(dropout(x))), A [r, in], B [out, r], s = lora_alpha / r
-(rsLoRA: lora_alpha / sqrt(r)); the base is frozen. Training is TRL's ORPO loss + HF Trainer's loop (accumulation,
-warmup, clipping of the adapter gradients only) + torch.optim.AdamW with weight decay on the adapter weights (HF's
-no-decay rule exempts only biases and norms). Two cases:
+PEFT's LoRA layer computes base(x) + s * B(A(dropout(x))), A [r, in], B [out, r], s = lora_alpha / r (rsLoRA:
+lora_alpha / sqrt(r)); the base is frozen. TRL's ORPOTrainer (trl_common.py, pre-tokenized rows) wraps the model
+with get_peft_model and trains under the HF Trainer (accumulation, warmup, clipping of the adapter gradients, AdamW
+with weight decay on the adapter weights: HF's no-decay rule exempts only biases and norms). Two cases:
   qwen2_qv        tiny qwen2 (q/k/v biases, untied head), q_proj and v_proj, r 4, alpha 8
-  llama_tied_all  tiny llama with tied embeddings, all-linear, rsLoRA, r 4, alpha 8
-Each starts from a random adapter with non-zero B, so the first step already depends on both matrices. The adapter
-files use PEFT's layout (adapter_config.json, adapter_model.safetensors with base_model.model.<layer>.lora_A.weight
-keys); qwen2_qv also gets a BF16 copy of its initial adapter and the logits it gives, as PEFT writes and runs it.
+  llama_tied_all  tiny llama with tied embeddings, all-linear (PEFT saves the module paths), rsLoRA, r 4, alpha 8
+Each starts from a random adapter with non-zero B (written into PEFT's layers before the first step, so that the
+first step already depends on both matrices); adapter/ and final/ are PEFT's own save_pretrained folders.
+qwen2_qv also gets the initial adapter saved by PEFT in BF16 and the logits PEFT computes with it on the float32 base.
 
-Run from the repository root: /usr/bin/python3 src/test/python/lora_golden.py
+Run from the repository root with the reference venv (src/test/python/regenerate_goldens.sh runs every script):
+    python src/test/python/lora_golden.py
 Outputs go to src/test/resources/golden/lora/ and are committed; Java tests never run Python.
 """
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import hf_llama_reference as ref  # noqa: E402
+import hf_common as hf  # noqa: E402
 import trainer_golden as tg  # noqa: E402
+import trl_common as tc  # noqa: E402
 
 OUT = Path("src/test/resources/golden/lora")
-PREFIX = "base_model.model."
 LINEARS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-BASE_LINEAR = ref.linear
-
-
-def lora_linear_factory(adapters, scaling):
-    """ref.linear with the LoRA addition for every adapted layer (the reference model calls it by name)."""
-    def linear(x, state, prefix):
-        y = BASE_LINEAR(x, state, prefix)
-        if prefix in adapters:
-            a, b = adapters[prefix]
-            y = y + ((x @ a.t()) @ b.t()) * scaling
-        return y
-    return linear
 
 
 def base_state(config, g):
@@ -78,105 +68,86 @@ def random_adapter(state, layers, r, g):
     return adapters
 
 
-def adapter_config(r, alpha, targets_written, rslora, base):
-    return {"alpha_pattern": {}, "auto_mapping": None, "base_model_name_or_path": base, "bias": "none",
-            "fan_in_fan_out": False, "inference_mode": True, "init_lora_weights": True, "layers_pattern": None,
-            "layers_to_transform": None, "lora_alpha": alpha, "lora_dropout": 0.0, "modules_to_save": None,
-            "peft_type": "LORA", "r": r, "rank_pattern": {}, "revision": None, "target_modules": targets_written,
-            "task_type": "CAUSAL_LM", "use_dora": False, "use_rslora": rslora}
+def lora_layers(peft_model):
+    """HF layer path -> PEFT's LoRA layer (peft.tuners.lora.LoraLayer) of the default adapter."""
+    from peft.tuners.lora import LoraLayer
+    prefix = "base_model.model."
+    return {name[len(prefix):]: module for name, module in peft_model.named_modules() if isinstance(module, LoraLayer)}
 
 
-def write_adapter(folder, config, adapters, dtype="F32"):
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n")
-    tensors = {}
-    for layer, (a, b) in adapters.items():
-        tensors[PREFIX + layer + ".lora_A.weight"] = a
-        tensors[PREFIX + layer + ".lora_B.weight"] = b
-    ref.write_safetensors(folder / "adapter_model.safetensors", tensors, dtype)
+def set_adapter(peft_model, adapters):
+    """Writes our random A and B into PEFT's layers."""
+    layers = lora_layers(peft_model)
+    assert set(layers) == set(adapters), (sorted(layers), sorted(adapters))
+    with torch.no_grad():
+        for name, (a, b) in adapters.items():
+            layers[name].lora_A["default"].weight.copy_(a)
+            layers[name].lora_B["default"].weight.copy_(b)
 
 
-def train(config, state, adapters, scaling, pairs, settings):
-    params = {}
-    for layer, (a, b) in adapters.items():
-        params[PREFIX + layer + ".lora_A.weight"] = a.clone().requires_grad_(True)
-        params[PREFIX + layer + ".lora_B.weight"] = b.clone().requires_grad_(True)
-    live = {layer: (params[PREFIX + layer + ".lora_A.weight"], params[PREFIX + layer + ".lora_B.weight"])
-            for layer in adapters}
-    ref.linear = lora_linear_factory(live, scaling)
-    opt = torch.optim.AdamW(list(params.values()), lr=settings["learning_rate"], betas=(0.9, 0.999), eps=1e-8,
-                            weight_decay=settings["weight_decay"])
-    batch, accumulation = settings["per_device_train_batch_size"], settings["gradient_accumulation_steps"]
-    micro = [pairs[i:i + batch] for i in range(0, len(pairs), batch)]
-    cursor, log = 0, []
-    for k in range(settings["max_steps"]):
-        metrics = []
-        for _ in range(accumulation):
-            ids, mask, labels = tg.collate(micro[cursor % len(micro)])
-            cursor += 1
-            logits = ref.forward(state, config, ids, mask)
-            loss, m = tg.orpo_loss(logits, ids, mask, labels, settings["beta"], 1.0)
-            (loss / accumulation).backward()
-            metrics.append(m)
-        norm = torch.nn.utils.clip_grad_norm_(list(params.values()), settings["max_grad_norm"])
-        step_lr = tg.linear_lr(settings["learning_rate"], settings["warmup_steps"], settings["max_steps"], k)
-        for group in opt.param_groups:
-            group["lr"] = step_lr
-        opt.step()
-        opt.zero_grad()
-        line = {"step": k + 1, "learning_rate": step_lr, "grad_norm": float(norm)}
-        for name in metrics[0]:
-            line[name] = sum(m[name] for m in metrics) / len(metrics)
-        log.append(line)
-    ref.linear = BASE_LINEAR
-    return {layer: (p[0].detach(), p[1].detach()) for layer, p in live.items()}, log
+def save_adapter(peft_model, folder):
+    """PEFT's own save_pretrained; its README model card is dropped."""
+    peft_model.save_pretrained(str(folder))
+    readme = Path(folder) / "README.md"
+    if readme.exists():
+        readme.unlink()
 
 
 def case(name, config, targets, r, alpha, rslora, seed):
+    from peft import LoraConfig
     g = torch.Generator().manual_seed(seed)
     state = base_state(config, g)
     pairs = tg.tiny_pairs(g, 16, config["vocab_size"])
     layers = targeted_layers(config, targets)
     adapters = random_adapter(state, layers, r, g)
-    scaling = alpha / math.sqrt(r) if rslora else alpha / r
     folder = OUT / name
-    (folder / "base").mkdir(parents=True, exist_ok=True)
-    (folder / "base" / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    ref.write_safetensors(folder / "base" / "model.safetensors", state)
-    written = sorted({layer.rsplit(".", 1)[1] for layer in layers})
-    cfg = adapter_config(r, alpha, written, rslora, "base")
-    write_adapter(folder / "adapter", cfg, adapters)
+    base = folder / "base"  # relative: PEFT records it as base_model_name_or_path
+    hf.write_config(base, config)
+    hf.save_tensors(base / "model.safetensors", state)
     with open(folder / "pairs.jsonl", "w") as f:
         for p in pairs:
             f.write(json.dumps(p) + "\n")
     settings = {"per_device_train_batch_size": 4, "gradient_accumulation_steps": 2, "max_steps": 5,
                 "learning_rate": 1e-2, "warmup_steps": 1, "weight_decay": 0.01, "max_grad_norm": 1.0, "beta": 0.1}
-    final, log = train(config, state, adapters, scaling, pairs, settings)
-    write_adapter(folder / "final", cfg, final)
-    (folder / "trajectory.json").write_text(json.dumps(dict(settings, log=log), indent=1) + "\n")
-    return state, adapters, scaling, layers, cfg
+    peft_config = LoraConfig(task_type="CAUSAL_LM", r=r, lora_alpha=alpha, lora_dropout=0.0, use_rslora=rslora,
+                             target_modules=targets)
+
+    def start(trainer):
+        set_adapter(trainer.model, adapters)
+        save_adapter(trainer.model, folder / "adapter")
+
+    log, trainer = tc.run_orpo(hf.load_model(base), tc.stand_in_tokenizer(config["vocab_size"]),
+                               tg.pretokenized_rows(pairs), settings, peft_config=peft_config, pretokenized=True,
+                               before_training=start)
+    save_adapter(trainer.model, folder / "final")
+    hf.write_json(folder / "trajectory.json", dict(tc.settings_record(settings), log=log), indent=1)
+    print(f"{name}: loss {log[0]['loss']:.5f} -> {log[-1]['loss']:.5f}")
+    return trainer.model
 
 
-def peft_bf16_fixture(config, state, adapters, scaling, cfg):
-    """The qwen2 adapter as PEFT would save it from a bf16 run, and the logits it gives (BF16 values, fp32 math)."""
-    rounded = {layer: (a.to(torch.bfloat16).float(), b.to(torch.bfloat16).float())
-               for layer, (a, b) in adapters.items()}
+def peft_bf16_fixture(peft_model):
+    """The qwen2 initial adapter saved by PEFT from bf16 weights, and the logits PEFT computes with that file on the
+    float32 base (PEFT widens a bf16 adapter to the base's float32 on load)."""
+    from peft import PeftModel
     folder = OUT / "qwen2_qv" / "peft_bf16"
-    write_adapter(folder, cfg, rounded, "BF16")
+    with torch.no_grad():
+        for layer in lora_layers(peft_model).values():
+            for part in (layer.lora_A["default"], layer.lora_B["default"]):
+                part.weight.data = part.weight.data.to(torch.bfloat16)
+    save_adapter(peft_model, folder)
+    model = PeftModel.from_pretrained(hf.load_model(OUT / "qwen2_qv" / "base"), str(folder)).eval()
     ids = torch.tensor([[1, 5, 9, 13, 17, 21, 25, 2], [1, 6, 10, 14, 18, 22, 2, 0]])
     mask = torch.tensor([[1] * 8, [1] * 7 + [0]])
-    ref.linear = lora_linear_factory(rounded, scaling)
-    logits = ref.forward(state, config, ids, mask)
-    ref.linear = BASE_LINEAR
-    (folder.parent / "peft_bf16_logits.json").write_text(json.dumps(
-        {"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "logits": logits.flatten().tolist()}) + "\n")
+    logits = hf.logits(model, ids, mask)
+    hf.write_json(folder.parent / "peft_bf16_logits.json",
+                  {"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "logits": logits.flatten().tolist()})
 
 
 def main():
+    hf.deterministic()
     qwen2 = dict(tg.TINY_LLAMA, model_type="qwen2", architectures=["Qwen2ForCausalLM"], attention_bias=True,
                  use_sliding_window=False)
-    state, adapters, scaling, _, cfg = case("qwen2_qv", qwen2, ["q_proj", "v_proj"], 4, 8, False, 21)
-    peft_bf16_fixture(qwen2, state, adapters, scaling, cfg)
+    peft_bf16_fixture(case("qwen2_qv", qwen2, ["q_proj", "v_proj"], 4, 8, False, 21))
     llama_tied = dict(tg.TINY_LLAMA, tie_word_embeddings=True)
     case("llama_tied_all", llama_tied, "all-linear", 4, 8, True, 22)
 

@@ -1,12 +1,13 @@
 """Golden logits for org.orpo4j.model: tiny random checkpoints of each family and the reference forward's logits.
 
-Run from the repository root with Debian's torch:  /usr/bin/python3 src/test/python/model_golden.py
+Run from the repository root with the reference venv (src/test/python/regenerate_goldens.sh runs every script):
+    python src/test/python/model_golden.py
 Writes src/test/resources/golden/model/<case>/{config.json, model.safetensors, expected.safetensors, golden.json}:
 the weights (stored as F32, F16 or BF16 to exercise each loader path), the logits [N, T, V] of a right-padded batch
 with one fully padded row (F32, tensor "logits"), the batch itself, and a 20-token greedy continuation.
-Every value is computed by hf_llama_reference.py, which shares no code with the Java model.
+Every value is computed by transformers' own model (AutoModelForCausalLM, eager attention, float32) loaded from the
+folder just written, so the stored (rounded) weights are the truth.
 """
-import json
 import os
 import sys
 from collections import OrderedDict
@@ -14,7 +15,7 @@ from collections import OrderedDict
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import hf_llama_reference as ref  # noqa: E402
+import hf_common as hf  # noqa: E402
 
 OUT = os.path.join("src", "test", "resources", "golden", "model")
 VOCAB = 128
@@ -57,7 +58,7 @@ def random_state(config, generator):
     """HF-named tensors; norms and biases are random too so that every parameter shows in the logits."""
     h, i, v = config["hidden_size"], config["intermediate_size"], config["vocab_size"]
     heads, kv = config["num_attention_heads"], config["num_key_value_heads"]
-    d = ref.head_dim(config)
+    d = config.get("head_dim") or h // heads
     qwen2 = config["model_type"] == "qwen2"
     qwen3 = config["model_type"] == "qwen3"
 
@@ -101,34 +102,30 @@ def batch(generator):
 
 
 def main():
+    hf.deterministic()
     for index, (case, (dtype, overrides)) in enumerate(CASES.items()):
         generator = torch.Generator().manual_seed(1000 + index)
         config = dict(BASE)
         config.update(overrides)
         config["torch_dtype"] = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}[dtype]
         folder = os.path.join(OUT, case)
-        os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, "config.json"), "w") as f:
-            json.dump(config, f, indent=2)
-            f.write("\n")
-        ref.write_safetensors(os.path.join(folder, "model.safetensors"), random_state(config, generator), dtype)
-        state, config = ref.load_state(folder)  # the stored (rounded) values are the truth
+        hf.write_config(folder, config)
+        hf.save_tensors(os.path.join(folder, "model.safetensors"), random_state(config, generator), dtype)
+        model = hf.load_model(folder)
         ids, mask = batch(generator)
-        with torch.no_grad():
-            logits = ref.forward(state, config, ids, mask)
-            assert torch.isfinite(logits).all(), case
-            prompt = ids[0, :4].tolist()
-            continuation, gap = ref.greedy(state, config, prompt, GREEDY_TOKENS)
+        logits = hf.logits(model, ids, mask)
+        assert torch.isfinite(logits).all(), case
+        prompt = ids[0, :4].tolist()
+        continuation, gap = hf.greedy(model, prompt, GREEDY_TOKENS)
         assert gap > 1e-3, f"{case}: greedy top-2 gap {gap} too small for a stable golden"
-        ref.write_safetensors(os.path.join(folder, "expected.safetensors"), OrderedDict(logits=logits), "F32")
+        hf.save_tensors(os.path.join(folder, "expected.safetensors"), OrderedDict(logits=logits))
         golden = {
-            "source": "src/test/python/model_golden.py via hf_llama_reference.py (torch " + torch.__version__ + ")",
+            "source": "src/test/python/model_golden.py: transformers AutoModelForCausalLM, eager, float32 ("
+                      + hf.versions() + ")",
             "input_ids": ids.tolist(), "attention_mask": mask.tolist(), "logits_shape": list(logits.shape),
             "greedy_prompt": prompt, "greedy_tokens": continuation, "greedy_min_top2_gap": gap,
         }
-        with open(os.path.join(folder, "golden.json"), "w") as f:
-            json.dump(golden, f)
-            f.write("\n")
+        hf.write_json(os.path.join(folder, "golden.json"), golden)
         print(f"{case}: logits {list(logits.shape)} max|.|={logits.abs().max():.3f} greedy gap={gap:.4f}")
 
 

@@ -1,14 +1,15 @@
-#!/usr/bin/python3
 """Golden values for org.orpo4j.loss.OrpoLossGoldenTest.
 
-An independent implementation of the loss and metrics of TRL's ORPOTrainer (concatenated_forward,
-get_batch_logps(average_log_prob=True), odds_ratio_loss, get_batch_loss_metrics), written from TRL's semantics
-with plain torch ops, evaluated in float64 on float32 logits, plus the loss gradient w.r.t. the logits.
+The loss and metrics of TRL's ORPOTrainer (concatenated_forward, get_batch_logps(average_log_prob=True),
+odds_ratio_loss, get_batch_loss_metrics) written out with plain torch ops and evaluated in FLOAT64 on float32
+logits, plus the loss gradient w.r.t. the logits. Hand-written because TRL cannot give these values: its
+odds_ratio_loss casts the log-probabilities to float32, and it has neither alpha nor disable_prompt_loss.
 promptLoss=false follows the official ORPO repo's disable_prompt_loss (NLL over completion tokens only), and
-alpha scales the odds-ratio term (alpha=1 is TRL).
+alpha scales the odds-ratio term (alpha=1 is TRL). The TRL run (alpha 1, prompt loss) is checked against TRL's own
+get_batch_logps and odds_ratio_loss (trl.experimental.orpo) before anything is written.
 
-Run: /usr/bin/python3 src/test/python/orpo_loss_golden.py  (torch 1.13; writes
-src/test/resources/golden/loss/orpo_loss_golden.json)
+Run from the repository root with the reference venv: python src/test/python/orpo_loss_golden.py
+(writes src/test/resources/golden/loss/orpo_loss_golden.json)
 """
 import json
 import os
@@ -94,7 +95,27 @@ def orpo(logits, ids, mask, labels, alpha, beta, prompt_loss):
     return loss, {k: float(v.detach()) for k, v in metrics.items()}
 
 
+def check_against_trl(logits32, ids, mask, labels, run, metrics):
+    """TRL's own functions on the same float32 logits agree with the float64 values to float32 precision."""
+    import types
+    from trl.experimental.orpo import ORPOTrainer
+    logps = ORPOTrainer.get_batch_logps(logits32, labels, average_log_prob=True)
+    stub = types.SimpleNamespace(beta=run["beta"], accelerator=types.SimpleNamespace(device=torch.device("cpu")))
+    losses, chosen_rewards, rejected_rewards, ratio, log_odds = ORPOTrainer.odds_ratio_loss(stub, logps[:B], logps[B:])
+    targets = torch.where(mask == 1, ids, torch.full_like(ids, IGNORE))
+    nll_loss = nll(logits32[:B], targets[:B])
+    trl = {"loss": nll_loss - losses.mean(), "nll_loss": nll_loss, "log_odds_ratio": ratio,
+           "log_odds_chosen": log_odds, "rewards/chosen": chosen_rewards.mean(),
+           "rewards/rejected": rejected_rewards.mean(), "logps/chosen": logps[:B].mean(),
+           "logps/rejected": logps[B:].mean()}
+    for name, value in trl.items():
+        assert abs(float(value) - metrics[name]) <= 1e-5 * max(abs(metrics[name]), 1e-2), (name, float(value),
+                                                                                             metrics[name])
+    print("TRL's get_batch_logps and odds_ratio_loss agree with the float64 values")
+
+
 def main():
+    torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(2403_07691)
     logits32, ids, mask, labels = make_batch(gen)
     runs = []
@@ -103,6 +124,8 @@ def main():
         loss, metrics = orpo(logits, ids, mask, labels, run["alpha"], run["beta"], run["prompt_loss"])
         loss.backward()
         runs.append(dict(run, metrics=metrics, grad=[float(g) for g in logits.grad.flatten()]))
+        if run["alpha"] == 1.0 and run["prompt_loss"]:
+            check_against_trl(logits32, ids, mask, labels, run, metrics)
     golden = {
         "generator": "src/test/python/orpo_loss_golden.py (torch " + torch.__version__ + ", float64)",
         "pairs": B,

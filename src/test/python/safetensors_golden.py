@@ -1,9 +1,11 @@
-"""Writes src/test/resources/golden/safetensors/golden.safetensors by hand (no safetensors package here).
+"""Writes src/test/resources/golden/safetensors/golden.safetensors by hand: the safetensors package always writes
+its header in offset order with __metadata__ first, and this file must not (see Layout).
 
 Layout: u64 little-endian header length | JSON header (space-padded to 8 bytes) | raw little-endian tensor bytes.
 The JSON lists the tensors in a different order from their offsets and puts __metadata__ last, to check that a
 reader does not rely on either. round_bf16 is torch's own float32 -> bfloat16 conversion of round_in, the oracle for
-orpo4j's Java rounding. Run: /usr/bin/python3 src/test/python/safetensors_golden.py
+orpo4j's Java rounding. Run from the repository root with the reference venv:
+    python src/test/python/safetensors_golden.py
 """
 import json
 import math

@@ -1,18 +1,18 @@
-"""Golden values for org.orpo4j.train, computed with torch.optim.AdamW and torch.nn.utils.clip_grad_norm_.
+"""Golden values for org.orpo4j.train: torch.optim.AdamW with torch.nn.utils.clip_grad_norm_ (adamw.json), and five
+optimizer steps of TRL's ORPOTrainer on a tiny random llama from transformers (trajectory.json).
 
-Run from the repository root with the system Python that has torch (1.13):
-    /usr/bin/python3 src/test/python/trainer_golden.py
+Run from the repository root with the reference venv (src/test/python/regenerate_goldens.sh runs every script):
+    python src/test/python/trainer_golden.py
 Outputs go to src/test/resources/golden/train/ and are committed; Java tests never run Python.
 """
 import json
-import math
 import sys
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import hf_llama_reference as ref  # noqa: E402  (the model helper's independent HF forward)
+import hf_common as hf  # noqa: E402
 
 OUT = Path("src/test/resources/golden/train")
 PAD = 0
@@ -109,111 +109,36 @@ def tiny_pairs(g, n, vocab):
     return pairs
 
 
-def collate(pairs):
-    """TRL's concatenated batch: chosen rows then rejected rows, right-padded with PAD, labels -100 on prompts."""
-    rows, labels = [], []
-    for key in ("chosen", "rejected"):
-        for p in pairs:
-            rows.append(p["prompt"] + p[key])
-            labels.append([IGNORE] * len(p["prompt"]) + p[key])
-    t = max(len(r) for r in rows)
-    ids = torch.tensor([r + [PAD] * (t - len(r)) for r in rows])
-    mask = torch.tensor([[1] * len(r) + [0] * (t - len(r)) for r in rows])
-    lab = torch.tensor([l + [IGNORE] * (t - len(l)) for l in labels])
-    return ids, mask, lab
-
-
-def orpo_loss(logits, ids, mask, labels, beta, alpha):
-    """TRL ORPOTrainer.get_batch_loss_metrics: nll over the chosen rows' full sequences, odds-ratio term on
-    length-averaged completion log-probs."""
-    b = ids.shape[0] // 2
-    full = torch.where(mask == 1, ids, torch.full_like(ids, IGNORE))
-    nll = torch.nn.functional.cross_entropy(logits[:b, :-1].reshape(-1, logits.shape[-1]), full[:b, 1:].reshape(-1),
-                                            ignore_index=IGNORE)
-    tgt = labels[:, 1:].clone()
-    keep = tgt != IGNORE
-    tgt[~keep] = 0
-    per_token = torch.gather(logits[:, :-1].log_softmax(-1), 2, tgt.unsqueeze(2)).squeeze(2)
-    logps = (per_token * keep).sum(-1) / keep.sum(-1)
-    chosen, rejected = logps[:b], logps[b:]
-    log_odds = (chosen - rejected) - (torch.log1p(-torch.exp(chosen)) - torch.log1p(-torch.exp(rejected)))
-    ratio = torch.nn.functional.logsigmoid(log_odds)
-    loss = nll - alpha * beta * ratio.mean()
-    rc, rr = beta * chosen.detach(), beta * rejected.detach()
-    metrics = {
-        "loss": float(loss), "nll_loss": float(nll), "log_odds_ratio": float(ratio.mean()),
-        "log_odds_chosen": float(log_odds.mean()), "rewards/chosen": float(rc.mean()),
-        "rewards/rejected": float(rr.mean()), "rewards/accuracies": float((rc > rr).float().mean()),
-        "rewards/margins": float((rc - rr).mean()), "logps/chosen": float(chosen.mean()),
-        "logps/rejected": float(rejected.mean()), "logits/chosen": float(logits[:b, :-1].detach().mean()),
-        "logits/rejected": float(logits[b:, :-1].detach().mean()),
-    }
-    # orpo4j's shared-prompt layout computes no padding: its logits/* average the real predicting positions
-    real = mask[:, 1:].to(logits.dtype).unsqueeze(-1)
-    vocab = logits.shape[-1]
-    for name, rows in (("chosen", slice(0, b)), ("rejected", slice(b, 2 * b))):
-        z = logits[rows, :-1].detach()
-        metrics["real_logits/" + name] = float((z * real[rows]).sum() / (real[rows].sum() * vocab))
-    return loss, metrics
-
-
-def linear_lr(base, warmup, total, k):
-    if k < warmup:
-        return base * k / max(1, warmup)
-    return base * max(0.0, (total - k) / max(1, total - warmup))
+def pretokenized_rows(pairs):
+    """Dataset rows for trl_common's PretokenizedOrpoTrainer (TRL's string columns are unused)."""
+    return [{"prompt": "", "chosen": "", "rejected": "", "prompt_ids": p["prompt"], "chosen_ids": p["chosen"],
+             "rejected_ids": p["rejected"]} for p in pairs]
 
 
 def trajectory_golden(out_dir):
-    """HF Trainer + TRL ORPO + torch AdamW: 5 optimizer steps, 4 pairs per micro-batch, accumulation 2,
-    lr 1e-3 linear with 1 warmup step, file order (16 pairs = 2 steps per epoch, so epochs wrap)."""
+    """TRL's ORPOTrainer under the HF Trainer (trl_common.py): 5 optimizer steps, 4 pairs per micro-batch,
+    accumulation 2, lr 1e-3 linear with 1 warmup step, file order (16 pairs = 2 steps per epoch, so epochs wrap)."""
+    import trl_common as tc
     g = torch.Generator().manual_seed(11)
     config = dict(TINY_LLAMA)
     state = tiny_llama_state(config, g)
     pairs = tiny_pairs(g, 16, config["vocab_size"])
     model_dir = out_dir / "tiny_llama"
-    model_dir.mkdir(parents=True, exist_ok=True)
-    (model_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    ref.write_safetensors(model_dir / "model.safetensors", state)
+    hf.write_config(model_dir, config)
+    hf.save_tensors(model_dir / "model.safetensors", state)
     with open(out_dir / "tiny_pairs.jsonl", "w") as f:
         for p in pairs:
             f.write(json.dumps(p) + "\n")
-
-    batch, accumulation, steps, lr, warmup, beta, alpha, max_norm = 4, 2, 5, 1e-3, 1, 0.1, 1.0, 1.0
-    params = {n: t.clone().requires_grad_(True) for n, t in state.items()}
-    decay = [p for n, p in params.items() if not any(k in n for k in ("bias", "norm"))]
-    no_decay = [p for n, p in params.items() if any(k in n for k in ("bias", "norm"))]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.0}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=lr, betas=(0.9, 0.999), eps=1e-8)
-    micro = [pairs[i:i + batch] for i in range(0, len(pairs), batch)]  # file order, same every epoch
-    cursor = 0
-    log = []
-    for k in range(steps):
-        metrics = []
-        for _ in range(accumulation):
-            ids, mask, labels = collate(micro[cursor % len(micro)])
-            cursor += 1
-            logits = ref.forward(params, config, ids, mask)
-            loss, m = orpo_loss(logits, ids, mask, labels, beta, alpha)
-            (loss / accumulation).backward()
-            metrics.append(m)
-        norm = torch.nn.utils.clip_grad_norm_(list(params.values()), max_norm)
-        step_lr = linear_lr(lr, warmup, steps, k)
-        for group in opt.param_groups:
-            group["lr"] = step_lr
-        opt.step()
-        opt.zero_grad()
-        line = {"step": k + 1, "learning_rate": step_lr, "grad_norm": float(norm)}
-        for name in metrics[0]:
-            line[name] = sum(m[name] for m in metrics) / len(metrics)
-        log.append(line)
-    ref.write_safetensors(out_dir / "trajectory_final.safetensors", {n: p.detach() for n, p in params.items()})
-    (out_dir / "trajectory.json").write_text(json.dumps({
-        "per_device_train_batch_size": batch, "gradient_accumulation_steps": accumulation, "max_steps": steps,
-        "learning_rate": lr, "warmup_steps": warmup, "beta": beta, "alpha": alpha, "max_grad_norm": max_norm,
-        "log": log}, indent=1) + "\n")
+    settings = {"per_device_train_batch_size": 4, "gradient_accumulation_steps": 2, "max_steps": 5,
+                "learning_rate": 1e-3, "warmup_steps": 1, "beta": 0.1, "alpha": 1.0, "max_grad_norm": 1.0}
+    log, trainer = tc.run_orpo(hf.load_model(model_dir), tc.stand_in_tokenizer(config["vocab_size"]),
+                               pretokenized_rows(pairs), settings, pretokenized=True)
+    hf.save_tensors(out_dir / "trajectory_final.safetensors", tc.trained_state(trainer.model, state.keys()))
+    hf.write_json(out_dir / "trajectory.json", dict(tc.settings_record(settings), log=log), indent=1)
 
 
 def main():
+    hf.deterministic()
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "adamw.json").write_text(json.dumps(adamw_golden()) + "\n")
     trajectory_golden(OUT)

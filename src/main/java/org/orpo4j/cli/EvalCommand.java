@@ -16,6 +16,9 @@ import org.orpo4j.runtime.DjlRuntime;
 import org.orpo4j.train.OrpoConfig;
 import org.orpo4j.train.OrpoTrainer;
 import org.orpo4j.train.PairSource;
+import org.orpo4j.train.Setting;
+import org.orpo4j.train.Settings;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -25,6 +28,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code eval}: the {@code eval_} ORPO metrics of a model on a preference file, as one JSON object. */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+        modelTransformer = EvalCommand.TableOptions.class,
         description = "Print the eval_ ORPO metrics (TRL names) of a model on a preference file as one JSON object.")
 final class EvalCommand implements Callable<Integer> {
 
@@ -57,34 +61,24 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--skip-bad-rows", description = "Skip rows that cannot be used instead of stopping at the first.")
     boolean skipBadRows;
 
-    @Option(names = "--batch-size", paramLabel = "B", defaultValue = "8", description = "Pairs per batch. Default: ${DEFAULT-VALUE}.")
-    int batchSize;
+    /** The settings evaluation reads, made from the settings table; the evaluation batch is {@code --batch-size}. */
+    static final SettingOptions SETTINGS = new SettingOptions(List.of(Settings.PER_DEVICE_EVAL_BATCH_SIZE,
+            Settings.MAX_LENGTH, Settings.MAX_PROMPT_LENGTH, Settings.MAX_COMPLETION_LENGTH,
+            Settings.TRUNCATION_MODE, Settings.BETA, Settings.ALPHA),
+            Map.of(Settings.PER_DEVICE_EVAL_BATCH_SIZE, Setting.Flag.value("--batch-size", "B")));
 
-    @Option(names = "--max-length", paramLabel = "L", defaultValue = "1024",
-            description = "Longest prompt + answer in tokens. Default: ${DEFAULT-VALUE}.")
-    int maxLength;
-
-    @Option(names = "--max-prompt-length", paramLabel = "P", defaultValue = "512",
-            description = "Longest prompt after truncation. Default: ${DEFAULT-VALUE}.")
-    int maxPromptLength;
-
-    @Option(names = "--beta", paramLabel = "B", defaultValue = "0.1",
-            description = "ORPO beta (scales the rewards and the odds-ratio term). Default: ${DEFAULT-VALUE}.")
-    double beta;
-
-    @Option(names = "--alpha", paramLabel = "A", defaultValue = "1.0",
-            description = "Extra multiplier of the odds-ratio term in eval_loss. Default: ${DEFAULT-VALUE}.")
-    double alpha;
+    /** Adds {@link #SETTINGS}' options. */
+    static final class TableOptions implements CommandLine.IModelTransformer {
+        @Override
+        public CommandSpec transform(CommandSpec spec) {
+            return SETTINGS.addTo(spec);
+        }
+    }
 
     @Override
     public Integer call() throws Exception {
-        OrpoConfig config;
-        try {
-            config = OrpoConfig.builder().perDeviceEvalBatchSize(batchSize).maxLength(maxLength)
-                    .maxPromptLength(maxPromptLength).beta(beta).alpha(alpha).build();
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
+        OrpoConfig config = SETTINGS.apply(spec.commandLine().getParseResult(), OrpoConfig.builder(),
+                spec.commandLine());
         if ((data == null) == (dataset == null)) {
             throw new ParameterException(spec.commandLine(), "give the pairs as --data FILE or --dataset ORG/NAME"
                     + " (one of them)");

@@ -2,9 +2,7 @@ package org.orpo4j.cli;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.node.IntNode;
 import java.nio.file.Path;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import org.orpo4j.data.HfTokenizer;
 import org.orpo4j.model.CausalLm;
@@ -21,9 +19,6 @@ import picocli.CommandLine.Spec;
 @Command(name = "init", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Create a randomly initialised model (HF folder) for a tokenizer: for experiments and tests.")
 final class InitCommand implements Callable<Integer> {
-
-    /** Families whose config class defaults head_dim to a constant rather than hidden / heads. */
-    private static final Set<String> OWN_HEAD_DIM = Set.of("qwen3", "gemma", "gemma2", "gemma3_text");
 
     @Spec
     CommandSpec spec;
@@ -66,7 +61,8 @@ final class InitCommand implements Callable<Integer> {
     int maxPositions;
 
     @Option(names = "--tie-word-embeddings", negatable = true,
-            description = "Share the embedding matrix with the LM head. Default: the family's (tied: gemma, smollm3).")
+            description = "Share the embedding matrix with the LM head. Default: the family's (tied: gemma, gemma2,"
+                    + " gemma3_text, smollm3).")
     Boolean tieWordEmbeddings;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "Initialisation seed. Default: ${DEFAULT-VALUE}.")
@@ -121,11 +117,8 @@ final class InitCommand implements Callable<Integer> {
         }
         if (headDim != null) {
             b.headDim(headDim);
-        } else if (OWN_HEAD_DIM.contains(modelType) && hiddenSize % heads == 0) {
-            b.headDim(hiddenSize / heads); // the config class's own default (128, 256) would not fit a small model
-        }
-        if (modelType.equals("gemma2") || modelType.equals("gemma3_text")) { // scores scaled by head_dim^-0.5
-            b.set("query_pre_attn_scalar", IntNode.valueOf(headDim != null ? headDim : hiddenSize / heads));
+        } else if (hiddenSize % heads == 0) {
+            b.headDimFromHeads(); // the config class's own default (128, 256) would not fit a small model
         }
         try {
             return b.build();

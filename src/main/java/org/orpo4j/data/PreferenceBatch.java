@@ -7,7 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import java.util.List;
 
 /**
- * One ORPO micro-batch as a single [2B, T] forward pass (reference section 2): rows 0..B-1 are the chosen
+ * One ORPO micro-batch as a single [2B, T] forward pass (docs/training.md): rows 0..B-1 are the chosen
  * sequences, rows B..2B-1 the rejected ones of the same pairs, right-padded to the batch's longest sequence
  * with the pad id; attention mask 0 and label -100 on pads, label -100 on prompt tokens.
  */

@@ -5,7 +5,7 @@ import java.util.OptionalLong;
 import java.util.function.Function;
 
 /**
- * Tokenizes one (prompt, chosen, rejected) text triple by TRL's ORPO rules (reference section 1): joint
+ * Tokenizes one (prompt, chosen, rejected) text triple by TRL's ORPO rules (docs/data-formats.md): joint
  * tokenization split at the prompt with the boundary-merge rule, BOS once, EOS once, then
  * max_completion_length, max_length / max_prompt_length truncation with keep_end or keep_start.
  */

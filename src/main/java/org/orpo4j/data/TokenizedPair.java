@@ -1,7 +1,7 @@
 package org.orpo4j.data;
 
 /**
- * One preference row after tokenization (reference section 1): the chosen sequence is {@code prompt + chosen},
+ * One preference row after tokenization (docs/data-formats.md): the chosen sequence is {@code prompt + chosen},
  * the rejected one {@code prompt + rejected}, BOS/EOS and truncation applied.
  *
  * <p>{@code chosenPromptTail}/{@code rejectedPromptTail} (0 or 1) count leading answer tokens that TRL still

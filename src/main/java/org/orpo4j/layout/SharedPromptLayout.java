@@ -20,6 +20,10 @@ import java.util.List;
  *
  * <p>Rows of the ORPO loss keep TRL's order: rows 0..B-1 are the chosen sequences, B..2B-1 the rejected ones. Pure
  * Java: the model reads the positions and the attention pieces, the loss the {@link Predictions}.
+ *
+ * <p>{@link #padded} adds, for evaluation, the padding TRL's two-row batch computes: its {@code logits/*} metrics
+ * average every position of the padded rows, so each row's pad tokens follow its answers as queries over the
+ * row's real tokens (padding is never a key), at the positions that continue the row.
  */
 public final class SharedPromptLayout {
 
@@ -29,19 +33,23 @@ public final class SharedPromptLayout {
     private final int[] rejected;
     private final int[] chosenTail; // leading answer tokens TRL labels -100 (a BPE merge across the boundary)
     private final int[] rejectedTail;
+    private final int[] chosenPad; // pad tokens after the rejected tokens, the chosen row's (0 unless padded)
+    private final int[] rejectedPad; // then the rejected row's
     private final int[] start; // first packed index of each pair
 
     private SharedPromptLayout(long[] ids, int[] prompt, int[] chosen, int[] rejected, int[] chosenTail,
-            int[] rejectedTail) {
+            int[] rejectedTail, int[] chosenPad, int[] rejectedPad) {
         this.ids = ids;
         this.prompt = prompt;
         this.chosen = chosen;
         this.rejected = rejected;
         this.chosenTail = chosenTail;
         this.rejectedTail = rejectedTail;
+        this.chosenPad = chosenPad;
+        this.rejectedPad = rejectedPad;
         this.start = new int[prompt.length + 1];
         for (int i = 0; i < prompt.length; i++) {
-            start[i + 1] = start[i] + prompt[i] + chosen[i] + rejected[i];
+            start[i + 1] = start[i] + prompt[i] + chosen[i] + rejected[i] + chosenPad[i] + rejectedPad[i];
         }
     }
 
@@ -87,7 +95,38 @@ public final class SharedPromptLayout {
                 k += part.length;
             }
         }
-        return new SharedPromptLayout(ids, p, c, r, ct, rt);
+        return new SharedPromptLayout(ids, p, c, r, ct, rt, new int[b], new int[b]);
+    }
+
+    /**
+     * This layout with every row padded with {@code padId} to the longest row, {@code T = max(prompt + answer)}, as
+     * TRL's two-row batch pads it; {@link #predictions} then covers positions {@code 0..T-2} of every row, the
+     * positions TRL's {@code logits/*} average (exactly TRL's evaluation metrics).
+     */
+    public SharedPromptLayout padded(long padId) {
+        int b = pairs();
+        int t = 0;
+        for (int i = 0; i < b; i++) {
+            t = Math.max(t, prompt[i] + Math.max(chosen[i], rejected[i]));
+        }
+        int[] cp = new int[b];
+        int[] rp = new int[b];
+        long total = 0;
+        for (int i = 0; i < b; i++) {
+            cp[i] = t - prompt[i] - chosen[i];
+            rp[i] = t - prompt[i] - rejected[i];
+            total += prompt[i] + chosen[i] + rejected[i] + cp[i] + rp[i];
+        }
+        long[] padded = new long[Math.toIntExact(total)];
+        int k = 0;
+        for (int i = 0; i < b; i++) {
+            int real = prompt[i] + chosen[i] + rejected[i];
+            System.arraycopy(ids, start[i], padded, k, real);
+            k += real;
+            java.util.Arrays.fill(padded, k, k + cp[i] + rp[i], padId);
+            k += cp[i] + rp[i];
+        }
+        return new SharedPromptLayout(padded, prompt, chosen, rejected, chosenTail, rejectedTail, cp, rp);
     }
 
     /** B, the number of pairs. */
@@ -95,7 +134,7 @@ public final class SharedPromptLayout {
         return prompt.length;
     }
 
-    /** L, the packed length: Σ prompt + chosen + rejected, every token computed once. */
+    /** L, the packed length: Σ prompt + chosen + rejected (+ padding when {@link #padded}), every token once. */
     public int length() {
         return start[prompt.length];
     }
@@ -116,6 +155,13 @@ public final class SharedPromptLayout {
             for (int t = 0; t < rejected[i]; t++) {
                 pos[s + prompt[i] + chosen[i] + t] = prompt[i] + t;
             }
+            int pads = s + prompt[i] + chosen[i] + rejected[i];
+            for (int t = 0; t < chosenPad[i]; t++) { // each row's padding continues its positions
+                pos[pads + t] = prompt[i] + chosen[i] + t;
+            }
+            for (int t = 0; t < rejectedPad[i]; t++) {
+                pos[pads + chosenPad[i] + t] = prompt[i] + rejected[i] + t;
+            }
         }
         return pos;
     }
@@ -129,38 +175,45 @@ public final class SharedPromptLayout {
         return total;
     }
 
-    /** The tokens the two-row layout would compute for the same pairs: 2B rows padded to the longest. */
-    public long twoRowTokens() {
-        int longest = 0;
-        for (int i = 0; i < pairs(); i++) {
-            longest = Math.max(longest, prompt[i] + Math.max(chosen[i], rejected[i]));
-        }
-        return 2L * pairs() * longest;
-    }
-
     /**
      * The attention pieces: per pair, the prompt and chosen queries over the prompt and chosen keys (a causal
-     * square), then the rejected queries over the prompt keys and their own. Query ranges follow token order.
+     * square), then the rejected queries over the prompt keys and their own; when padded, each row's pad queries over
+     * that row's real keys (never a pad, as TRL's mask has it). Query ranges follow token order.
      */
     public List<AttentionPiece> attentionPieces() {
-        AttentionPiece[] pieces = new AttentionPiece[2 * pairs()];
+        List<AttentionPiece> pieces = new java.util.ArrayList<>();
         for (int i = 0; i < pairs(); i++) {
             int s = start[i];
             int pc = prompt[i] + chosen[i];
-            pieces[2 * i] = new AttentionPiece(s, s + pc, new int[][] {{s, s + pc}});
-            pieces[2 * i + 1] = new AttentionPiece(s + pc, s + pc + rejected[i],
-                    prompt[i] == 0 ? new int[][] {{s + pc, s + pc + rejected[i]}}
-                            : new int[][] {{s, s + prompt[i]}, {s + pc, s + pc + rejected[i]}});
+            int pcr = pc + rejected[i];
+            int[][] rejectedKeys = prompt[i] == 0 ? new int[][] {{s + pc, s + pcr}}
+                    : new int[][] {{s, s + prompt[i]}, {s + pc, s + pcr}};
+            pieces.add(new AttentionPiece(s, s + pc, new int[][] {{s, s + pc}}, 0));
+            pieces.add(new AttentionPiece(s + pc, s + pcr, rejectedKeys, 0));
+            // pads see their row's real keys; the row's pads are there as hidden keys, so that a pad the window
+            // keeps from every real key gets TRL's uniform weights over the whole padded row
+            if (chosenPad[i] > 0) {
+                int from = s + pcr;
+                pieces.add(new AttentionPiece(from, from + chosenPad[i],
+                        new int[][] {{s, s + pc}, {from, from + chosenPad[i]}}, chosenPad[i]));
+            }
+            if (rejectedPad[i] > 0) {
+                int from = s + pcr + chosenPad[i];
+                int[][] keys = java.util.Arrays.copyOf(rejectedKeys, rejectedKeys.length + 1);
+                keys[rejectedKeys.length] = new int[] {from, from + rejectedPad[i]};
+                pieces.add(new AttentionPiece(from, from + rejectedPad[i], keys, rejectedPad[i]));
+            }
         }
-        return List.of(pieces);
+        return List.copyOf(pieces);
     }
 
     /**
      * The queries {@code [queryStart, queryEnd)} attending to the keys of {@code keyRanges} ({from, to} each, in
      * order); within a piece a key is visible when its position is not after the query's (and, with a sliding
-     * window, fewer than window positions before it).
+     * window, fewer than window positions before it), except the last {@code paddingKeys} keys, padding, which are
+     * never visible.
      */
-    public record AttentionPiece(int queryStart, int queryEnd, int[][] keyRanges) {
+    public record AttentionPiece(int queryStart, int queryEnd, int[][] keyRanges, int paddingKeys) {
         public int keyCount() {
             return Arrays.stream(keyRanges).mapToInt(r -> r[1] - r[0]).sum();
         }
@@ -198,7 +251,7 @@ public final class SharedPromptLayout {
         int b = pairs();
         int n = 0;
         for (int i = 0; i < b; i++) {
-            n += prompt[i] + (chosen[i] - 1) + (rejected[i] - 1);
+            n += prompt[i] + (chosen[i] - 1) + (rejected[i] - 1) + chosenPad[i] + rejectedPad[i];
         }
         PredictionsBuilder out = new PredictionsBuilder(n, b, promptLoss);
         for (int i = 0; i < b; i++) {
@@ -241,8 +294,22 @@ public final class SharedPromptLayout {
                     out.label(ids[r0 + j + 1], rejectedRow);
                 }
             }
+            // a padded row's last real token and its pads up to position T-2 count in logits/* only
+            int pads = r0 + rejected[i];
+            metricsOnly(out, c0 + chosen[i] - 1, pads, chosenPad[i], chosenRow);
+            metricsOnly(out, r0 + rejected[i] - 1, pads + chosenPad[i], rejectedPad[i], rejectedRow);
         }
         return out.build();
+    }
+
+    /** With {@code pads} > 0: the row's last real token, then its first {@code pads - 1} pads (at most T-2). */
+    private static void metricsOnly(PredictionsBuilder out, int lastReal, int firstPad, int pads, int row) {
+        if (pads > 0) {
+            out.next(lastReal, row);
+            for (int t = 0; t + 1 < pads; t++) {
+                out.next(firstPad + t, row);
+            }
+        }
     }
 
     /** Fills the entry arrays in order, one {@link #next} per predicting position. */

@@ -12,12 +12,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import org.orpo4j.model.CausalLm;
+import org.orpo4j.model.ModelConfig;
 import org.orpo4j.runtime.Json;
 
 /**
  * A LoRA adapter's settings with PEFT's names and meaning ({@code LoraConfig}): rank {@code r}, {@code lora_alpha},
  * {@code lora_dropout}, the targeted module names (or {@code all-linear}: every linear layer of the decoder
- * layers, never the LM head) and rsLoRA's scaling. Read from and written to PEFT's {@code adapter_config.json}.
+ * layers, never the LM head; or module paths such as {@code model.layers.0.mlp.up_proj}, which PEFT saves for
+ * {@code all-linear}, matched as PEFT does: the path itself or a path ending in {@code "." + target}) and rsLoRA's
+ * scaling. Read from and written to PEFT's {@code adapter_config.json}.
  *
  * @param baseModelNameOrPath what PEFT records as the base model (a folder or hub name; may be null)
  */
@@ -31,9 +35,6 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
     /** The decoder layers' linear modules of the supported families (phi3 fuses qkv_proj and gate_up_proj). */
     public static final List<String> LINEAR_MODULES = List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
             "up_proj", "down_proj", "qkv_proj", "gate_up_proj");
-    /** PEFT's {@code TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING} for the supported families. */
-    private static final Set<String> Q_V_DEFAULT =
-            Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text");
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -52,7 +53,7 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
             throw new IllegalArgumentException("lora target_modules is empty");
         }
         for (String t : targetModules) {
-            if (!t.equals(ALL_LINEAR) && !LINEAR_MODULES.contains(t)) {
+            if (!t.equals(ALL_LINEAR) && !LINEAR_MODULES.contains(t.substring(t.lastIndexOf('.') + 1))) {
                 throw new IllegalArgumentException("lora target module '" + t + "' is not one of " + LINEAR_MODULES
                         + " or " + ALL_LINEAR);
             }
@@ -62,23 +63,37 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
         }
     }
 
+    /**
+     * True for a target list orpo4j can honour: linear module names of the supported families (or module paths
+     * ending in one, as PEFT saves all-linear), or all-linear alone.
+     */
+    public static boolean validTargets(List<String> targets) {
+        if (targets.isEmpty() || (targets.contains(ALL_LINEAR) && targets.size() > 1)) {
+            return false;
+        }
+        return targets.stream().allMatch(t -> t.equals(ALL_LINEAR)
+                || LINEAR_MODULES.contains(t.substring(t.lastIndexOf('.') + 1)));
+    }
+
     /** PEFT's default targets for the llama, mistral, qwen2, qwen3 and gemma architectures. */
     public static List<String> defaultTargets() {
         return List.of("q_proj", "v_proj");
     }
 
     /**
-     * PEFT's default targets for {@code modelType}; PEFT has none for phi3 and smollm3 and asks for them, and so
-     * does this (one line naming the setting and the modules that model has).
+     * PEFT's default targets for a model of {@code model}'s family; PEFT has none for phi3 and smollm3 and asks for
+     * them, and so does this (one line naming the setting and the modules that model has).
      */
-    public static List<String> defaultTargets(String modelType) {
-        if (Q_V_DEFAULT.contains(modelType)) {
-            return defaultTargets();
+    public static List<String> defaultTargets(ModelConfig model) {
+        if (!model.peftLoraTargets().isEmpty()) {
+            return model.peftLoraTargets();
         }
-        String modules = modelType.equals("phi3") ? "qkv_proj, o_proj, gate_up_proj, down_proj"
-                : "q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj";
-        throw new IllegalArgumentException("PEFT has no default LoRA target modules for model_type '" + modelType
-                + "': set loraTargetModules (--lora-target-modules) to some of " + modules + ", or " + ALL_LINEAR);
+        String modules = String.join(", ", new java.util.LinkedHashSet<>(CausalLm.linearShapes(model).keySet().stream()
+                .filter(name -> name.startsWith("model.layers.0."))
+                .map(name -> name.substring(name.lastIndexOf('.') + 1)).toList()));
+        throw new IllegalArgumentException("PEFT has no default LoRA target modules for model_type '"
+                + model.modelType() + "': set loraTargetModules (--lora-target-modules) to some of " + modules
+                + ", or " + ALL_LINEAR);
     }
 
     /** The factor of the adapter's output: {@code lora_alpha / r}, or {@code lora_alpha / sqrt(r)} with rsLoRA. */
@@ -91,7 +106,15 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
         if (!layer.startsWith("model.layers.")) {
             return false; // the LM head is never adapted
         }
-        return targetModules.contains(ALL_LINEAR) || targetModules.contains(layer.substring(layer.lastIndexOf('.') + 1));
+        if (targetModules.contains(ALL_LINEAR)) {
+            return true;
+        }
+        for (String t : targetModules) { // PEFT's check_target_module_exists for a list of names
+            if (layer.equals(t) || layer.endsWith("." + t)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** PEFT's {@code adapter_config.json}, {@code target_modules} naming the modules adapted in {@code layers}. */

@@ -48,11 +48,13 @@ final class AttentionMask {
 
     /**
      * The mask of one piece of a packed row: key {@code k} is visible to query {@code q} when its position is not
-     * after the query's and, with a window {@code w}, {@code pos(q) - pos(k) < w}.
+     * after the query's and, with a window {@code w}, {@code pos(q) - pos(k) < w}; the last {@code paddingKeys}
+     * keys are padding, never visible.
      *
      * @return [1, 1, Tq, Tk] float32 in {@code manager}
      */
-    static NDArray build(NDManager manager, long[] queryPositions, long[] keyPositions, Integer slidingWindow) {
+    static NDArray build(NDManager manager, long[] queryPositions, long[] keyPositions, Integer slidingWindow,
+            int paddingKeys) {
         int tq = queryPositions.length;
         int tk = keyPositions.length;
         NDArray queryPos = manager.create(queryPositions, new Shape(tq, 1)); // [Tq, 1]
@@ -60,6 +62,11 @@ final class AttentionMask {
         NDArray visible = keyPos.lte(queryPos); // [Tq, Tk]
         if (slidingWindow != null) {
             visible = visible.logicalAnd(keyPos.add(slidingWindow).gt(queryPos));
+        }
+        if (paddingKeys > 0) {
+            boolean[] real = new boolean[tk];
+            java.util.Arrays.fill(real, 0, tk - paddingKeys, true);
+            visible = visible.logicalAnd(manager.create(real, new Shape(1, tk)));
         }
         return additive(visible.reshape(1, 1, tq, tk));
     }

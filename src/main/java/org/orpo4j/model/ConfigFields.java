@@ -36,6 +36,22 @@ final class ConfigFields {
         return node == null || node.isNull() ? null : asInt(node, field);
     }
 
+    /** An int or a list of ints ({@code eos_token_id} takes both forms), as a list; empty when absent or null. */
+    java.util.List<Integer> optIntList(String field) {
+        JsonNode node = raw.get(field);
+        if (node == null || node.isNull()) {
+            return java.util.List.of();
+        }
+        if (!node.isArray()) {
+            return java.util.List.of(asInt(node, field));
+        }
+        java.util.List<Integer> ids = new java.util.ArrayList<>();
+        for (JsonNode id : node) {
+            ids.add(asInt(id, field));
+        }
+        return java.util.Collections.unmodifiableList(ids);
+    }
+
     int asInt(JsonNode node, String field) {
         if (!node.isIntegralNumber() || !node.canConvertToInt()) {
             throw new IllegalArgumentException(source + ": field '" + field + "' must be an integer, got " + node);

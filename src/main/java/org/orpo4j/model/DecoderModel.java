@@ -213,7 +213,7 @@ final class DecoderModel extends Module {
                     }
                 }
                 pieces.add(new AttentionPlan.Piece(p.queryStart(), p.queryEnd(), p.keyRanges(),
-                        AttentionMask.build(manager, queries, keys, window)));
+                        AttentionMask.build(manager, queries, keys, window, p.paddingKeys())));
             }
             return AttentionPlan.pieces(pieces);
         }

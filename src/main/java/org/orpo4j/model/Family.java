@@ -86,6 +86,61 @@ enum Family {
         return gemma() ? 256 : this == QWEN3 ? 128 : 0;
     }
 
+    /** Which projections carry a bias: q/k/v ({@code attention}), o_proj, and the MLP's. */
+    record Biases(boolean attention, boolean oProj, boolean mlp) {}
+
+    /**
+     * The biases its attention and MLP classes create from the config's {@code attention_bias} and
+     * {@code mlp_bias}: qwen2 always biases q/k/v and never o_proj; mistral and phi3 have no bias at all; only
+     * llama and smollm3 read {@code mlp_bias}.
+     */
+    Biases biases(boolean attentionBias, boolean mlpBias) {
+        boolean mlp = (this == LLAMA || this == SMOLLM3) && mlpBias;
+        return switch (this) {
+            case QWEN2 -> new Biases(true, false, mlp);
+            case MISTRAL, PHI3 -> new Biases(false, false, mlp);
+            default -> new Biases(attentionBias, attentionBias, mlp);
+        };
+    }
+
+    /** Whether attention scores are scaled by {@code query_pre_attn_scalar^-0.5} instead of head_dim's (gemma2/3). */
+    boolean queryPreAttnScalar() {
+        return this == GEMMA2 || this == GEMMA3_TEXT;
+    }
+
+    /** The attention logit soft-cap its config class applies (gemma2: 50 by default; gemma3 stores one, unused). */
+    Double attnLogitSoftcapping(ConfigFields f) {
+        return this == GEMMA2 ? f.optNullableDouble("attn_logit_softcapping", 50.0) : null;
+    }
+
+    /** The final logit soft-cap (gemma2: 30 by default; gemma3: none unless set). */
+    Double finalLogitSoftcapping(ConfigFields f) {
+        return this == GEMMA2 ? f.optNullableDouble("final_logit_softcapping", 30.0)
+                : this == GEMMA3_TEXT ? f.optNullableDouble("final_logit_softcapping", null) : null;
+    }
+
+    /**
+     * PEFT's default LoRA targets for it ({@code TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING}): q_proj and
+     * v_proj, or none for phi3 and smollm3, where PEFT asks for them.
+     */
+    List<String> peftLoraTargets() {
+        return this == PHI3 || this == SMOLLM3 ? List.of() : List.of("q_proj", "v_proj");
+    }
+
+    /** Refuses a config whose activation field names another function than the family's forward computes. */
+    void checkActivation(ConfigFields f, String source) {
+        boolean gelu = activation() == MlpActivation.GELU_TANH;
+        String act = f.optText(activationField(), gelu ? "gelu_pytorch_tanh" : "silu");
+        // GemmaConfig maps "gelu" to the tanh approximation the checkpoints were trained with
+        boolean ok = gelu ? act.equals("gelu_pytorch_tanh") || (this == GEMMA && act.equals("gelu"))
+                : act.equals("silu");
+        if (!ok) {
+            throw new UnsupportedModelException(modelType, source + ": " + activationField() + " '" + act
+                    + "' is not supported for " + modelType + " (supported: " + (gelu ? "gelu_pytorch_tanh" : "silu")
+                    + ")");
+        }
+    }
+
     /** The activation field the MLP reads and what it must say. */
     String activationField() {
         return this == GEMMA2 || this == GEMMA3_TEXT ? "hidden_activation" : "hidden_act";

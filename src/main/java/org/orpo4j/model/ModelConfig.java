@@ -12,8 +12,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.OptionalLong;
 import org.orpo4j.runtime.AtomicFiles;
@@ -82,7 +80,7 @@ public final class ModelConfig {
         if (family == null) {
             throw UnsupportedModelException.forModelType(type.asText(), source);
         }
-        checkActivation(f);
+        family.checkActivation(f, source);
         this.vocabSize = f.positiveInt("vocab_size");
         this.hiddenSize = f.positiveInt("hidden_size");
         this.intermediateSize = f.positiveInt("intermediate_size");
@@ -102,53 +100,24 @@ public final class ModelConfig {
         this.ropeTheta = layout.theta();
         this.layers = List.copyOf(layout.resolve());
         this.tieWordEmbeddings = f.optBool("tie_word_embeddings", family.defaultTied());
-        boolean biasField = f.optBool("attention_bias", false);
-        switch (family) {
-            case QWEN2 -> { // Qwen2Attention: q/k/v always biased, o_proj never
-                this.attentionBias = true;
-                this.oProjBias = false;
-            }
-            case MISTRAL, PHI3 -> { // no bias field: never biased
-                this.attentionBias = false;
-                this.oProjBias = false;
-            }
-            default -> { // attention_bias applies to q, k, v and o
-                this.attentionBias = biasField;
-                this.oProjBias = biasField;
-            }
-        }
-        this.mlpBias = (family == Family.LLAMA || family == Family.SMOLLM3) && f.optBool("mlp_bias", false);
-        boolean gemmaScale = family == Family.GEMMA2 || family == Family.GEMMA3_TEXT;
-        this.attentionScaling = Math.pow(gemmaScale ? f.optDouble("query_pre_attn_scalar", 256) : headDim, -0.5);
-        this.attnLogitSoftcapping = family == Family.GEMMA2
-                ? f.optNullableDouble("attn_logit_softcapping", 50.0) : null; // gemma3 stores it, never applies it
-        this.finalLogitSoftcapping = family == Family.GEMMA2 ? f.optNullableDouble("final_logit_softcapping", 30.0)
-                : family == Family.GEMMA3_TEXT ? f.optNullableDouble("final_logit_softcapping", null) : null;
+        Family.Biases biases = family.biases(f.optBool("attention_bias", false), f.optBool("mlp_bias", false));
+        this.attentionBias = biases.attention();
+        this.oProjBias = biases.oProj();
+        this.mlpBias = biases.mlp();
+        this.attentionScaling = Math.pow(family.queryPreAttnScalar() ? f.optDouble("query_pre_attn_scalar", 256)
+                : headDim, -0.5);
+        this.attnLogitSoftcapping = family.attnLogitSoftcapping(f);
+        this.finalLogitSoftcapping = family.finalLogitSoftcapping(f);
         for (Double cap : new Double[] {attnLogitSoftcapping, finalLogitSoftcapping}) {
             if (cap != null && !(cap > 0)) {
                 throw new IllegalArgumentException(source + ": soft-capping values must be positive, got " + cap);
             }
         }
         this.bosTokenId = f.optInt("bos_token_id");
-        this.eosTokenIds = parseEos(f);
+        this.eosTokenIds = f.optIntList("eos_token_id");
         this.padTokenId = f.optInt("pad_token_id");
         String dtype = f.optText("torch_dtype", null);
         this.torchDtype = dtype != null ? dtype : f.optText("dtype", null);
-    }
-
-    /** The MLP's activation field must name what the family's forward computes. */
-    private void checkActivation(ConfigFields f) {
-        String field = family.activationField();
-        boolean gelu = family.activation() == MlpActivation.GELU_TANH;
-        String act = f.optText(field, gelu ? "gelu_pytorch_tanh" : "silu");
-        // GemmaConfig maps "gelu" to the tanh approximation the checkpoints were trained with
-        boolean ok = gelu ? act.equals("gelu_pytorch_tanh") || (family == Family.GEMMA && act.equals("gelu"))
-                : act.equals("silu");
-        if (!ok) {
-            throw new UnsupportedModelException(family.modelType, source + ": " + field + " '" + act
-                    + "' is not supported for " + family.modelType + " (supported: "
-                    + (gelu ? "gelu_pytorch_tanh" : "silu") + ")");
-        }
     }
 
     /** Reads and validates {@code configJson}. */
@@ -170,6 +139,11 @@ public final class ModelConfig {
     /** Validates an already parsed config; {@code source} names it in error messages. */
     public static ModelConfig fromJson(ObjectNode config, String source) {
         return new ModelConfig(config.deepCopy(), source);
+    }
+
+    /** The model types whose config class ties the LM head to the embedding unless told otherwise. */
+    public static List<String> tiedByDefault() {
+        return java.util.Arrays.stream(Family.values()).filter(Family::defaultTied).map(f -> f.modelType).toList();
     }
 
     /** A builder for tiny test/demo configs of {@code modelType}, pre-filled with small valid sizes. */
@@ -230,6 +204,8 @@ public final class ModelConfig {
     public boolean mlpBias() { return mlpBias; }
     /** Per-head RMSNorm on queries and keys ({@code q_norm}, {@code k_norm}) before RoPE: qwen3, gemma3. */
     public boolean qkNorm() { return family.qkNorm(); }
+    /** PEFT's default LoRA targets for this family, empty where PEFT has none (phi3, smollm3). */
+    public List<String> peftLoraTargets() { return family.peftLoraTargets(); }
     /**
      * The attention window of the windowed layers (mistral and phi3 every layer; qwen2/qwen3 with
      * {@code use_sliding_window}; gemma2 even layers; gemma3 all but every 6th), else null; it only matters for
@@ -294,29 +270,18 @@ public final class ModelConfig {
         return hiddenSize / numAttentionHeads;
     }
 
-    private static List<Integer> parseEos(ConfigFields f) {
-        JsonNode eos = f.raw.get("eos_token_id");
-        if (eos == null || eos.isNull()) {
-            return List.of();
-        }
-        if (eos.isArray()) {
-            List<Integer> ids = new ArrayList<>();
-            for (JsonNode id : eos) {
-                ids.add(f.asInt(id, "eos_token_id"));
-            }
-            return Collections.unmodifiableList(ids);
-        }
-        return List.of(f.asInt(eos, "eos_token_id"));
-    }
-
     /**
      * Tiny configs for tests and demos; writes HF keys into a config.json object (so {@link #save} produces a file
      * transformers loads) and validates it through the same path as {@link #load}.
      */
     public static final class Builder {
         private final ObjectNode node = JsonNodeFactory.instance.objectNode();
+        private final Family family;
+        private boolean headDimSet;
+        private boolean scalarSet;
 
         private Builder(Family family) {
+            this.family = family;
             node.putArray("architectures").add(family.architecture);
             node.put("model_type", family.modelType);
             node.put(family.activationField(),
@@ -329,9 +294,6 @@ public final class ModelConfig {
             node.put("num_key_value_heads", 2);
             if (family.defaultHeadDim() > 0) {
                 node.put("head_dim", 16); // the config class would default to 128 (qwen3) or 256 (gemma)
-            }
-            if (family == Family.GEMMA2 || family == Family.GEMMA3_TEXT) {
-                node.put("query_pre_attn_scalar", 16);
             }
             node.put("rms_norm_eps", family.defaultRmsNormEps);
             node.put("rope_theta", family.defaultRopeTheta);
@@ -350,7 +312,18 @@ public final class ModelConfig {
         public Builder numAttentionHeads(int v) { node.put("num_attention_heads", v); return this; }
         public Builder numKeyValueHeads(int v) { node.put("num_key_value_heads", v); return this; }
         /** An explicit head_dim (else hidden/heads; qwen3 and gemma builders pre-fill 16). */
-        public Builder headDim(int v) { node.put("head_dim", v); return this; }
+        public Builder headDim(int v) { node.put("head_dim", v); headDimSet = true; return this; }
+
+        /**
+         * head_dim = hidden / heads, written out where the family's config class would default it to a constant
+         * (qwen3 128, gemma 256) that a small model's sizes do not fit; nothing for the other families.
+         */
+        public Builder headDimFromHeads() {
+            if (family.defaultHeadDim() > 0 && !headDimSet) {
+                node.put("head_dim", node.path("hidden_size").asInt() / Math.max(1, node.path("num_attention_heads").asInt(1)));
+            }
+            return this;
+        }
         public Builder rmsNormEps(double v) { node.put("rms_norm_eps", v); return this; }
         public Builder ropeTheta(double v) { node.put("rope_theta", v); return this; }
         public Builder maxPositionEmbeddings(int v) { node.put("max_position_embeddings", v); return this; }
@@ -361,7 +334,12 @@ public final class ModelConfig {
         public Builder padTokenId(Integer v) { putNullable("pad_token_id", v); return this; }
         public Builder torchDtype(String v) { node.put("torch_dtype", v); return this; }
         /** Any other config.json field, as the family's config class reads it (windows, soft-caps, layer lists). */
-        public Builder set(String field, JsonNode v) { node.set(field, v); return this; }
+        public Builder set(String field, JsonNode v) {
+            node.set(field, v);
+            headDimSet |= field.equals("head_dim");
+            scalarSet |= field.equals("query_pre_attn_scalar");
+            return this;
+        }
 
         /**
          * The tokenizer's special-token ids (empty: the config has none), so that generation stops at the
@@ -401,8 +379,15 @@ public final class ModelConfig {
             return this;
         }
 
+        /** Validates and builds; gemma2/3 scale scores by head_dim unless {@code query_pre_attn_scalar} was set. */
         public ModelConfig build() {
-            return new ModelConfig(node.deepCopy(), "ModelConfig.builder(" + node.get("model_type").asText() + ")");
+            ObjectNode out = node.deepCopy();
+            if (family.queryPreAttnScalar() && !scalarSet) {
+                int heads = Math.max(1, out.path("num_attention_heads").asInt(1));
+                out.put("query_pre_attn_scalar", out.has("head_dim") ? out.get("head_dim").asInt()
+                        : out.path("hidden_size").asInt() / heads);
+            }
+            return new ModelConfig(out, "ModelConfig.builder(" + family.modelType + ")");
         }
 
         private void putNullable(String field, Integer v) {

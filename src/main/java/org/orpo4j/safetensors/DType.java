@@ -25,11 +25,6 @@ public enum DType {
         return name();
     }
 
-    /** Whether {@link SafetensorsFile#load} can turn this type into an NDArray. */
-    public boolean loadable() {
-        return this == F32 || this == F16 || this == BF16 || this == I64 || this == I32;
-    }
-
     /** Parses a header spelling, or null when it is not a safetensors dtype. */
     static DType fromHeader(String name) {
         try {

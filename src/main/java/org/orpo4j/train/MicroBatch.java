@@ -3,7 +3,7 @@ package org.orpo4j.train;
 import ai.djl.ndarray.NDArray;
 
 /**
- * One collated micro-batch of {@code pairs} preference pairs (TRL's concatenated batch, reference section 2).
+ * One collated micro-batch of {@code pairs} preference pairs (TRL's concatenated batch, docs/training.md).
  *
  * @param inputIds      [2B, T] int64, chosen rows then rejected rows, right-padded
  * @param attentionMask [2B, T] int64, 1 on tokens, 0 on pads

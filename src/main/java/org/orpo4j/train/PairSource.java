@@ -34,6 +34,15 @@ public interface PairSource {
         return Optional.empty();
     }
 
+    /**
+     * As {@link #sharedPrompt}, each row padded as {@link #collate} pads it ({@link SharedPromptLayout#padded}):
+     * evaluation's layout, whose {@code logits/*} are TRL's over the padded rows; empty when the source cannot split
+     * its pairs.
+     */
+    default Optional<SharedPromptLayout> paddedSharedPrompt(int[] rows) {
+        return Optional.empty();
+    }
+
     /** A digest of the tokenized pairs that a resumed run compares with its checkpoint's; empty when unknown. */
     default Optional<String> fingerprint() {
         return Optional.empty();
@@ -66,6 +75,11 @@ public interface PairSource {
                             p.rejectedPromptTail()));
                 }
                 return Optional.of(SharedPromptLayout.of(pairs));
+            }
+
+            @Override
+            public Optional<SharedPromptLayout> paddedSharedPrompt(int[] rows) {
+                return sharedPrompt(rows).map(layout -> layout.padded(dataset.padId()));
             }
 
             @Override

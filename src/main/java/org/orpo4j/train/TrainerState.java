@@ -49,6 +49,25 @@ public final class TrainerState {
         this.microBatchesPerEpoch = microBatchesPerEpoch;
     }
 
+    /**
+     * The start of a run of {@code config} on {@code train}: its micro-batches per epoch and, from maxSteps or the
+     * epochs, its length in optimizer steps; the data's fingerprint recorded for resuming.
+     */
+    static TrainerState plan(OrpoConfig config, PairSource train) {
+        int micro = train.batches(config.perDeviceTrainBatchSize(), 0, config.seed(), config.shuffle(),
+                config.groupByLength()).size();
+        if (micro == 0) {
+            throw new IllegalArgumentException("the training data is empty");
+        }
+        int g = config.gradientAccumulationSteps();
+        int stepsPerEpoch = Math.floorDiv(micro + g - 1, g);
+        long maxSteps = config.maxSteps() > 0 ? config.maxSteps()
+                : (long) Math.ceil(config.numTrainEpochs() * stepsPerEpoch);
+        TrainerState state = new TrainerState(config, maxSteps, micro);
+        state.dataFingerprint(train.fingerprint().orElse(null));
+        return state;
+    }
+
     public OrpoConfig config() { return config; }
     /** Optimizer steps done (HF {@code global_step}). */
     public long globalStep() { return globalStep; }

@@ -11,7 +11,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Benchmarks run each measured configuration in its own JVM, so that its peak RSS (VmHWM) is its own. */
+/**
+ * Benchmarks run each measured configuration in its own process (a JVM, or a Python reference), so that its peak
+ * RSS (VmHWM) is its own; the child reports one {@code RESULT k=v ...} line.
+ */
 final class ChildJvm {
 
     private ChildJvm() {}
@@ -28,6 +31,14 @@ final class ChildJvm {
         properties.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
         cmd.addAll(List.of(args));
+        return runCommand(cmd);
+    }
+
+    /**
+     * Runs any benchmark child (a JVM, a Python reference), echoes its output and returns its {@code RESULT k=v ...}
+     * line; a child that fails or prints no result fails the benchmark.
+     */
+    static Map<String, String> runCommand(List<String> cmd) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         Map<String, String> result = new LinkedHashMap<>();
         try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
@@ -40,8 +51,9 @@ final class ChildJvm {
                 System.out.println("  | " + line);
             }
         }
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException("child failed: " + String.join(" ", cmd));
+        int rc = p.waitFor();
+        if (rc != 0 || result.isEmpty()) {
+            throw new IllegalStateException("benchmark child failed (exit " + rc + "): " + String.join(" ", cmd));
         }
         return result;
     }

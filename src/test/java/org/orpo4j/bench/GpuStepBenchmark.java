@@ -7,13 +7,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -99,7 +95,7 @@ public final class GpuStepBenchmark {
                 GpuStepBenchmark.class.getName(), "child", c.name(), path,
                 Precision.valueOf(precision.toUpperCase(Locale.ROOT)).name(), Integer.toString(warmup),
                 Integer.toString(steps));
-        Map<String, String> r = runChild(cmd);
+        Map<String, String> r = ChildJvm.runCommand(cmd);
         r.put("impl", "orpo4j");
         return r;
     }
@@ -111,7 +107,7 @@ public final class GpuStepBenchmark {
                 "--intermediate", "" + c.intermediate(), "--pairs", "" + c.pairs(), "--length", "" + c.length(),
                 "--steps", "" + steps, "--warmup", "" + warmup, "--threads", "4", "--flops", "" + c.stepFlops(),
                 "--params", "" + c.parameters(), "--device", "cuda", "--dtype", precision);
-        Map<String, String> r = runChild(cmd);
+        Map<String, String> r = ChildJvm.runCommand(cmd);
         r.put("impl", "torch");
         r.put("case", c.name());
         r.put("path", "plain");
@@ -121,31 +117,6 @@ public final class GpuStepBenchmark {
         return r;
     }
 
-    /** Runs a child, echoes its output and parses its {@code RESULT k=v ...} line. */
-    private static Map<String, String> runChild(List<String> cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        Map<String, String> result = null;
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            for (String line; (line = in.readLine()) != null; ) {
-                if (line.startsWith("RESULT ")) {
-                    result = new LinkedHashMap<>();
-                    for (String kv : line.substring(7).trim().split(" ")) {
-                        int eq = kv.indexOf('=');
-                        result.put(kv.substring(0, eq), kv.substring(eq + 1));
-                    }
-                }
-                System.out.println("  | " + line);
-            }
-        }
-        int rc = p.waitFor();
-        if (rc != 0 || result == null) {
-            System.out.println("  | FAILED (exit " + rc + "): " + String.join(" ", cmd));
-            Map<String, String> failed = new LinkedHashMap<>();
-            failed.put("step_median_s", "NaN");
-            return failed;
-        }
-        return result;
-    }
 
     private static void report(List<Map<String, String>> rows, double peak) {
         System.out.println();

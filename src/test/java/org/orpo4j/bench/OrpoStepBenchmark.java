@@ -7,10 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -174,7 +171,7 @@ public final class OrpoStepBenchmark {
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
                 "-cp", System.getProperty("java.class.path"), OrpoStepBenchmark.class.getName(),
                 "child", c.name(), path, Integer.toString(steps)));
-        Map<String, String> r = runChild(cmd);
+        Map<String, String> r = ChildJvm.runCommand(cmd);
         r.put("impl", "orpo4j");
         return r;
     }
@@ -191,35 +188,13 @@ public final class OrpoStepBenchmark {
         if (checkpoint) {
             cmd.add("--checkpoint");
         }
-        Map<String, String> r = runChild(cmd);
+        Map<String, String> r = ChildJvm.runCommand(cmd);
         r.put("impl", "torch");
         r.put("case", c.name());
         r.put("path", checkpoint ? "plain" + CHECKPOINTED : "plain");
         return r;
     }
 
-    /** Runs a child, echoes its output and parses its {@code RESULT k=v ...} line. */
-    private static Map<String, String> runChild(List<String> cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        Map<String, String> result = null;
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            for (String line; (line = in.readLine()) != null; ) {
-                if (line.startsWith("RESULT ")) {
-                    result = new LinkedHashMap<>();
-                    for (String kv : line.substring(7).trim().split(" ")) {
-                        int eq = kv.indexOf('=');
-                        result.put(kv.substring(0, eq), kv.substring(eq + 1));
-                    }
-                }
-                System.out.println("  | " + line);
-            }
-        }
-        int rc = p.waitFor();
-        if (rc != 0 || result == null) {
-            throw new IllegalStateException("benchmark child failed (exit " + rc + "): " + String.join(" ", cmd));
-        }
-        return result;
-    }
 
     private static void report(List<Map<String, String>> rows) {
         System.out.println();

@@ -37,6 +37,35 @@ class DocsTest {
         }
     }
 
+    /** Each setting's row in docs/configuration.md names the flag the settings table gives it. */
+    @Test
+    void configurationMdNamesEachSettingsFlag() throws Exception {
+        String doc = Files.readString(Path.of("docs/configuration.md"));
+        int checked = 0;
+        for (org.orpo4j.train.Setting<?> s : org.orpo4j.train.Settings.ALL) {
+            if (s.flag() == null) {
+                continue;
+            }
+            Optional<String> row = doc.lines().filter(l -> l.startsWith("| `" + s.key() + "` |")
+                    || l.startsWith("| `" + s.key() + "`, ")).findFirst();
+            assertTrue(row.isPresent(), "docs/configuration.md has no row for " + s.key());
+            assertTrue(row.get().contains("`" + s.flag().name()), s.key() + " row names " + s.flag().name());
+            checked++;
+        }
+        assertTrue(checked >= 35, "checked " + checked);
+    }
+
+    /** init's help and docs/cli.md name the families that tie their head by default, as the model code knows them. */
+    @Test
+    void tiedDefaultsAgreeInHelpDocsAndCode() throws Exception {
+        String tied = String.join(", ", org.orpo4j.model.ModelConfig.tiedByDefault());
+        OptionSpec option = Main.newCommandLine().getSubcommands().get("init").getCommandSpec()
+                .findOption("--tie-word-embeddings");
+        assertTrue(String.join(" ", option.description()).contains("(tied: " + tied + ")"),
+                String.join(" ", option.description()));
+        assertTrue(Files.readString(Path.of("docs/cli.md")).contains("| the family's: on for " + tied + " |"), tied);
+    }
+
     @Test
     void cliMdDocumentsEveryFlagOfEveryCommand() throws Exception {
         String doc = Files.readString(Path.of("docs/cli.md"));

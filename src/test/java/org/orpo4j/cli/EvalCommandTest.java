@@ -90,8 +90,8 @@ class EvalCommandTest {
     void badUsage() {
         Cli.run("eval", "--model", model.toString()).assertOneLineError(2, "--data");
         Cli.run("eval", "--model", model.toString(), "--data", data.toString(), "--batch-size", "0")
-                .assertOneLineError(2, "perDeviceEvalBatchSize");
+                .assertOneLineError(2, "orpo4j eval: error: --batch-size 0 must be > 0");
         Cli.run("eval", "--model", model.toString(), "--data", data.toString(), "--max-length", "8",
-                "--max-prompt-length", "16").assertOneLineError(2, "maxPromptLength");
+                "--max-prompt-length", "16").assertOneLineError(2, "--max-prompt-length 16 must be in 1..8 (--max-length)");
     }
 }

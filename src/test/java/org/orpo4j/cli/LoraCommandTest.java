@@ -102,7 +102,7 @@ class LoraCommandTest {
                 tmp.resolve("x").toString()).assertOneLineError(1, noConfig + ": no adapter_config.json");
         Cli.run("train", "--model", model.toString(), "--data", train.toString(), "--output",
                 tmp.resolve("y").toString(), "--use-peft", "--lora-target-modules", "q_proj,qkv")
-                .assertOneLineError(2, "loraTargetModules: target module 'qkv' is not one of");
+                .assertOneLineError(2, "--lora-target-modules q_proj,qkv must be module names among q_proj,");
     }
 
     private static JsonNode evalJson(String... modelArgs) throws Exception {

@@ -151,10 +151,11 @@ class TrainCommandTest {
         Cli.run(train(out, "--warmup-steps", "3", "--warmup-ratio", "0.1"))
                 .assertOneLineError(2, "--warmup-steps", "--warmup-ratio");
         Cli.run(train(out, "--scheduler", "step")).assertOneLineError(2, "step", "linear, cosine, constant");
-        Cli.run(train(out, "--truncation", "middle")).assertOneLineError(2, "truncationMode", "middle");
-        Cli.run(train(out, "--lr", "-1")).assertOneLineError(2, "learningRate");
-        Cli.run(train(out, "--grad-accum", "0")).assertOneLineError(2, "gradientAccumulationSteps");
-        Cli.run(train(out, "--warmup-ratio", "2")).assertOneLineError(2, "warmupRatio");
+        Cli.run(train(out, "--truncation", "middle")).assertOneLineError(2, "--truncation middle must be keep_end or"
+                + " keep_start");
+        Cli.run(train(out, "--lr", "-1")).assertOneLineError(2, "--lr -1 must be >= 0");
+        Cli.run(train(out, "--grad-accum", "0")).assertOneLineError(2, "--grad-accum 0 must be > 0");
+        Cli.run(train(out, "--warmup-ratio", "2")).assertOneLineError(2, "--warmup-ratio 2 must be in [0, 1]");
         Cli.run(train(out, "--lr", "fast")).assertOneLineError(2, "--lr", "fast");
         assertFalse(Files.exists(out));
     }

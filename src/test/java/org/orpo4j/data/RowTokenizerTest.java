@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 
-/** Each rule of reference section 1, on a case where the wrong rule gives a different result. */
+/** Each tokenization rule of docs/data-formats.md, on a case where the wrong rule gives a different result. */
 class RowTokenizerTest {
 
     private static final long BOS = 128000;

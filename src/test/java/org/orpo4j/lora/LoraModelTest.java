@@ -150,7 +150,7 @@ class LoraModelTest {
         long[][] ids = {{3, 17, 40, 9, 88, 5, 61, 12}, {7, 7, 30, 2, 0, 0, 0, 0}};
         long[][] mask = {{1, 1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 0, 0, 0, 0}};
         IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
-                () -> LoraConfig.defaultTargets("phi3"));
+                () -> LoraConfig.defaultTargets(org.orpo4j.model.ModelConfig.load(base.resolve("config.json"))));
         assertEquals("PEFT has no default LoRA target modules for model_type 'phi3': set loraTargetModules "
                 + "(--lora-target-modules) to some of qkv_proj, o_proj, gate_up_proj, down_proj, or all-linear",
                 none.getMessage());
@@ -183,7 +183,9 @@ class LoraModelTest {
                 assertEquals(3 * 2 * 2, file.tensors().size());
             }
             lora.merge();
-            assertArrayEquals(adapted, logits(model, ids, mask), 1e-5f);
+            // float32: W + s·B·A is rounded once where the adapter path adds two products; through the layers
+            // (and the BLAS's thread split, which follows the machine's load) that moves logits near 1 by ~1e-5
+            assertArrayEquals(adapted, logits(model, ids, mask), 5e-5f);
             assertTrue(model.parameters().containsKey("model.layers.0.self_attn.qkv_proj.weight"), "still fused");
         }
     }
@@ -225,7 +227,7 @@ class LoraModelTest {
             Map<String, String> edits = Map.of("\"use_dora\": false", "\"use_dora\": true",
                     "\"modules_to_save\": null", "\"modules_to_save\": [\"lm_head\"]",
                     "\"bias\": \"none\"", "\"bias\": \"all\"",
-                    "\"q_proj\",", "\"c_attn\",");
+                    "\"q_proj\"", "\"c_attn\"");
             int k = 0;
             for (Map.Entry<String, String> edit : edits.entrySet()) {
                 Path dir = copy(good, tmp.resolve("bad" + k++));

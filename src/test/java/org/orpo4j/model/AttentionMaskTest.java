@@ -45,13 +45,17 @@ class AttentionMaskTest {
     void packedRowPiecesByPositionWithAWindow() {
         try (NDManager m = DjlRuntime.newManager(Device.cpu())) {
             // queries at positions 3, 4; keys: a prompt 0..2, a chosen answer 3..4, a rejected token at 3; window 3
-            float[] mask = AttentionMask.build(m, new long[] {3, 4}, new long[] {0, 1, 2, 3, 4, 3}, 3).toFloatArray();
+            float[] mask = AttentionMask.build(m, new long[] {3, 4}, new long[] {0, 1, 2, 3, 4, 3}, 3, 0)
+                    .toFloatArray();
             assertArrayEquals(new float[] {
                 H, 0, 0, 0, H, 0, //
                 H, H, 0, 0, 0, 0,
             }, mask);
-            float[] causal = AttentionMask.build(m, new long[] {1, 2}, new long[] {0, 1, 2}, null).toFloatArray();
+            float[] causal = AttentionMask.build(m, new long[] {1, 2}, new long[] {0, 1, 2}, null, 0).toFloatArray();
             assertArrayEquals(new float[] {0, 0, H, /**/ 0, 0, 0}, causal);
+            // pads at positions 2, 3 over a row of keys 0, 1 and the pads themselves: the pads are never visible
+            float[] pads = AttentionMask.build(m, new long[] {2, 3}, new long[] {0, 1, 2, 3}, null, 2).toFloatArray();
+            assertArrayEquals(new float[] {0, 0, H, H, /**/ 0, 0, H, H}, pads);
         }
     }
 

@@ -14,7 +14,7 @@ import org.orpo4j.safetensors.CheckpointReader;
 
 /**
  * One case under src/test/resources/golden/model, written by src/test/python/model_golden.py (llama, qwen, mistral)
- * or families_golden.py (gemma, gemma2, gemma3_text, phi3, smollm3).
+ * or families_golden.py (gemma, gemma2, gemma3_text, phi3, smollm3) with transformers' AutoModelForCausalLM.
  */
 record Golden(String name, Path dir, long[][] inputIds, long[][] attentionMask, long[] logitsShape, float[] logits,
         long[] greedyPrompt, long[] greedyTokens) {

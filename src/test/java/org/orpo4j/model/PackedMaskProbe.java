@@ -20,7 +20,7 @@ public final class PackedMaskProbe {
             positions[i] = i;
         }
         try (NDManager m = DjlRuntime.newManager(Device.cpu())) {
-            NDArray mask = AttentionMask.build(m, positions, positions, 64);
+            NDArray mask = AttentionMask.build(m, positions, positions, 64, 0);
             System.out.println("visible=" + mask.eq(0f).sum().getLong());
         }
     }

@@ -21,8 +21,8 @@ import org.orpo4j.safetensors.SafetensorsFile;
 
 /**
  * Five optimizer steps of gemma2 (sandwich norms, attention and final soft-caps, windows shorter than the pairs)
- * and phi3 (fused projections, partial rotary, longrope) against families_golden.py, the independent torch
- * forward under TRL ORPO + HF Trainer + torch AdamW: every logged metric within 1e-5 relative, every weight within
+ * and phi3 (fused projections, partial rotary, longrope) against families_golden.py: TRL's own ORPOTrainer on
+ * transformers' model under the HF Trainer with torch AdamW: every logged metric within 1e-5 relative, every weight within
  * 1e-6 absolute, with the plain loss and with the chunked one (which applies gemma2's final soft-cap itself).
  */
 class FamilyTrajectoryTest {

@@ -22,9 +22,10 @@ import org.orpo4j.runtime.DjlRuntime;
 import org.orpo4j.safetensors.SafetensorsFile;
 
 /**
- * Acceptance 1 of LoRA: five AdamW steps from a random adapter with non-zero B against lora_golden.py, plain
- * PyTorch following PEFT's semantics (weight decay 0.01, accumulation 2, a warmup step, clipping): every logged
- * metric within 1e-5 relative, every adapter tensor within 1e-6 absolute; the base weights untouched.
+ * Acceptance 1 of LoRA: five AdamW steps from a random adapter with non-zero B against lora_golden.py, TRL's
+ * ORPOTrainer with a PEFT LoraConfig, from and to PEFT's own adapter folders (weight decay 0.01, accumulation 2, a
+ * warmup step, clipping): every logged metric within 1e-5 relative (logits/*, means of values of either sign,
+ * relative to max(|mean|, 1)), every adapter tensor within 1e-5 absolute; the base weights untouched.
  */
 class LoraTrajectoryTest {
 
@@ -84,10 +85,9 @@ class LoraTrajectoryTest {
                     // the shared-prompt layout (the default) averages logits over the real positions only
                     boolean logits = metric.startsWith("logits/");
                     double w = want.get(logits ? "real_" + metric : metric).asDouble();
-                    // logits/* are means of thousands of logits of either sign, near 0: float32 summation order
-                    // (the BLAS's thread split follows the machine's load) moves them by ~1e-7 absolute
-                    double slack = logits ? (half ? 1e-4 : 1e-6) : 1e-12;
-                    assertEquals(w, (Double) lines.get(k).get(metric), (half ? 1e-2 : 1e-5) * Math.abs(w) + slack,
+                    // logits/* are means of values of either sign: relative to max(|mean|, 1)
+                    double scale = logits ? Math.max(Math.abs(w), 1) : Math.abs(w);
+                    assertEquals(w, (Double) lines.get(k).get(metric), (half ? 1e-2 : 1e-5) * scale + 1e-12,
                             metric + " at step " + (k + 1));
                 }
             }
@@ -100,7 +100,7 @@ class LoraTrajectoryTest {
                     float[] got = e.getValue().toFloatArray();
                     assertTrue(java.util.Arrays.equals(got, saved.readFloats(e.getKey())), "saved as trained");
                     for (int i = 0; i < want.length; i++) {
-                        assertEquals(want[i], got[i], half ? 2e-3 : 1e-6, e.getKey() + "[" + i + "]");
+                        assertEquals(want[i], got[i], half ? 2e-3 : 1e-5, e.getKey() + "[" + i + "]");
                         worst = Math.max(worst, Math.abs(want[i] - got[i]));
                     }
                 }

@@ -95,7 +95,8 @@ class OrpoConfigTest {
         assertEquals(List.of("q_proj", "v_proj"), defaults.loraConfig().targetModules());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> OrpoConfig.builder().loraTargetModules(List.of("qproj")).build());
-        assertTrue(e.getMessage().startsWith("loraTargetModules: target module 'qproj' is not one of"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("loraTargetModules = qproj must be module names among q_proj,"),
+                e.getMessage());
     }
 
     @Test

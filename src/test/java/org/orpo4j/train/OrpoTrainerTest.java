@@ -25,7 +25,7 @@ import org.orpo4j.runtime.GradMode;
 @ExtendWith(SingleThread.class)
 class OrpoTrainerTest {
 
-    /** TRL ORPOTrainer's logged metric names (reference section 4). */
+    /** TRL ORPOTrainer's logged metric names (docs/training.md). */
     static final List<String> TRL_METRICS = List.of("loss", "nll_loss", "log_odds_ratio", "log_odds_chosen",
             "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen",
             "logps/rejected", "logits/chosen", "logits/rejected");

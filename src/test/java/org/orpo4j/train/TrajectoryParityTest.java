@@ -32,8 +32,9 @@ import org.orpo4j.safetensors.SafetensorsFile;
 
 /**
  * Acceptance 1: five optimizer steps on a tiny random llama (4 pairs per micro-batch, accumulation 2, lr 1e-3,
- * 1 warmup step, file order, 16 pairs so epochs wrap) against trainer_golden.py, an independent torch
- * implementation of TRL ORPO + HF Trainer + torch AdamW: loss to 1e-4 relative, weights to 1e-5 absolute.
+ * 1 warmup step, file order, 16 pairs so epochs wrap) against trainer_golden.py: TRL's own ORPOTrainer
+ * (trl.experimental.orpo) on transformers' LlamaForCausalLM under the HF Trainer with torch AdamW: loss to 1e-4
+ * relative, weights to 1e-5 absolute.
  */
 class TrajectoryParityTest {
 

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
 /**
- * Every case of golden/data/chat_templates.json (Python jinja2 3.1 with transformers' environment, written by
+ * Every case of golden/data/chat_templates.json (transformers' own tokenizer.apply_chat_template, written by
  * src/test/python/chat_template_golden.py) renders to the same bytes, or raises the same raise_exception message.
  */
 class ChatTemplateGoldenTest {

@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.orpo4j.runtime.DjlRuntime;
 
 /** Writer -> reader round trips, sharding, BF16 output and the written header checked with an independent parser. */
-class CheckpointRoundTripTest {
+class CheckpointWriterReaderTest {
 
     @TempDir Path dir;
     NDManager manager;

@@ -1,4 +1,4 @@
-package org.orpo4j.data;
+package org.orpo4j.bench;
 
 import java.io.BufferedWriter;
 import java.nio.charset.StandardCharsets;
@@ -9,6 +9,10 @@ import java.sql.DriverManager;
 import java.sql.Statement;
 import java.util.Locale;
 import java.util.Random;
+import org.orpo4j.data.DataOptions;
+import org.orpo4j.data.HfTokenizer;
+import org.orpo4j.data.PreferenceDataset;
+import org.orpo4j.data.RawRecords;
 
 /**
  * Parquet read benchmark (a main, not a test): N rows in trl-lib/ultrafeedback_binarized's layout (a prompt string,
@@ -65,12 +69,7 @@ public final class ParquetReadBench {
 
     private static double rawRows(Path file) throws Exception {
         long t0 = System.nanoTime();
-        long n = 0;
-        try (RecordReader reader = RecordReader.open(file)) {
-            for (RecordReader.Raw raw; (raw = reader.next()) != null; ) {
-                n += raw.json().size();
-            }
-        }
+        long n = RawRecords.fields(file);
         if (n == 0) {
             throw new IllegalStateException("no rows read from " + file);
         }

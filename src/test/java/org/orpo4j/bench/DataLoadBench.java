@@ -1,4 +1,4 @@
-package org.orpo4j.data;
+package org.orpo4j.bench;
 
 import java.io.BufferedWriter;
 import java.lang.management.ManagementFactory;
@@ -8,6 +8,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
+import org.orpo4j.data.DataOptions;
+import org.orpo4j.data.HfTokenizer;
+import org.orpo4j.data.PreferenceDataset;
 
 /**
  * Loading benchmark (a main, not a test): writes N synthetic conversational rows (system + user prompt, one
