@@ -110,8 +110,8 @@ public final class NativeLoader {
 
     private static Choice decide() {
         if (Utils.getEnvOrSystemProperty(LIBRARY_PATH) != null) {
-            return new Choice(Source.USER_LIBRARY_PATH, null, null,
-                    "PYTORCH_LIBRARY_PATH is set, so DJL loads the JNI found there");
+            return new Choice(Source.USER_LIBRARY_PATH, null, null, "PYTORCH_LIBRARY_PATH is set, so DJL loads the JNI"
+                    + " found there: build one with bfloat16 for that torch (scripts/native/build-djl-jni.sh, docs/gpu.md)");
         }
         String explicit = System.getenv(ENV) != null ? System.getenv(ENV) : System.getProperty(PROPERTY);
         Platform platform = Platform.detectPlatform("pytorch");
@@ -145,8 +145,8 @@ public final class NativeLoader {
         }
         try (InputStream in = NativeLoader.class.getResourceAsStream(RESOURCE)) {
             if (in == null) {
-                return new Choice(Source.DJL, null, null, "this orpo4j was built without its native library (no C++"
-                        + " compiler or pip at build time): rebuild it with mvn package where both are (docs/native.md)");
+                return new Choice(Source.DJL, null, null, "this orpo4j carries no native library (mvn package builds"
+                        + " it on Linux x86-64 where a C++ compiler and pip are): rebuild it there (docs/native.md)");
             }
             byte[] bytes = in.readAllBytes();
             NativeBuild build = NativeBuild.find(bytes).orElseThrow(
