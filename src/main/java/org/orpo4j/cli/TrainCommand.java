@@ -91,6 +91,10 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalStateException(NativeFeatures.bfloat16Missing());
         }
         pairs.check();
+        if (config.get(Settings.GENERATE_DURING_EVAL) && !pairs.hasEval()) {
+            throw new ParameterException(spec.commandLine(), "--generate-during-eval needs held-out prompts:"
+                    + " --eval-data FILE or --eval-split SPLIT");
+        }
         // names and file lists first, then downloads, then the adapter against the base's config: nothing heavy
         // runs before every cheap check has passed, and no file is touched before the output is known to be safe
         ModelInputs inputs = ModelInputs.resolve(model, adapterOption.adapter);

@@ -39,7 +39,7 @@ public final class OutputDir {
     /**
      * Makes {@code out} ready for a run that starts from scratch: refuses a folder holding an earlier run with a
      * one-line error offering resume or overwrite; with {@code overwrite}, first deletes that run's metrics,
-     * checkpoints, skipped-rows file and weights (tokenizer files and config are rewritten anyway).
+     * checkpoints, samples, skipped-rows file and weights (tokenizer files and config are rewritten anyway).
      */
     public static void prepareFresh(Path out, boolean overwrite) throws IOException {
         List<Path> run = runFiles(out);
@@ -58,6 +58,7 @@ public final class OutputDir {
             CheckpointManager.deleteTree(p);
         }
         Files.deleteIfExists(out.resolve(SKIPPED_ROWS_FILE));
+        Files.deleteIfExists(out.resolve(SampleGeneration.FILE));
     }
 
     /**
