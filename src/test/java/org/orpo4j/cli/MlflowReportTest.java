@@ -131,6 +131,43 @@ class MlflowReportTest {
         TensorBoardReportTest.assertScalarsMatch(out, tensorBoard);
     }
 
+    /** Training that throws ends its MLflow run FAILED, with what it logged before; no artifacts are uploaded. */
+    @Test
+    void aRunThatThrowsEndsFailedWithWhatItLogged() throws Exception {
+        Path out = tmp.resolve("thrown");
+        OrpoConfig config = OrpoConfig.builder().outputDir(out.toString()).learningRate(1e-2).maxSteps(6)
+                .perDeviceTrainBatchSize(4).loggingSteps(1).set(Settings.REPORT_TO, List.of("mlflow"))
+                .set(Settings.RUN_NAME, "thrown").build();
+        TrainerListener failing = new TrainerListener() {
+            @Override
+            public void onStep(TrainerState state, TrainerControl control) {
+                if (state.globalStep() == 3) {
+                    throw new IllegalStateException("a listener failed at step 3");
+                }
+            }
+        };
+        try (Trackers trackers = Trackers.open(config, Map.of("MLFLOW_TRACKING_URI", server.uri(),
+                "MLFLOW_EXPERIMENT_NAME", "orpo4j-thrown"));
+                HfTokenizer tokenizer = HfTokenizer.load(model);
+                NDManager manager = DjlRuntime.newManager(DjlRuntime.defaultDevice());
+                CausalLm lm = CausalLm.load(model, manager)) {
+            OrpoTrainer trainer = new OrpoTrainer(lm, config).tokenizerDir(model);
+            trackers.listeners().forEach(trainer::addListener);
+            trainer.addListener(failing);
+            PairSource pairs = PairSource.of(TrainData.load(List.of(train), tokenizer, config.dataOptions(),
+                    new java.util.LinkedHashMap<>()));
+            IllegalStateException thrown = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> trainer.train(pairs, null));
+            assertEquals("a listener failed at step 3", thrown.getMessage());
+        }
+        JsonNode run = TrackingPython.json("mlflow_run.py", server.uri(), "orpo4j-thrown", "thrown");
+        assertEquals("FAILED", run.get("run").get("status").asText());
+        List<Long> steps = new ArrayList<>();
+        run.get("metrics").get("loss").forEach(m -> steps.add(m.get(0).asLong()));
+        assertEquals(List.of(1L, 2L), steps); // step 3 threw before its log
+        assertEquals(0, run.get("artifacts").size(), run.get("artifacts").toString());
+    }
+
     /** Status, params, every value at every step, the artifacts and the samples table of a finished run. */
     static void assertRunHoldsEverything(Path out, JsonNode run, OrpoConfig config) throws Exception {
         assertEquals("FINISHED", run.get("run").get("status").asText());
