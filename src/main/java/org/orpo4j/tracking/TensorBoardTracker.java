@@ -209,7 +209,7 @@ public final class TensorBoardTracker implements TrainerListener, AutoCloseable 
         }
         try {
             action.run();
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | LinkageError e) { // LinkageError: protobuf-java missing
             failed = true;
             LOG.warn("TensorBoard: cannot write {} ({}); training goes on, TensorBoard logging stops here"
                     + " (metrics.jsonl has every value)", file == null ? "OUTPUT/runs" : file.path(), e.toString());

@@ -26,13 +26,29 @@ public final class Trackers implements AutoCloseable {
         List<TrainerListener> made = new ArrayList<>();
         for (String name : config.get(Settings.REPORT_TO)) {
             switch (name) {
-                case "tensorboard" -> made.add(new TensorBoardTracker());
-                case "mlflow" -> made.add(new MlflowTracker(MlflowSettings.fromEnvironment(environment)));
+                case "tensorboard" -> {
+                    require("com.google.protobuf.Message", "com.google.protobuf:protobuf-java", "TensorBoard files");
+                    made.add(new TensorBoardTracker());
+                }
+                case "mlflow" -> {
+                    require("org.mlflow.tracking.MlflowClient", "org.mlflow:mlflow-client", "MLflow");
+                    made.add(new MlflowTracker(MlflowSettings.fromEnvironment(environment)));
+                }
                 case "jsonl", "none" -> { }
                 default -> throw new IllegalArgumentException("unknown tracker " + name); // the setting's check
             }
         }
         return new Trackers(made);
+    }
+
+    /** Refuses, in one line, a tracker whose optional library is not on the class path. */
+    private static void require(String className, String artifact, String what) {
+        try {
+            Class.forName(className, false, Trackers.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new IllegalArgumentException(what + " need " + artifact + " on the class path (an optional"
+                    + " dependency of orpo4j: add it to the build; the CLI carries it)");
+        }
     }
 
     /** The trackers, to add to the trainer. */

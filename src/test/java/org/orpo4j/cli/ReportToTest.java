@@ -115,6 +115,28 @@ class ReportToTest {
         assertTrue(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start) < 120, "no long wait at the end");
     }
 
+    /** A library user without the optional libraries is told which one a tracker needs, before anything loads. */
+    @Test
+    void aTrackerWithoutItsLibraryNamesIt() throws Exception {
+        String classPath = String.join(":", java.util.Arrays.stream(System.getProperty("java.class.path").split(":"))
+                .filter(jar -> !jar.contains("protobuf-java") && !jar.contains("mlflow-client")).toList());
+        for (String[] tracker : new String[][] {{"tensorboard", "TensorBoard files need com.google.protobuf:protobuf-java"},
+                {"mlflow", "MLflow need org.mlflow:mlflow-client"}}) {
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                    .toString(), "-Dai.djl.offline=true", "-cp", classPath, Main.class.getName()));
+            cmd.addAll(args(tmp.resolve("no-library"), "--report-to", tracker[0]));
+            ProcessBuilder builder = new ProcessBuilder(cmd).redirectErrorStream(true);
+            builder.environment().put("MLFLOW_TRACKING_URI", "http://127.0.0.1:9");
+            Process p = builder.start();
+            String output = new String(p.getInputStream().readAllBytes());
+            assertTrue(p.waitFor(2, TimeUnit.MINUTES));
+            assertEquals(2, p.exitValue(), output);
+            assertEquals(1, output.lines().count(), output);
+            assertTrue(output.contains("--report-to " + tracker[0] + ": " + tracker[1] + " on the class path"), output);
+        }
+        assertFalse(Files.exists(tmp.resolve("no-library")));
+    }
+
     record Child(int exitCode, String output) {}
 
     /** orpo4j in a child JVM with no MLFLOW_ variable but {@code env}; stdout and stderr together. */
