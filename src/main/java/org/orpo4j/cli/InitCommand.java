@@ -61,7 +61,8 @@ final class InitCommand implements Callable<Integer> {
     int maxPositions;
 
     @Option(names = "--tie-word-embeddings", negatable = true,
-            description = "Share the embedding matrix with the LM head. Default: the family's (tied: gemma, smollm3).")
+            description = "Share the embedding matrix with the LM head. Default: the family's (tied: gemma, gemma2,"
+                    + " gemma3_text, smollm3).")
     Boolean tieWordEmbeddings;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "Initialisation seed. Default: ${DEFAULT-VALUE}.")

@@ -141,6 +141,11 @@ public final class ModelConfig {
         return new ModelConfig(config.deepCopy(), source);
     }
 
+    /** The model types whose config class ties the LM head to the embedding unless told otherwise. */
+    public static List<String> tiedByDefault() {
+        return java.util.Arrays.stream(Family.values()).filter(Family::defaultTied).map(f -> f.modelType).toList();
+    }
+
     /** A builder for tiny test/demo configs of {@code modelType}, pre-filled with small valid sizes. */
     public static Builder builder(String modelType) {
         Family family = Family.of(modelType);

@@ -2,6 +2,7 @@ package org.orpo4j.safetensors;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -101,8 +102,11 @@ final class SafetensorsWriter {
                 throw new SafetensorsException(file + ": tensor '" + e.name() + "': NDArray gave " + data.remaining()
                         + " bytes, expected " + sourceBytes);
             }
-            if (e.dtype() == DType.BF16) {
+            boolean bf16Source = cpu.getDataType() == DataType.BFLOAT16; // a LoRA base trained under bf16
+            if (e.dtype() == DType.BF16 && !bf16Source) {
                 writeBf16(out, data.asFloatBuffer());
+            } else if (e.dtype() == DType.F32 && bf16Source) {
+                widenBf16(out, data.asShortBuffer());
             } else {
                 writeFully(out, data);
             }
@@ -121,6 +125,20 @@ final class SafetensorsWriter {
             int n = Math.min(in.remaining(), CONVERT_CHUNK);
             for (int i = 0; i < n; i++) {
                 staging.putShort(FloatFormats.f32ToBf16(in.get()));
+            }
+            writeFully(out, staging.flip());
+        }
+    }
+
+    /** bfloat16 values as float32 (exact: the upper half of the float32 bits). */
+    private static void widenBf16(FileChannel out, java.nio.ShortBuffer in) throws IOException {
+        ByteBuffer staging = ByteBuffer.allocateDirect(4 * Math.min(in.remaining(), CONVERT_CHUNK))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        while (in.hasRemaining()) {
+            staging.clear();
+            int n = Math.min(in.remaining(), CONVERT_CHUNK);
+            for (int i = 0; i < n; i++) {
+                staging.putFloat(FloatFormats.bf16ToF32(in.get()));
             }
             writeFully(out, staging.flip());
         }

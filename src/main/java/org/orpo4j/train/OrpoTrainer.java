@@ -101,6 +101,7 @@ public final class OrpoTrainer {
         TrainedWeights weights = trainedWeights();
         Map<String, NDArray> params = weights.parameters();
         TrainerState state = TrainerState.plan(config, train);
+        SampleGeneration.check(config, eval, tokenizerDir);
         RunStart start = RunStart.open(config, out, state, weights);
         if (start.finished()) {
             return TrainResult.finished(state, out);
@@ -108,7 +109,9 @@ public final class OrpoTrainer {
         config.write(out.resolve(OrpoConfig.FILE));
         NDArray first = params.values().iterator().next();
         try (NDManager root = first.getManager().newSubManager(); AdamW adamw = AdamW.of(params, config);
-                MetricsWriter metrics = start.restore(weights, adamw, state, root)) {
+                MetricsWriter metrics = start.restore(weights, adamw, state, root);
+                SampleGeneration samples = SampleGeneration.open(config, model, eval, tokenizerDir, out,
+                        start.resumedStep(state))) {
             CheckpointManager checkpoints = new CheckpointManager(out, config.saveTotalLimit());
             LOG.info("training {} steps ({} per epoch, {} micro-batches of {} pairs, accumulation {}) on {} in {}",
                     state.maxSteps(), state.stepsPerEpoch(), state.microBatchesPerEpoch(),
@@ -120,16 +123,19 @@ public final class OrpoTrainer {
             try (TrainingPrecision precision = TrainingPrecision.start(model, config.precision(),
                     start.checkpoint().orElse(null), params)) {
                 GradientAccumulation gradients = new GradientAccumulation(model, config, stepLoss, train,
-                        sharedPromptFor(weights));
+                        sharedPromptFor(weights, train));
                 // the checkpoint resumed from is not saved again (a kill while replacing it could lose it)
                 TrainingLoop loop = new TrainingLoop(config, state, train, eval, gradients, evaluation, weights,
-                        params, adamw, precision, checkpoints, metrics, listeners, () -> stopRequest, tokenizerDir,
-                        start.savedStep(checkpoints, state));
+                        params, adamw, precision, checkpoints, metrics, samples, listeners, () -> stopRequest,
+                        tokenizerDir, start.savedStep(checkpoints, state));
                 control = loop.control();
                 outcome = loop.run(root);
             }
             if (!outcome.stopped()) {
                 saveFinal(weights, params, out);
+            }
+            for (TrainerListener l : listeners) {
+                l.onTrainEnd(state, control);
             }
             return new TrainResult(state.globalStep(), outcome.lastLog(), outcome.evalMetrics(), out,
                     control.reason(), false);
@@ -138,16 +144,24 @@ public final class OrpoTrainer {
 
     /**
      * Whether this run trains on the shared-prompt layout: as configured, unless LoRA dropout must draw one mask per
-     * row (TRL's two rows do), which one shared prompt cannot carry.
+     * row (TRL's two rows do), which one shared prompt cannot carry, or the source cannot split its pairs.
      */
-    private boolean sharedPromptFor(TrainedWeights weights) {
-        boolean shared = config.sharedPrompt() && !weights.drawsAtRandom();
-        if (config.sharedPrompt() && !shared) {
+    private boolean sharedPromptFor(TrainedWeights weights, PairSource train) {
+        if (!config.sharedPrompt()) {
+            return false;
+        }
+        if (weights.drawsAtRandom()) {
             LOG.info("LoRA dropout {} draws independent masks for the chosen and rejected rows, as TRL's two rows do:"
                     + " this run computes two rows per pair (loraDropout 0 keeps the shared prompt)",
                     config.loraDropout());
+            return false;
         }
-        return shared;
+        if (train.sharedPrompt(new int[] {0}).isEmpty()) {
+            LOG.info("this PairSource does not split its pairs into prompt and answers (PairSource.sharedPrompt):"
+                    + " training on TRL's two padded rows");
+            return false;
+        }
+        return true;
     }
 
     /** The trained weights (or adapter) into the output folder, refused when not finite. */

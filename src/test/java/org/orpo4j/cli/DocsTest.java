@@ -31,6 +31,10 @@ class DocsTest {
                 assertEquals("null", shown, knob.getKey());
             } else if (value.isNumber()) {
                 assertEquals(value.asDouble(), Double.parseDouble(shown), knob.getKey());
+            } else if (value.isArray()) {
+                java.util.List<String> items = new java.util.ArrayList<>();
+                value.forEach(v -> items.add(v.asText()));
+                assertEquals(String.join(",", items), shown, knob.getKey());
             } else {
                 assertEquals(value.asText(), shown, knob.getKey());
             }
@@ -53,6 +57,17 @@ class DocsTest {
             checked++;
         }
         assertTrue(checked >= 35, "checked " + checked);
+    }
+
+    /** init's help and docs/cli.md name the families that tie their head by default, as the model code knows them. */
+    @Test
+    void tiedDefaultsAgreeInHelpDocsAndCode() throws Exception {
+        String tied = String.join(", ", org.orpo4j.model.ModelConfig.tiedByDefault());
+        OptionSpec option = Main.newCommandLine().getSubcommands().get("init").getCommandSpec()
+                .findOption("--tie-word-embeddings");
+        assertTrue(String.join(" ", option.description()).contains("(tied: " + tied + ")"),
+                String.join(" ", option.description()));
+        assertTrue(Files.readString(Path.of("docs/cli.md")).contains("| the family's: on for " + tied + " |"), tied);
     }
 
     @Test

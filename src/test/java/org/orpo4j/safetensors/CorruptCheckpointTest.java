@@ -215,7 +215,7 @@ class CorruptCheckpointTest {
     void writerRefusesTypesItCannotStore() {
         try (NDManager m = DjlRuntime.newManager(Device.cpu())) {
             Map<String, NDArray> t = Map.of("flags", m.create(new boolean[] {true}));
-            assertEquals(dir + ": tensor 'flags': cannot save an NDArray of type boolean (FLOAT32, INT64 or INT32)",
+            assertEquals(dir + ": tensor 'flags': cannot save an NDArray of type boolean (FLOAT32, BFLOAT16, INT64 or INT32)",
                     message(IllegalArgumentException.class,
                             () -> CheckpointWriter.write(dir, t, SaveOptions.defaults())));
         }
