@@ -91,14 +91,16 @@ final class HubHttp {
                 LOG.warn("{}: {}: {} ({}); {}", id, what, e.getMessage() == null ? e.getClass().getSimpleName()
                         : e.getMessage(), "attempt " + attempt + " of " + ATTEMPTS,
                         attempt < ATTEMPTS ? "retrying" : "giving up");
-                pause(attempt);
+                if (attempt < ATTEMPTS) {
+                    pause(attempt);
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted", e);
             }
         }
         throw new HubException(id + ": " + what + ": failed after " + ATTEMPTS + " attempts: " + last.getMessage()
-                + " (run the push again: what reached the hub is not sent twice)");
+                + " (run the push again: files the hub holds already are not sent twice)");
     }
 
     /** True when {@code uri} is the hub's own scheme, host and port: the only place the token goes. */

@@ -34,7 +34,7 @@ import org.orpo4j.runtime.Json;
  * basic PUT, or multipart with {@code chunk_size} and numbered part URLs on a second "storage" port, then a
  * completion the hub checks against the sha256), LFS verify, and NDJSON commits whose lfsFile lines must name
  * uploaded bytes of the stated size. Counts every file byte it receives. Faults on demand: a part cut half way
- * once, commits answered 503.
+ * once, parts or commits answered 503.
  */
 public final class FakeUploadHub implements AutoCloseable {
 
@@ -64,6 +64,8 @@ public final class FakeUploadHub implements AutoCloseable {
     public final AtomicLong fileBytes = new AtomicLong();
     /** Part numbers ("oid/n") to cut half way, once each. */
     public final Set<String> cutPartOnce = ConcurrentHashMap.newKeySet();
+    /** Part numbers ("oid/n") the storage answers 503 while they are listed (an outage outlasting the retries). */
+    public final Set<String> refuseParts = ConcurrentHashMap.newKeySet();
     /** Answer every commit with 503. */
     public volatile boolean commitsFail;
     public final List<String> log = Collections.synchronizedList(new ArrayList<>());
@@ -229,6 +231,11 @@ public final class FakeUploadHub implements AutoCloseable {
             reply(x, 200, "");
         } else if (part.matches()) {
             String key = part.group(1) + "/" + part.group(2);
+            if (refuseParts.contains(key)) {
+                body(x, null);
+                error(x, 503, "Slow Down");
+                return;
+            }
             byte[] bytes = body(x, cutPartOnce.remove(key) ? key : null);
             if (bytes == null) {
                 return; // cut: the connection closes without an answer

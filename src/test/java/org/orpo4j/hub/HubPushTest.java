@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Acceptance: a folder with a 50 MB weights file goes up to a loopback hub (FakeUploadHub checks every request as
- * the hub does), a cut part is resent alone, a push whose commit failed resends no LFS bytes, a second push of the
+ * the hub does), a cut part is resent alone, a push stopped by a storage outage is resumed by the next push without
+ * the files it had stored, a push whose commit failed resends no LFS bytes, a second push of the
  * same folder sends no file bytes and makes no commit, and a wrong token is one line naming the 401.
  */
 class HubPushTest {
@@ -123,6 +124,36 @@ class HubPushTest {
                 .filter(x -> !x.getKey().equals("model.safetensors")).mapToLong(x -> x.getValue().length).sum();
         assertEquals(afterFirst + small, hub.fileBytes.get(), "the 50 MB went up once");
         assertArrayEquals(weights, hub.repos.get("org/tuned").branches.get("main").get("model.safetensors"));
+    }
+
+    @Test
+    void anInterruptedPushResumesFromTheFilesItSent() throws Exception {
+        // two shards; the storage refuses the second shard's second part until the outage ends
+        Files.move(folder.resolve("model.safetensors"), folder.resolve("model-00001-of-00002.safetensors"));
+        byte[] second = new byte[20 << 20];
+        new Random(2).nextBytes(second);
+        Files.write(folder.resolve("model-00002-of-00002.safetensors"), second);
+        String oid = UploadFile.of("s", folder.resolve("model-00002-of-00002.safetensors")).sha256();
+        hub.refuseParts.add(oid + "/2");
+        HubException e = assertThrows(HubException.class,
+                () -> push(FakeUploadHub.TOKEN).push(folder, "org/tuned", HubPush.Options.defaults()));
+        assertEquals("org/tuned: model-00002-of-00002.safetensors part 2: failed after 4 attempts: HTTP 503 from"
+                + " 127.0.0.1 (run the push again: files the hub holds already are not sent twice)", e.getMessage());
+        assertTrue(hub.repos.get("org/tuned").commits.isEmpty(), "nothing committed");
+        long afterFirst = hub.fileBytes.get();
+        assertEquals(BIG + 8L * (1 << 20) * (1 + 4), afterFirst, "the first shard, then part 1 once and part 2 four times");
+
+        hub.refuseParts.clear();
+        HubPush.Result r = push(FakeUploadHub.TOKEN).push(folder, "org/tuned", HubPush.Options.defaults());
+        Map<String, byte[]> files = hub.repos.get("org/tuned").branches.get("main");
+        assertArrayEquals(weights, files.get("model-00001-of-00002.safetensors"));
+        assertArrayEquals(second, files.get("model-00002-of-00002.safetensors"));
+        long small = files.entrySet().stream().filter(x -> !x.getKey().endsWith(".safetensors"))
+                .mapToLong(x -> x.getValue().length).sum();
+        assertEquals(second.length + small, hub.fileBytes.get() - afterFirst,
+                "the 50 MB shard the first push stored is not sent again; the cut shard is sent whole");
+        assertEquals(second.length + small, r.bytesSent());
+        assertEquals(1, hub.repos.get("org/tuned").commits.size());
     }
 
     @Test
