@@ -59,11 +59,6 @@ final class GgufWriter {
         return (n + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
     }
 
-    /** The tensor the next {@link #writeTensor} call must carry. */
-    GgufTensorInfo nextTensor() {
-        return next < tensors.size() ? tensors.get(next) : null;
-    }
-
     /** Appends part of the current tensor's data; {@link #endTensor} pads it once all of it is written. */
     void writeTensor(ByteBuffer data) throws IOException {
         emit(data);

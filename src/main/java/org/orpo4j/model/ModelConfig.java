@@ -196,9 +196,6 @@ public final class ModelConfig {
     /** The RoPE base of the sliding-window layers: gemma3's {@code rope_local_base_freq}, else {@link #ropeTheta}. */
     public double slidingRopeTheta() { return layers.stream().filter(l -> l.window() != null && l.rope() != null)
             .mapToDouble(l -> l.rope().theta()).findFirst().orElse(ropeTheta); }
-    /** The dimensions RoPE rotates in each head: head_dim, or phi3's {@code partial_rotary_factor} of it. */
-    public int rotaryDim() { return layers.stream().map(LayerSpec::rope).filter(r -> r != null)
-            .mapToInt(RopeSpec::rotaryDim).findFirst().orElse(headDim); }
     public int maxPositionEmbeddings() { return maxPositionEmbeddings; }
     /** True when lm_head shares the embedding matrix (then no {@code lm_head.weight} in the checkpoint). */
     public boolean tieWordEmbeddings() { return tieWordEmbeddings; }
