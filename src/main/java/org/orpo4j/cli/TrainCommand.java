@@ -158,7 +158,8 @@ final class TrainCommand implements Callable<Integer> {
             throws IOException {
         String repo = config.get(Settings.HUB_MODEL_ID) != null ? config.get(Settings.HUB_MODEL_ID)
                 : output.toAbsolutePath().normalize().getFileName().toString();
-        List<String> datasets = pairs.dataset != null ? List.of(pairs.dataset) : List.of();
+        List<String> datasets = pairs.dataset != null ? List.of(pairs.dataset)
+                : pairs.data != null ? List.of(pairs.data.getFileName().toString()) : List.of();
         HubPush.Result r = pusher.push(modelDir, repo, new HubPush.Options(false, "main", "End of training",
                 inputs.baseName(), datasets, true));
         out.println(r.commit() == null ? "pushed nothing: " + r.repo() + " has these files already"

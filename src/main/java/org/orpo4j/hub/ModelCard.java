@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -14,7 +13,7 @@ import org.orpo4j.runtime.Json;
  * The README.md a pushed folder gets when it has none: the hub's card metadata (base model, data sets, library,
  * tags) in YAML front matter, then what was trained, from what, on which data, and the ORPO settings of the run
  * ({@code orpo_config.json}). The base model is the one given, else the adapter's {@code base_model_name_or_path},
- * else config.json's {@code _name_or_path}.
+ * else config.json's {@code _name_or_path}; a data set may be a hub name or a local file's name.
  */
 public final class ModelCard {
 
@@ -26,13 +25,14 @@ public final class ModelCard {
         String base = baseModel != null ? baseModel : readText(folder.resolve(adapter ? "adapter_config.json"
                 : "config.json"), adapter ? "base_model_name_or_path" : "_name_or_path");
         List<String> data = datasets == null ? List.of() : datasets;
+        List<String> hubData = data.stream().map(ModelCard::withoutRevision).filter(ModelCard::isHubName).toList();
         StringBuilder b = new StringBuilder("---\n");
-        if (base != null) {
-            b.append("base_model: ").append(yaml(base)).append('\n');
+        if (base != null && isHubName(withoutRevision(base))) {
+            b.append("base_model: ").append(yaml(withoutRevision(base))).append('\n');
         }
-        if (!data.isEmpty()) {
+        if (!hubData.isEmpty()) {
             b.append("datasets:\n");
-            data.forEach(d -> b.append("- ").append(yaml(d)).append('\n'));
+            hubData.forEach(d -> b.append("- ").append(yaml(d)).append('\n'));
         }
         b.append("library_name: ").append(adapter ? "peft" : "transformers").append('\n');
         b.append("tags:\n- orpo\n- orpo4j\n").append(adapter ? "- lora\n" : "");
@@ -52,14 +52,28 @@ public final class ModelCard {
             JsonNode config = Json.untrusted().readTree(settings.toFile());
             for (Iterator<Map.Entry<String, JsonNode>> it = config.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
-                b.append("| ").append(e.getKey()).append(" | ")
-                        .append(e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString())
-                        .append(" |\n");
+                String value = e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString();
+                b.append("| ").append(e.getKey()).append(" | ").append(cell(value)).append(" |\n");
             }
         }
-        List<String> lines = new ArrayList<>();
-        b.toString().lines().forEach(lines::add);
-        return String.join("\n", lines) + "\n";
+        return b.toString();
+    }
+
+    /**
+     * True for a hub name ({@code org/name}) that is no local path: the hub refuses a card whose {@code base_model}
+     * or {@code datasets} metadata names no repository, so local folders and files are named in the text only.
+     */
+    private static boolean isHubName(String s) {
+        return s.contains("/") && RepoId.looksLikeRepo(s) && !Files.exists(Path.of(s));
+    }
+
+    private static String withoutRevision(String name) {
+        return name.replaceFirst("@.*$", "");
+    }
+
+    /** A table cell: a pipe or a line break would end the cell or the table. */
+    private static String cell(String s) {
+        return s.replace("|", "\\|").replaceAll("\\R", " ");
     }
 
     private static String readText(Path json, String field) throws IOException {

@@ -105,7 +105,8 @@ class ExportPushCommandTest {
             Map<String, byte[]> files = hub.repos.get("org/tiny-lora").branches.get("main");
             assertTrue(files.containsKey("adapter_model.safetensors") && files.containsKey("adapter_config.json"));
             String card = new String(files.get("README.md"), StandardCharsets.UTF_8);
-            assertTrue(card.contains("base_model: " + model) || card.contains("base_model: \"" + model), card);
+            assertTrue(card.contains("A LoRA adapter for `" + model + "`"), card);
+            assertFalse(card.contains("base_model:"), "a local base is no hub metadata: " + card);
             assertTrue(card.contains("library_name: peft"), card);
             Child again = child(Map.of("HF_ENDPOINT", hub.endpoint().toString(), "HF_TOKEN", FakeUploadHub.TOKEN),
                     "push", "--folder", adapter.toString(), "--repo", "org/tiny-lora");
@@ -135,6 +136,7 @@ class ExportPushCommandTest {
             assertTrue(Files.isDirectory(out.resolve("checkpoint-1")));
             String card = new String(files.get("README.md"), StandardCharsets.UTF_8);
             assertTrue(card.contains("| pushToHub | true |") && card.contains("| hubModelId | org/tiny-orpo |"), card);
+            assertTrue(card.contains("by orpo4j on `" + train.getFileName() + "`.") && !card.contains("datasets:"), card);
             Child noToken = child(Map.of("HF_ENDPOINT", hub.endpoint().toString(), "HF_TOKEN_PATH",
                     tmp.resolve("none").toString()), "train", "--model", model.toString(), "--data", train.toString(),
                     "--output", tmp.resolve("never").toString(), "--push-to-hub");
