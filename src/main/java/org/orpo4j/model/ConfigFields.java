@@ -74,12 +74,16 @@ final class ConfigFields {
         return optDouble(raw, field, fallback);
     }
 
-    /** A number, null when the file states null, {@code fallback} when it does not state the field at all. */
-    Double optNullableDouble(String field, Double fallback) {
-        if (!raw.has(field)) {
-            return fallback;
+    /**
+     * A soft-cap: a positive number, null when the file states null, {@code fallback} when it does not state the
+     * field at all.
+     */
+    Double optSoftcap(String field, Double fallback) {
+        Double cap = !raw.has(field) ? fallback : raw.get(field).isNull() ? null : optDouble(field, Double.NaN);
+        if (cap != null && !(cap > 0)) {
+            throw new IllegalArgumentException(source + ": field '" + field + "' must be positive, got " + cap);
         }
-        return raw.get(field).isNull() ? null : optDouble(field, Double.NaN);
+        return cap;
     }
 
     double requiredDouble(JsonNode obj, String field, String prefix) {

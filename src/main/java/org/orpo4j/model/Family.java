@@ -110,13 +110,13 @@ enum Family {
 
     /** The attention logit soft-cap its config class applies (gemma2: 50 by default; gemma3 stores one, unused). */
     Double attnLogitSoftcapping(ConfigFields f) {
-        return this == GEMMA2 ? f.optNullableDouble("attn_logit_softcapping", 50.0) : null;
+        return this == GEMMA2 ? f.optSoftcap("attn_logit_softcapping", 50.0) : null;
     }
 
     /** The final logit soft-cap (gemma2: 30 by default; gemma3: none unless set). */
     Double finalLogitSoftcapping(ConfigFields f) {
-        return this == GEMMA2 ? f.optNullableDouble("final_logit_softcapping", 30.0)
-                : this == GEMMA3_TEXT ? f.optNullableDouble("final_logit_softcapping", null) : null;
+        return this == GEMMA2 ? f.optSoftcap("final_logit_softcapping", 30.0)
+                : this == GEMMA3_TEXT ? f.optSoftcap("final_logit_softcapping", null) : null;
     }
 
     /**

@@ -108,11 +108,6 @@ public final class ModelConfig {
                 : headDim, -0.5);
         this.attnLogitSoftcapping = family.attnLogitSoftcapping(f);
         this.finalLogitSoftcapping = family.finalLogitSoftcapping(f);
-        for (Double cap : new Double[] {attnLogitSoftcapping, finalLogitSoftcapping}) {
-            if (cap != null && !(cap > 0)) {
-                throw new IllegalArgumentException(source + ": soft-capping values must be positive, got " + cap);
-            }
-        }
         this.bosTokenId = f.optInt("bos_token_id");
         this.eosTokenIds = f.optIntList("eos_token_id");
         this.padTokenId = f.optInt("pad_token_id");
@@ -164,10 +159,7 @@ public final class ModelConfig {
             }
         }
         try {
-            Path parent = configJson.toAbsolutePath().getParent();
-            if (parent != null) {
-                Files.createDirectories(parent);
-            }
+            Files.createDirectories(configJson.toAbsolutePath().getParent());
             AtomicFiles.write(configJson, (JSON.writeValueAsString(out) + "\n").getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new UncheckedIOException(configJson + ": cannot write config: " + e.getMessage(), e);

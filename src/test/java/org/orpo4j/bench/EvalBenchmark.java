@@ -18,8 +18,8 @@ import org.orpo4j.train.PairSource;
 /**
  * Hand-run benchmark of evaluation on the shared-prompt layout against TRL's two rows (docs/benchmarks.md#evaluation):
  * {@code OrpoTrainer.evaluate} of the SmolLM2-135M shape on batches of 2 pairs of 384 + 128 + 128 tokens (prompt,
- * chosen, rejected), both layouts in one JVM on the same model, 1 warm-up and the median of 5; every {@code eval_}
- * value of the two layouts is compared. Usage: {@code EvalBenchmark [--runs 5] [--pairs 8]}.
+ * chosen, rejected), both layouts in one JVM on the same model, runs interleaved, 1 warm-up each and the median of
+ * 5; every {@code eval_} value of the two layouts is compared. Usage: {@code EvalBenchmark [--runs 5] [--pairs 8]}.
  */
 public final class EvalBenchmark {
 
@@ -46,20 +46,25 @@ public final class EvalBenchmark {
         try (NDManager root = DjlRuntime.newManager(DjlRuntime.defaultDevice());
                 CausalLm lm = CausalLm.random(shape.config(), root, 1)) {
             double[][] times = new double[2][runs];
+            List<OrpoTrainer> trainers = new ArrayList<>();
             List<Map<String, Double>> metrics = new ArrayList<>();
             for (int layout = 0; layout < 2; layout++) {
                 OrpoTrainer trainer = new OrpoTrainer(lm, OrpoConfig.builder().perDeviceEvalBatchSize(2)
                         .sharedPrompt(layout == 1).build());
+                trainers.add(trainer);
                 metrics.add(trainer.evaluate(source)); // warm-up
-                for (int r = 0; r < runs; r++) {
+            }
+            for (int r = 0; r < runs; r++) { // interleaved, so a busy moment of the machine hits both layouts
+                for (int layout = 0; layout < 2; layout++) {
                     long start = System.nanoTime();
-                    trainer.evaluate(source);
+                    trainers.get(layout).evaluate(source);
                     times[layout][r] = (System.nanoTime() - start) / 1e9;
                     System.out.printf(Locale.ROOT, "%s run %d: %.3f s%n", layout == 0 ? "two rows" : "shared prompt",
                             r, times[layout][r]);
                 }
-                Arrays.sort(times[layout]);
             }
+            Arrays.sort(times[0]);
+            Arrays.sort(times[1]);
             double worst = 0;
             String worstName = "";
             for (String name : metrics.get(0).keySet()) {

@@ -79,6 +79,9 @@ class FamilyConfigTest {
         assertEquals(4096, bare.slidingWindow());
         assertNull(parse(GEMMA2.replace("\"final_logit_softcapping\":30.0", "\"final_logit_softcapping\":null"))
                 .finalLogitSoftcapping(), "an explicit null switches the cap off");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse(GEMMA2.replace(
+                "\"attn_logit_softcapping\":50.0", "\"attn_logit_softcapping\":0")));
+        assertEquals("config.json: field 'attn_logit_softcapping' must be positive, got 0.0", e.getMessage());
     }
 
     @Test
