@@ -3,6 +3,7 @@ package org.orpo4j.cli;
 import ai.djl.ndarray.NDManager;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -14,6 +15,8 @@ import org.orpo4j.data.DataOptions;
 import org.orpo4j.data.HfTokenizer;
 import org.orpo4j.data.LoadReport;
 import org.orpo4j.data.PreferenceDataset;
+import org.orpo4j.distributed.Distributed;
+import org.orpo4j.distributed.Launcher;
 import org.orpo4j.lora.LoraConfig;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.DjlRuntime;
@@ -57,6 +60,9 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     TrainData pairs;
 
+    @Mixin
+    LaunchOptions launch;
+
     @Option(names = "--model", paramLabel = "DIR|ORG/NAME",
             description = "HF model folder to start from (with tokenizer), or a hub name[@revision] (docs/hub.md);"
                     + " optional with --adapter (the base its adapter_config.json names).")
@@ -87,10 +93,24 @@ final class TrainCommand implements Callable<Integer> {
         OrpoConfig config = SettingOptions.train().apply(parsed, base.toBuilder().outputDir(output),
                 spec.commandLine());
         checkLoraFlags(config, parsed);
+        Launcher launcher = launch.launcher();
         if (config.bf16() && !NativeFeatures.bfloat16()) {
             throw new IllegalStateException(NativeFeatures.bfloat16Missing());
         }
         pairs.check();
+        if (launcher != null) { // the workers do everything else; nothing is written here
+            launcher.checkPort();
+            return launcher.run(LaunchOptions.workerCommand(parsed.originalArgs()), System.err);
+        }
+        try (Distributed ranks = Distributed.fromEnvironment(config.ddpBackend(),
+                Duration.ofSeconds(config.ddpTimeout())).orElse(null)) {
+            return train(config, parsed, ranks);
+        }
+    }
+
+    /** This process's run: alone, or as one rank (whose rank 0 alone touches the output folder). */
+    private int train(OrpoConfig config, ParseResult parsed, Distributed ranks) throws Exception {
+        boolean writes = ranks == null || ranks.writes();
         // names and file lists first, then downloads, then the adapter against the base's config: nothing heavy
         // runs before every cheap check has passed, and no file is touched before the output is known to be safe
         ModelInputs inputs = ModelInputs.resolve(model, adapterOption.adapter);
@@ -106,11 +126,11 @@ final class TrainCommand implements Callable<Integer> {
         TrainResult result;
         // signals first: from the moment the lock file exists, Ctrl-C is answered in one line
         try (Preemption preemption = new Preemption(output, System.err).install();
-                RunLock lock = RunLock.acquire(output)) {
-            if (OutputDir.resumeFolder(output, config.resumeFromCheckpoint()).isEmpty()) {
+                RunLock lock = writes ? RunLock.acquire(output) : null) {
+            if (writes && OutputDir.resumeFolder(output, config.resumeFromCheckpoint()).isEmpty()) {
                 OutputDir.prepareFresh(output, config.overwriteOutputDir()); // before orpo_config.json lands there
             }
-            result = train(config, inputs, files, preemption);
+            result = train(config, inputs, files, preemption, ranks);
             if (preemption.exitCode() != 0) {
                 System.err.println(preemption.stoppedLine(result.globalStep()));
                 System.err.flush();
@@ -133,7 +153,7 @@ final class TrainCommand implements Callable<Integer> {
 
     /** Loads the model and the data, and trains, the first SIGTERM or SIGINT stopping after its step. */
     private TrainResult train(OrpoConfig config, ModelInputs inputs, TrainData.PlannedFiles files,
-            Preemption preemption) throws Exception {
+            Preemption preemption, Distributed ranks) throws Exception {
         Path tokenizerDir = inputs.tokenizerDir();
         try (HfTokenizer tokenizer = HfTokenizer.load(tokenizerDir);
                 NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
@@ -146,6 +166,9 @@ final class TrainCommand implements Callable<Integer> {
             PairSource eval = evalSet == null ? null : PairSource.of(evalSet);
             OrpoTrainer trainer = new OrpoTrainer(lm, config).tokenizerDir(tokenizerDir).addListener(preemption)
                     .addListener(SkippedRowsFile.listener(output, reports));
+            if (ranks != null) {
+                trainer.dataParallel(ranks);
+            }
             preemption.watch(trainer);
             return trainer.train(PairSource.of(train), eval);
         }

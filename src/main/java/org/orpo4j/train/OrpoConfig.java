@@ -140,6 +140,10 @@ public final class OrpoConfig {
     public boolean gradientCheckpointing() { return get(GRADIENT_CHECKPOINTING); }
     /** Train on the shared-prompt layout (each prompt computed once, no padding) instead of TRL's two rows. */
     public boolean sharedPrompt() { return get(SHARED_PROMPT); }
+    /** The c10d backend of a data-parallel run (HF's {@code ddp_backend}; auto: by the device). */
+    public String ddpBackend() { return get(DDP_BACKEND); }
+    /** Seconds a rank waits for the others (HF's {@code ddp_timeout}, torch's 30 minutes by default). */
+    public int ddpTimeout() { return get(DDP_TIMEOUT); }
 
     /** The LoRA adapter these settings describe (used when {@link #usePeft()}), PEFT's llama targets by default. */
     public LoraConfig loraConfig() {
@@ -357,6 +361,8 @@ public final class OrpoConfig {
          * runs once and no padding runs; the loss and gradients equal the two-row layout's (docs/training.md).
          */
         public Builder sharedPrompt(boolean v) { return set(SHARED_PROMPT, v); }
+        public Builder ddpBackend(String v) { return set(DDP_BACKEND, v); }
+        public Builder ddpTimeout(int v) { return set(DDP_TIMEOUT, v); }
 
         /**
          * Checks every setting against its declaration, then the rules between settings, and builds; a bad value

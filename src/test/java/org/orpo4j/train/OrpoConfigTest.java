@@ -65,7 +65,8 @@ class OrpoConfigTest {
                 .evalStrategy("steps").evalSteps(5).saveStrategy("epoch").saveSteps(9).saveTotalLimit(2)
                 .outputDir("runs/x").resumeFromCheckpoint("latest").maxNonFiniteSteps(3)
                 .chunkedLoss(ChunkedLoss.ON).lossChunkValues(4096).fp16(true).overwriteOutputDir(true).usePeft(true).loraR(8).loraAlpha(16)
-                .loraDropout(0.1).loraTargetModules(List.of("q_proj", "k_proj")).useRslora(true).gradientCheckpointing(false).sharedPrompt(false).build();
+                .loraDropout(0.1).loraTargetModules(List.of("q_proj", "k_proj")).useRslora(true).gradientCheckpointing(false).sharedPrompt(false)
+                .ddpBackend("gloo").ddpTimeout(60).build();
         Path file = dir.resolve("orpo.json");
         c.write(file);
         OrpoConfig back = OrpoConfig.read(file);
@@ -73,7 +74,7 @@ class OrpoConfigTest {
         assertEquals(c.toJson(), back.toJson());
         assertEquals("cosine", back.toJson().get("lrSchedulerType").asText());
         assertEquals(c, c.toBuilder().build());
-        assertEquals(47, c.toJson().size());
+        assertEquals(49, c.toJson().size());
         assertEquals(List.of("q_proj", "k_proj"), back.loraTargetModules());
         assertEquals(16 / Math.sqrt(8), back.loraConfig().scaling(), 1e-12);
     }
