@@ -32,7 +32,7 @@ import org.orpo4j.train.TrainerState;
 
 /**
  * Hand-run data-parallel benchmark (docs/benchmarks.md#data-parallel-training): the same global batch of 4 pairs ×
- * 192 tokens on a 4-layer llama (hidden 512, 19 M parameters), one process on 2 torch threads against 2 Gloo ranks
+ * 192 tokens on a 4-layer llama (hidden 512, 13.7 M parameters), one process on 2 torch threads against 2 Gloo ranks
  * on 1 thread each, side by side in one run: median step time, and per step the gradient all-reduce's time (one
  * flat bucket). Usage: {@code DataParallelBenchmark [--steps 8]}.
  */
