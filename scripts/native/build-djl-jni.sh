@@ -116,7 +116,7 @@ mkdir -p "$OUT/gen"
 printf '#define ORPO4J_NATIVE_KEY "%s"\n#define ORPO4J_DJL_VERSION "%s"\n#define ORPO4J_FLAVOR "%s"\n' \
   "$KEY" "$DJL_VERSION" "$FLAVOR" > "$OUT/gen/orpo4j_build_record.h"
 CXXFLAGS=(-std=$STD -O2 -fPIC -w -D_GLIBCXX_USE_CXX11_ABI=$ABI "${DEFINES[@]}" -I"$OUT/gen"
-  -I"$SRC/djl/include" -I"$JAVA_INCLUDE" -I"$JAVA_INCLUDE/linux"
+  -I"$SRC/djl/include" -I"$SRC/orpo4j/include" -I"$JAVA_INCLUDE" -I"$JAVA_INCLUDE/linux"
   -I"$TORCH_INCLUDE" -I"$TORCH_INCLUDE/torch/csrc/api/include")
 # An object is reused when its source, every header of src/main/native, the flags, the compiler and the torch
 # headers' version are unchanged.

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -15,6 +16,8 @@ import org.orpo4j.data.DataOptions;
 import org.orpo4j.data.HfTokenizer;
 import org.orpo4j.data.LoadReport;
 import org.orpo4j.data.PreferenceDataset;
+import org.orpo4j.distributed.Distributed;
+import org.orpo4j.distributed.Launcher;
 import org.orpo4j.hub.HubPush;
 import org.orpo4j.lora.LoraConfig;
 import org.orpo4j.model.CausalLm;
@@ -60,6 +63,9 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     TrainData pairs;
 
+    @Mixin
+    LaunchOptions launch;
+
     @Option(names = "--model", paramLabel = "DIR|ORG/NAME",
             description = "HF model folder to start from (with tokenizer), or a hub name[@revision] (docs/hub.md);"
                     + " optional with --adapter (the base its adapter_config.json names).")
@@ -97,6 +103,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--report-to " + String.join(",",
                     config.get(Settings.REPORT_TO)) + ": " + e.getMessage());
         }
+        Launcher launcher = launch.launcher();
         if (config.bf16() && !NativeFeatures.bfloat16()) {
             throw new IllegalStateException(NativeFeatures.bfloat16Missing());
         }
@@ -110,6 +117,24 @@ final class TrainCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--push-to-hub needs a hub token: set HF_TOKEN (or log"
                     + " in with `huggingface-cli login`)");
         }
+        if (launcher != null) { // the workers do everything else; nothing is written here
+            trackers.close();
+            launcher.checkPort();
+            return launcher.run(LaunchOptions.workerCommand(parsed.originalArgs()), System.err);
+        }
+        try (Trackers closing = trackers; Distributed ranks = Distributed.fromEnvironment(config.get(Settings.DDP_BACKEND),
+                Duration.ofSeconds(config.get(Settings.DDP_TIMEOUT))).orElse(null)) {
+            boolean writes = ranks == null || ranks.writes();
+            return train(config, writes ? trackers : null, writes ? pusher : null, ranks);
+        }
+    }
+
+    /**
+     * This process's run: alone, or as one rank (whose rank 0 alone touches the output folder, reports to the
+     * trackers and pushes: the others get null for both).
+     */
+    private int train(OrpoConfig config, Trackers trackers, HubPush pusher, Distributed ranks) throws Exception {
+        boolean writes = ranks == null || ranks.writes();
         // names and file lists first, then downloads, then the adapter against the base's config: nothing heavy
         // runs before every cheap check has passed, and no file is touched before the output is known to be safe
         ModelInputs inputs = ModelInputs.resolve(model, adapterOption.adapter);
@@ -124,12 +149,12 @@ final class TrainCommand implements Callable<Integer> {
         }
         TrainResult result;
         // signals first: from the moment the lock file exists, Ctrl-C is answered in one line
-        try (Trackers closing = trackers; Preemption preemption = new Preemption(output, System.err).install();
-                RunLock lock = RunLock.acquire(output)) {
-            if (OutputDir.resumeFolder(output, config.resumeFromCheckpoint()).isEmpty()) {
+        try (Preemption preemption = new Preemption(output, System.err).install();
+                RunLock lock = writes ? RunLock.acquire(output) : null) {
+            if (writes && OutputDir.resumeFolder(output, config.resumeFromCheckpoint()).isEmpty()) {
                 OutputDir.prepareFresh(output, config.overwriteOutputDir()); // before orpo_config.json lands there
             }
-            result = train(config, inputs, files, preemption, trackers);
+            result = train(config, inputs, files, preemption, trackers, ranks);
             if (preemption.exitCode() != 0) {
                 System.err.println(preemption.stoppedLine(result.globalStep()));
                 System.err.flush();
@@ -169,7 +194,7 @@ final class TrainCommand implements Callable<Integer> {
 
     /** Loads the model and the data, and trains, the first SIGTERM or SIGINT stopping after its step. */
     private TrainResult train(OrpoConfig config, ModelInputs inputs, TrainData.PlannedFiles files,
-            Preemption preemption, Trackers trackers) throws Exception {
+            Preemption preemption, Trackers trackers, Distributed ranks) throws Exception {
         Path tokenizerDir = inputs.tokenizerDir();
         try (HfTokenizer tokenizer = HfTokenizer.load(tokenizerDir);
                 NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
@@ -180,9 +205,14 @@ final class TrainCommand implements Callable<Integer> {
             PreferenceDataset evalSet = files.eval().isEmpty() ? null
                     : TrainData.load(files.eval(), tokenizer, options, reports);
             PairSource eval = evalSet == null ? null : PairSource.of(evalSet);
-            OrpoTrainer trainer = new OrpoTrainer(lm, config).tokenizerDir(tokenizerDir).addListener(preemption)
-                    .addListener(SkippedRowsFile.listener(output, reports));
-            trackers.listeners().forEach(trainer::addListener);
+            OrpoTrainer trainer = new OrpoTrainer(lm, config).tokenizerDir(tokenizerDir).addListener(preemption);
+            if (trackers != null) { // the process that writes: alone, or rank 0
+                trainer.addListener(SkippedRowsFile.listener(output, reports));
+                trackers.listeners().forEach(trainer::addListener);
+            }
+            if (ranks != null) {
+                trainer.dataParallel(ranks);
+            }
             preemption.watch(trainer);
             return trainer.train(PairSource.of(train), eval);
         }

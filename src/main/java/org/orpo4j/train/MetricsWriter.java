@@ -27,7 +27,7 @@ public final class MetricsWriter implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path file;
-    private final BufferedWriter out;
+    private final BufferedWriter out; // null: the lines of a rank that does not write
 
     private MetricsWriter(Path file, BufferedWriter out) {
         this.file = file;
@@ -38,6 +38,11 @@ public final class MetricsWriter implements AutoCloseable {
     public static MetricsWriter create(Path file) throws IOException {
         Files.createDirectories(file.toAbsolutePath().getParent());
         return new MetricsWriter(file, Files.newBufferedWriter(file, StandardCharsets.UTF_8));
+    }
+
+    /** A writer that keeps nothing: the log of a data-parallel rank other than 0 (rank 0 writes the file). */
+    static MetricsWriter discarding(Path file) {
+        return new MetricsWriter(file, null);
     }
 
     /**
@@ -77,6 +82,9 @@ public final class MetricsWriter implements AutoCloseable {
 
     /** Appends one line. Integral values stay integers; non-finite doubles become null. */
     public void write(Map<String, ?> record) throws IOException {
+        if (out == null) {
+            return;
+        }
         Map<String, Object> clean = new LinkedHashMap<>();
         record.forEach((k, v) -> clean.put(k, v instanceof Double d && !Double.isFinite(d) ? null : v));
         out.write(JSON.writeValueAsString(clean));
@@ -110,6 +118,8 @@ public final class MetricsWriter implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        out.close();
+        if (out != null) {
+            out.close();
+        }
     }
 }

@@ -34,6 +34,7 @@ public final class OrpoTrainer {
     private final Evaluation evaluation;
     private final List<TrainerListener> listeners = new ArrayList<>();
     private Path tokenizerDir;
+    private DataParallel dataParallel = DataParallel.SINGLE;
     private volatile String stopRequest; // set by requestStop, from any thread
 
     public OrpoTrainer(CausalLm model, OrpoConfig config) {
@@ -47,6 +48,16 @@ public final class OrpoTrainer {
     /** The folder whose tokenizer files are copied into every checkpoint and the final model (nullable). */
     public OrpoTrainer tokenizerDir(Path dir) {
         this.tokenizerDir = dir;
+        return this;
+    }
+
+    /**
+     * Trains as one rank of a data-parallel run ({@code org.orpo4j.distributed.Distributed}): this rank's shard of
+     * every global batch of {@code worldSize × perDeviceTrainBatchSize} pairs, gradients averaged over the ranks,
+     * rank 0 alone writing (docs/distributed.md). The default is one process.
+     */
+    public OrpoTrainer dataParallel(DataParallel dataParallel) {
+        this.dataParallel = dataParallel;
         return this;
     }
 
@@ -80,6 +91,13 @@ public final class OrpoTrainer {
      */
     public TrainResult train(PairSource train, PairSource eval) {
         stopRequest = null;
+        if (!dataParallel.writes()) { // rank 0 checks the folder and holds its lock
+            try {
+                return run(train, eval);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
         Map<String, Path> inputs = new LinkedHashMap<>();
         inputs.put("the model's folder", model.source().orElse(null));
         inputs.put("tokenizerDir", tokenizerDir);
@@ -100,18 +118,23 @@ public final class OrpoTrainer {
         Path out = Path.of(config.outputDir());
         TrainedWeights weights = trainedWeights();
         Map<String, NDArray> params = weights.parameters();
-        TrainerState state = TrainerState.plan(config, train);
+        DataParallel ranks = dataParallel;
+        PairSource shard = ranks.worldSize() == 1 ? train : new RankShard(train, ranks.rank(), ranks.worldSize());
+        TrainerState state = TrainerState.plan(config, shard, ranks.worldSize());
         SampleGeneration.check(config, eval, tokenizerDir);
-        RunStart start = RunStart.open(config, out, state, weights);
+        RunStart start = openInTurn(out, state, weights);
         if (start.finished()) {
             return TrainResult.finished(state, out);
         }
-        config.write(out.resolve(OrpoConfig.FILE));
+        if (ranks.writes()) {
+            config.write(out.resolve(OrpoConfig.FILE));
+        }
         NDArray first = params.values().iterator().next();
         try (NDManager root = first.getManager().newSubManager(); AdamW adamw = AdamW.of(params, config);
                 MetricsWriter metrics = start.restore(weights, adamw, state, root);
                 SampleGeneration samples = SampleGeneration.open(config, model, eval, tokenizerDir, out,
-                        start.resumedStep(state))) {
+                        start.resumedStep(state), ranks.writes())) {
+            ranks.broadcastFromRankZero(params.values()); // DDP's start: rank 0's weights everywhere
             CheckpointManager checkpoints = new CheckpointManager(out, config.saveTotalLimit());
             LOG.info("training {} steps ({} per epoch, {} micro-batches of {} pairs, accumulation {}) on {} in {}",
                     state.maxSteps(), state.stepsPerEpoch(), state.microBatchesPerEpoch(),
@@ -122,17 +145,21 @@ public final class OrpoTrainer {
             TrainerControl control;
             try (TrainingPrecision precision = TrainingPrecision.start(model, config.precision(),
                     start.checkpoint().orElse(null), params)) {
-                GradientAccumulation gradients = new GradientAccumulation(model, config, stepLoss, train,
-                        sharedPromptFor(weights, train));
+                GradientAccumulation gradients = new GradientAccumulation(model, config, stepLoss, shard,
+                        sharedPromptFor(weights, shard));
                 // the checkpoint resumed from is not saved again (a kill while replacing it could lose it)
-                TrainingLoop loop = new TrainingLoop(config, state, train, eval, gradients, evaluation, weights,
+                TrainingLoop loop = new TrainingLoop(config, state, shard, eval, gradients, evaluation, weights,
                         params, adamw, precision, checkpoints, metrics, samples, listeners, () -> stopRequest,
-                        tokenizerDir, start.savedStep(checkpoints, state));
+                        tokenizerDir, start.savedStep(checkpoints, state), ranks);
                 control = loop.control();
                 outcome = loop.run(root);
             }
             if (!outcome.stopped()) {
-                saveFinal(weights, params, out);
+                ranks.barrier();
+                if (ranks.writes()) {
+                    saveFinal(weights, params, out);
+                }
+                ranks.barrier();
             }
             for (TrainerListener l : listeners) {
                 l.onTrainEnd(state, control);
@@ -140,6 +167,16 @@ public final class OrpoTrainer {
             return new TrainResult(state.globalStep(), outcome.lastLog(), outcome.evalMetrics(), out,
                     control.reason(), false);
         }
+    }
+
+    /**
+     * {@link RunStart#open} on rank 0 first, which makes a fresh folder ready (or clears it), then on the other
+     * ranks, which only read it: every rank then sees the same folder.
+     */
+    private RunStart openInTurn(Path out, TrainerState state, TrainedWeights weights) throws IOException {
+        RunStart start = dataParallel.writes() ? RunStart.open(config, out, state, weights, true) : null;
+        dataParallel.barrier();
+        return start != null ? start : RunStart.open(config, out, state, weights, false);
     }
 
     /**

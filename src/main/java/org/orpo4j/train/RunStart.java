@@ -23,27 +23,34 @@ final class RunStart {
     private final Optional<Path> checkpoint;
     private final TrainerState saved; // null when fresh
     private final boolean finished;
+    private final boolean writes;
 
-    private RunStart(OrpoConfig config, Path out, Optional<Path> checkpoint, TrainerState saved, boolean finished) {
+    private RunStart(OrpoConfig config, Path out, Optional<Path> checkpoint, TrainerState saved, boolean finished,
+            boolean writes) {
         this.config = config;
         this.out = out;
         this.checkpoint = checkpoint;
         this.saved = saved;
         this.finished = finished;
+        this.writes = writes;
     }
 
     /**
      * Decides fresh or resumed, and moves {@code state} to the resumed position; a fresh run's folder is made
-     * ready (refused when it holds a run, cleared with overwriteOutputDir).
+     * ready (refused when it holds a run, cleared with overwriteOutputDir) when this process {@code writes}: a
+     * data-parallel rank other than 0 only reads the folder, after rank 0 has made it ready.
      */
-    static RunStart open(OrpoConfig config, Path out, TrainerState state, TrainedWeights weights) throws IOException {
+    static RunStart open(OrpoConfig config, Path out, TrainerState state, TrainedWeights weights, boolean writes)
+            throws IOException {
         Optional<Path> resume = OutputDir.resumeFolder(out, config.resumeFromCheckpoint());
         if (resume.isEmpty()) {
             if (config.resumeFromCheckpoint() != null) {
                 LOG.info("no checkpoint in {} to resume from; starting fresh", out);
             }
-            OutputDir.prepareFresh(out, config.overwriteOutputDir());
-            return new RunStart(config, out, resume, null, false);
+            if (writes) {
+                OutputDir.prepareFresh(out, config.overwriteOutputDir());
+            }
+            return new RunStart(config, out, resume, null, false, writes);
         }
         TrainerState saved = TrainingCheckpoint.readState(resume.get());
         state.restoreFrom(saved); // checks the data fits before the model is touched
@@ -52,7 +59,7 @@ final class RunStart {
             LOG.info("the run in {} is already finished (step {} of {}); nothing to do", out, state.globalStep(),
                     state.maxSteps());
         }
-        return new RunStart(config, out, resume, saved, finished);
+        return new RunStart(config, out, resume, saved, finished, writes);
     }
 
     /** The resumed run had ended and saved its final weights. */
@@ -79,19 +86,21 @@ final class RunStart {
 
     /**
      * Restores the checkpoint's weights and AdamW moments when resuming, and opens metrics.jsonl: continued
-     * (lines past the checkpoint dropped) or new.
+     * (lines past the checkpoint dropped) or new; a rank that does not write gets a writer that keeps nothing.
      */
     MetricsWriter restore(TrainedWeights weights, AdamW adamw, TrainerState state, NDManager scratch)
             throws IOException {
         Path file = out.resolve(MetricsWriter.FILE);
         if (saved == null) {
-            return MetricsWriter.create(file);
+            return writes ? MetricsWriter.create(file) : MetricsWriter.discarding(file);
         }
-        warnOnChangedSettings(saved.config());
+        if (writes) {
+            warnOnChangedSettings(saved.config());
+        }
         TrainingCheckpoint.restore(checkpoint.get(), weights, adamw, saved.optimizerSteps(), scratch);
         LOG.info("resumed from {} at step {} (epoch {}, micro-batch {})", checkpoint.get(), state.globalStep(),
                 state.epochIndex(), state.microBatchInEpoch());
-        return MetricsWriter.resume(file, state.globalStep());
+        return writes ? MetricsWriter.resume(file, state.globalStep()) : MetricsWriter.discarding(file);
     }
 
     /** Resuming with different trajectory settings is allowed (e.g. more steps) but worth a warning. */

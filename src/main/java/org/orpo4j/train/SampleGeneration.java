@@ -64,12 +64,13 @@ final class SampleGeneration implements AutoCloseable {
     }
 
     /**
-     * The samples of this run, or null when generateDuringEval is off; samples.jsonl continued after a resume from
-     * {@code resumedStep} (lines past it dropped), started afresh when {@code resumedStep} is negative.
+     * The samples of this run, or null when generateDuringEval is off or this process does not {@code write} (a
+     * data-parallel rank other than 0); samples.jsonl continued after a resume from {@code resumedStep} (lines past
+     * it dropped), started afresh when {@code resumedStep} is negative.
      */
     static SampleGeneration open(OrpoConfig config, CausalLm model, PairSource eval, Path tokenizerDir, Path out,
-            long resumedStep) throws IOException {
-        if (!config.get(Settings.GENERATE_DURING_EVAL) || eval == null) {
+            long resumedStep, boolean writes) throws IOException {
+        if (!config.get(Settings.GENERATE_DURING_EVAL) || eval == null || !writes) {
             return null;
         }
         Path path = out.resolve(FILE);

@@ -178,6 +178,14 @@ public final class Settings {
             .flag(Flag.negatable("--shared-prompt"))
             .help("Each pair as [prompt | chosen | rejected] in one packed row; off: TRL's two padded rows.");
 
+    // data-parallel ranks (docs/distributed.md); the launcher's own flags are train's (--nproc-per-node, ...)
+    public static final Setting<String> DDP_BACKEND = Setting.of("ddpBackend", Kind.TEXT, "auto")
+            .check(oneOf(List.of("auto", "gloo", "nccl"))).flag(Flag.value("--ddp-backend", "NAME"))
+            .help("c10d backend of a data-parallel run: auto (gloo for CPU tensors), gloo or nccl.");
+    public static final Setting<Integer> DDP_TIMEOUT = Setting.of("ddpTimeout", Kind.INTEGER, 1800)
+            .check(positive()).flag(Flag.value("--ddp-timeout", "SECONDS"))
+            .help("How long a rank waits for the others (rendezvous, each collective) before it stops.");
+
     // LoRA
     public static final Setting<Boolean> USE_PEFT = Setting.of("usePeft", Kind.BOOLEAN, false)
             .flag(Flag.setsTrue("--use-peft")).help("Train a LoRA adapter on the frozen model (PEFT's files).");
@@ -215,7 +223,8 @@ public final class Settings {
             GENERATE_DURING_EVAL, GENERATE_SAMPLES, GENERATE_MAX_NEW_TOKENS, SAVE_STRATEGY,
             SAVE_STEPS, SAVE_TOTAL_LIMIT, OUTPUT_DIR, RESUME_FROM_CHECKPOINT, MAX_NON_FINITE_STEPS, CHUNKED_LOSS,
             LOSS_CHUNK_VALUES, BF16, FP16, OVERWRITE_OUTPUT_DIR, USE_PEFT, LORA_R, LORA_ALPHA, LORA_DROPOUT,
-            LORA_TARGET_MODULES, USE_RSLORA, GRADIENT_CHECKPOINTING, SHARED_PROMPT, PUSH_TO_HUB, HUB_MODEL_ID);
+            LORA_TARGET_MODULES, USE_RSLORA, GRADIENT_CHECKPOINTING, SHARED_PROMPT, PUSH_TO_HUB, HUB_MODEL_ID,
+            DDP_BACKEND, DDP_TIMEOUT);
 
     private static final java.util.Map<String, Setting<?>> BY_NAME = new java.util.HashMap<>();
 

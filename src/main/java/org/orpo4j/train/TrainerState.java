@@ -38,6 +38,7 @@ public final class TrainerState {
     private long optimizerSteps;
     private long overflowSkippedSteps;
     private String dataFingerprint;
+    private int worldSize = 1;
     private final List<Map<String, Object>> logHistory = new ArrayList<>();
 
     public TrainerState(OrpoConfig config, long maxSteps, int microBatchesPerEpoch) {
@@ -51,9 +52,10 @@ public final class TrainerState {
 
     /**
      * The start of a run of {@code config} on {@code train}: its micro-batches per epoch and, from maxSteps or the
-     * epochs, its length in optimizer steps; the data's fingerprint recorded for resuming.
+     * epochs, its length in optimizer steps; the data's fingerprint recorded for resuming. With data-parallel ranks
+     * {@code train} is this rank's shard and {@code worldSize} their number, which a resume must match.
      */
-    static TrainerState plan(OrpoConfig config, PairSource train) {
+    static TrainerState plan(OrpoConfig config, PairSource train, int worldSize) {
         int micro = train.batches(config.perDeviceTrainBatchSize(), 0, config.seed(), config.shuffle(),
                 config.groupByLength()).size();
         if (micro == 0) {
@@ -65,6 +67,7 @@ public final class TrainerState {
                 : (long) Math.ceil(config.numTrainEpochs() * stepsPerEpoch);
         TrainerState state = new TrainerState(config, maxSteps, micro);
         state.dataFingerprint(train.fingerprint().orElse(null));
+        state.worldSize = worldSize;
         return state;
     }
 
@@ -105,11 +108,19 @@ public final class TrainerState {
     public long schedulerSteps() { return globalStep - overflowSkippedSteps; }
     /** {@link PairSource#fingerprint()} of the training data, or null when unknown. */
     public String dataFingerprint() { return dataFingerprint; }
+    /** Data-parallel ranks training this run (1 for one process). */
+    public int worldSize() { return worldSize; }
     /** Every logged line so far (training and evaluation), as in metrics.jsonl. */
     public List<Map<String, Object>> logHistory() { return Collections.unmodifiableList(logHistory); }
 
     void dataFingerprint(String fingerprint) {
         this.dataFingerprint = fingerprint;
+    }
+
+    /** Tokens the other ranks consumed in this step: the counters are the whole run's, as HF gathers them. */
+    void otherRanksConsumed(long tokens, long computed) {
+        numInputTokensSeen += tokens;
+        numTokensComputed += computed;
     }
 
     void microBatchConsumed(long tokens, long computed) {
@@ -142,6 +153,12 @@ public final class TrainerState {
 
     /** Continues a saved run: takes its position, counters and history (this state's config and length stay). */
     void restoreFrom(TrainerState saved) {
+        if (saved.worldSize != worldSize) {
+            throw new IllegalArgumentException("the checkpoint was trained by " + saved.worldSize + " rank"
+                    + (saved.worldSize == 1 ? "" : "s") + " (world_size), this run has " + worldSize
+                    + ": resume with " + saved.worldSize + " (--nnodes x --nproc-per-node), or start over with"
+                    + " --overwrite-output-dir (overwriteOutputDir)");
+        }
         if (saved.microBatchesPerEpoch != microBatchesPerEpoch) {
             throw new IllegalArgumentException("the checkpoint was trained with " + saved.microBatchesPerEpoch
                     + " micro-batches per epoch, this data and batch size give " + microBatchesPerEpoch
@@ -189,6 +206,7 @@ public final class TrainerState {
         n.put("non_finite_in_a_row", nonFiniteInARow);
         n.put("optimizer_steps", optimizerSteps);
         n.put("overflow_skipped_steps", overflowSkippedSteps);
+        n.put("world_size", worldSize);
         if (dataFingerprint != null) {
             n.put("data_fingerprint", dataFingerprint);
         }
@@ -220,6 +238,7 @@ public final class TrainerState {
         s.nonFiniteInARow = required(n, "non_finite_in_a_row", file).asInt();
         s.optimizerSteps = required(n, "optimizer_steps", file).asLong();
         s.overflowSkippedSteps = n.path("overflow_skipped_steps").asLong(0); // absent in older checkpoints
+        s.worldSize = n.path("world_size").asInt(1); // absent in older checkpoints: one process
         s.dataFingerprint = n.hasNonNull("data_fingerprint") ? n.get("data_fingerprint").asText() : null;
         for (JsonNode line : required(n, "log_history", file)) {
             Map<String, Object> m = new LinkedHashMap<>();

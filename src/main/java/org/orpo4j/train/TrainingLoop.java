@@ -8,14 +8,18 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
+import org.orpo4j.loss.OrpoMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The optimizer steps of one run, HF Trainer's loop: per step the micro-batches' gradients, the global norm clipped,
  * AdamW at the scheduled rate (a step with NaN or Inf skipped, an fp16 overflow skipped without advancing the
- * schedule), the gradients zeroed; then log, evaluate (and generate samples) and checkpoint when due, in that order. A stop request (a
- * signal) ends the loop after its step with a checkpoint, no evaluation and no final model.
+ * schedule), the gradients zeroed; then log, evaluate (and generate samples) and checkpoint when due, in that order.
+ * A stop request (a signal) ends the loop after its step with a checkpoint, no evaluation and no final model.
+ * Data-parallel ranks ({@link DataParallel}) average their gradients before the clip, and agree on the step's
+ * metrics, tokens and whether to stop, so every rank takes the same decisions; their weights are compared at each
+ * log and save.
  */
 final class TrainingLoop {
 
@@ -40,18 +44,21 @@ final class TrainingLoop {
     private final List<TrainerListener> listeners;
     private final Supplier<String> stopRequest;
     private final Path tokenizerDir;
+    private final DataParallel ranks;
     private final TrainerControl control = new TrainerControl();
     private final LogWindow window = new LogWindow();
     private Map<String, Double> lastLog = Map.of();
     private Map<String, Double> evalMetrics = Map.of();
     private long lastSaved;
     private long lastEvaluated = -1;
+    private String stop; // the stop request all ranks agreed on after the last step, or null
 
     TrainingLoop(OrpoConfig config, TrainerState state, PairSource train, PairSource eval, GradientAccumulation
             gradients, Evaluation evaluation, TrainedWeights weights, Map<String, NDArray> params, AdamW adamw,
             TrainingPrecision precision,
             CheckpointManager checkpoints, MetricsWriter metrics, SampleGeneration samples,
-            List<TrainerListener> listeners, Supplier<String> stopRequest, Path tokenizerDir, long lastSaved) {
+            List<TrainerListener> listeners, Supplier<String> stopRequest, Path tokenizerDir, long lastSaved,
+            DataParallel ranks) {
         this.config = config;
         this.state = state;
         this.train = train;
@@ -69,6 +76,7 @@ final class TrainingLoop {
         this.stopRequest = stopRequest;
         this.tokenizerDir = tokenizerDir;
         this.lastSaved = lastSaved;
+        this.ranks = ranks;
     }
 
     TrainerControl control() {
@@ -88,14 +96,17 @@ final class TrainingLoop {
                 order = epochOrder(state.epochIndex());
             }
             listeners.forEach(l -> l.onStep(state, control));
-            boolean preempted = stopRequest.get() != null;
+            if (ranks.worldSize() == 1) {
+                stop = stopRequest.get(); // ranks agree on it in the step's all-reduce instead
+            }
+            boolean preempted = stop != null;
             if (preempted && !control.shouldStop()) {
-                control.requestStop(stopRequest.get());
+                control.requestStop(stop);
             }
             afterStep(root, epochEnded, preempted);
         }
-        if (stopRequest.get() != null) {
-            LOG.info("stopped at step {} ({}); resume from {}", state.globalStep(), stopRequest.get(),
+        if (stop != null) {
+            LOG.info("stopped at step {} ({}); resume from {}", state.globalStep(), stop,
                     checkpoints.folder(state.globalStep()));
             return new Outcome(lastLog, evalMetrics, true);
         }
@@ -111,7 +122,12 @@ final class TrainingLoop {
     /** One optimizer step: gradients, clip, update (or skip), zero; the step's metrics into the log window. */
     private void step(NDManager root, List<int[]> order, double lr) {
         double lossScale = precision.lossScale();
+        long seen = state.numInputTokensSeen();
+        long computed = state.numTokensComputed();
         Map<String, Double> stepMetrics = gradients.run(order, state, root, precision, weights);
+        ranks.averageGradients(params.values()); // once per optimizer step, after the last micro-batch
+        stepMetrics = acrossRanks(stepMetrics, state.numInputTokensSeen() - seen,
+                state.numTokensComputed() - computed);
         precision.unscaleAdapterGradients();
         double gradNorm = stepMetrics == null ? Double.NaN
                 : Gradients.clipGlobalNorm(params.values(), config.maxGradNorm());
@@ -150,6 +166,34 @@ final class TrainingLoop {
         }
     }
 
+    /**
+     * The step's metrics as the mean over the ranks (TRL's {@code gather_for_metrics}, equal shards), its tokens
+     * summed into the run's counters, and the stop request any rank received agreed by all, in one all-reduce. A
+     * rank whose logits were not finite contributes NaN, so every rank skips the update. One process: as is.
+     */
+    private Map<String, Double> acrossRanks(Map<String, Double> local, long seen, long computed) {
+        if (ranks.worldSize() == 1) {
+            return local;
+        }
+        List<String> names = OrpoMetrics.NAMES;
+        double[] v = new double[names.size() + 3]; // [metrics..., tokens seen, tokens computed, ranks stopping]
+        for (int i = 0; i < names.size(); i++) {
+            v[i] = local == null ? Double.NaN : local.get(names.get(i));
+        }
+        v[names.size()] = seen;
+        v[names.size() + 1] = computed;
+        String request = stopRequest.get();
+        v[names.size() + 2] = request == null ? 0 : 1;
+        ranks.sum(v);
+        state.otherRanksConsumed((long) v[names.size()] - seen, (long) v[names.size() + 1] - computed);
+        stop = request != null ? request : v[names.size() + 2] > 0 ? "stop requested on another rank" : null;
+        Map<String, Double> mean = new LinkedHashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+            mean.put(names.get(i), v[i] / ranks.worldSize());
+        }
+        return mean;
+    }
+
     /** Log, evaluate and checkpoint when due (HF's order); a preempted step is checkpointed and not evaluated. */
     private void afterStep(NDManager root, boolean epochEnded, boolean preempted) throws IOException {
         boolean last = state.globalStep() >= state.maxSteps() || control.shouldStop();
@@ -169,6 +213,7 @@ final class TrainingLoop {
     }
 
     private void log() throws IOException {
+        ranks.checkSameWeights(params.values(), state.globalStep());
         Map<String, Double> logs = new LinkedHashMap<>();
         logs.put("step", (double) state.globalStep());
         logs.put("epoch", state.epoch());
@@ -208,6 +253,7 @@ final class TrainingLoop {
         }
     }
 
+    /** Rank 0 writes the checkpoint, every rank waiting for it on both sides (a resume reads what all agreed). */
     private void save() throws IOException {
         lastSaved = state.globalStep();
         String bad = CheckpointManager.firstNonFinite(params);
@@ -215,11 +261,16 @@ final class TrainingLoop {
             LOG.warn("step {}: weight {} is not finite; checkpoint not written", state.globalStep(), bad);
             return;
         }
-        Path dir = checkpoints.save(state.globalStep(), params, tmp -> {
+        ranks.checkSameWeights(params.values(), state.globalStep());
+        ranks.barrier();
+        Path dir = ranks.writes() ? checkpoints.save(state.globalStep(), params, tmp -> {
             precision.withMasters(() -> TrainingCheckpoint.write(tmp, weights, adamw, state, tokenizerDir));
             precision.write(tmp);
-        });
-        LOG.info("saved checkpoint {}", dir);
+        }) : checkpoints.folder(state.globalStep());
+        if (ranks.writes()) {
+            LOG.info("saved checkpoint {}", dir);
+        }
+        ranks.barrier();
         listeners.forEach(l -> l.onSave(state, dir, control));
     }
 

@@ -68,7 +68,8 @@ class OrpoConfigTest {
                 .outputDir("runs/x").resumeFromCheckpoint("latest").maxNonFiniteSteps(3)
                 .chunkedLoss(ChunkedLoss.ON).lossChunkValues(4096).fp16(true).overwriteOutputDir(true).usePeft(true).loraR(8).loraAlpha(16)
                 .loraDropout(0.1).loraTargetModules(List.of("q_proj", "k_proj")).useRslora(true).gradientCheckpointing(false).sharedPrompt(false)
-                .set(Settings.PUSH_TO_HUB, true).set(Settings.HUB_MODEL_ID, "org/tuned").build();
+                .set(Settings.PUSH_TO_HUB, true).set(Settings.HUB_MODEL_ID, "org/tuned")
+                .set(Settings.DDP_BACKEND, "gloo").set(Settings.DDP_TIMEOUT, 60).build();
         Path file = dir.resolve("orpo.json");
         c.write(file);
         OrpoConfig back = OrpoConfig.read(file);
@@ -76,7 +77,7 @@ class OrpoConfigTest {
         assertEquals(c.toJson(), back.toJson());
         assertEquals("cosine", back.toJson().get("lrSchedulerType").asText());
         assertEquals(c, c.toBuilder().build());
-        assertEquals(54, c.toJson().size());
+        assertEquals(56, c.toJson().size());
         assertEquals(List.of("tensorboard", "mlflow"), back.get(Settings.REPORT_TO));
         assertEquals("org/tuned", back.get(Settings.HUB_MODEL_ID));
         assertEquals(List.of("q_proj", "k_proj"), back.loraTargetModules());

@@ -1,0 +1,2 @@
+// orpo4j: declarations only (see README.md); ProcessGroupGloo.hpp names nothing from gloo's algorithm.h.
+#pragma once
