@@ -76,7 +76,8 @@ public record QuantState(QuantType type, int blocksize, String dtype, long[] sha
         try {
             root = Json.untrusted().readTree(json);
         } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException(where + ": quant_state is not valid JSON: " + e.getOriginalMessage());
+            String at = e.getLocation() == null ? "" : " at column " + e.getLocation().getColumnNr();
+            throw new IllegalArgumentException(where + ": quant_state is not valid JSON" + at);
         } catch (java.io.IOException e) {
             throw new IllegalArgumentException(where + ": quant_state cannot be read: " + e.getMessage());
         }
