@@ -2,6 +2,7 @@ package org.orpo4j.safetensors;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -103,6 +104,10 @@ final class SafetensorsWriter {
             }
             if (e.dtype() == DType.BF16) {
                 writeBf16(out, data.asFloatBuffer());
+            } else if (e.dtype() == DType.F16 && cpu.getDataType() == DataType.FLOAT32) {
+                try (NDArray half = cpu.toType(DataType.FLOAT16, false)) { // torch rounds to nearest even
+                    writeFully(out, half.toByteBuffer(true).order(ByteOrder.nativeOrder()));
+                }
             } else {
                 writeFully(out, data);
             }

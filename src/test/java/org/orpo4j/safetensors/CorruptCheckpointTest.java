@@ -219,7 +219,7 @@ class CorruptCheckpointTest {
                     + " (FLOAT32, INT64, INT32 or UINT8)", message(IllegalArgumentException.class,
                             () -> CheckpointWriter.write(dir, t, SaveOptions.defaults())));
         }
-        assertEquals("SaveOptions: dtype F16 is not supported (F32 or BF16)",
-                message(IllegalArgumentException.class, () -> new SaveOptions(DType.F16, 1)));
+        assertEquals("SaveOptions: dtype F64 is not supported (F32, BF16 or F16)",
+                message(IllegalArgumentException.class, () -> new SaveOptions(DType.F64, 1)));
     }
 }
