@@ -18,7 +18,7 @@ public final class Blockwise4bit {
     private final long numel;
     private final byte[] packed; // (numel + 1) / 2
     private final float[] absmax; // ceil(numel / blocksize)
-    private final int[] codes; // one block's indices
+    private final int zero; // the index of 0, which pads an odd count
     private long filled;
 
     /** A quantizer for a tensor of {@code numel} values. */
@@ -35,7 +35,7 @@ public final class Blockwise4bit {
         this.numel = numel;
         this.packed = new byte[(int) bytes];
         this.absmax = new float[Math.toIntExact((numel + blocksize - 1) / blocksize)];
-        this.codes = new int[blocksize];
+        this.zero = type.quantize(0f);
     }
 
     /**
@@ -58,22 +58,27 @@ public final class Blockwise4bit {
             max = Math.max(max, Math.abs(values[from + i]));
         }
         int b = (int) (filled / blocksize);
-        if (len == blocksize) { // torch: A * (1.0 / absmax.clamp(min=1e-38)), absmax kept as it was
-            absmax[b] = max;
-            float inverse = 1f / Math.max(max, TINY);
-            for (int i = 0; i < len; i++) {
-                codes[i] = type.quantize(clamp(values[from + i] * inverse));
+        // torch: a whole block is A * (1.0 / absmax.clamp(min=1e-38)), its absmax kept as it was; the shorter last
+        // block is A / am with am = absmax.clamp(min=1e-38), and am is what is kept
+        boolean whole = len == blocksize;
+        float am = Math.max(max, TINY);
+        absmax[b] = whole ? max : am;
+        float inverse = 1f / am; // only whole blocks multiply by it
+        int at = (int) (filled / 2);
+        int pairs = len / 2;
+        if (whole) {
+            for (int k = 0, i = from; k < pairs; k++, i += 2) {
+                packed[at++] = (byte) (type.quantize(clamp(values[i] * inverse)) << 4
+                        | type.quantize(clamp(values[i + 1] * inverse)));
             }
-        } else { // the shorter last block: A / am with am = absmax.clamp(min=1e-38), and am is what is kept
-            float am = Math.max(max, TINY);
-            absmax[b] = am;
-            for (int i = 0; i < len; i++) {
-                codes[i] = type.quantize(clamp(values[from + i] / am));
+        } else {
+            for (int k = 0, i = from; k < pairs; k++, i += 2) {
+                packed[at++] = (byte) (type.quantize(clamp(values[i] / am)) << 4
+                        | type.quantize(clamp(values[i + 1] / am)));
             }
-        }
-        for (int i = 0; i < len; i += 2) {
-            int second = i + 1 < len ? codes[i + 1] : type.quantize(0f);
-            packed[(int) ((filled + i) / 2)] = (byte) (codes[i] << 4 | second);
+            if (len % 2 != 0) {
+                packed[at] = (byte) (type.quantize(clamp(values[from + len - 1] / am)) << 4 | zero);
+            }
         }
         filled += len;
     }

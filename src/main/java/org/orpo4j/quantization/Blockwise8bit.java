@@ -15,6 +15,10 @@ public final class Blockwise8bit {
 
     private static final int LUT_SIZE = 65536;
 
+    private static float[] map; // the dynamic map, once computed (it depends only on libtorch's kernels)
+    private static float[] lutCode; // the code the cached lookup table was built for
+    private static byte[] lut;
+
     private Blockwise8bit() {}
 
     /** The quantized values (one byte each) and the absmax of each block. */
@@ -25,7 +29,14 @@ public final class Blockwise8bit {
      * points spaced evenly over [0.1, 1] ({@code torch.linspace}, computed by libtorch itself, whose vectorised
      * kernel the float32 result depends on) times the power of ten, both signs, then 0 and 1, sorted.
      */
-    public static float[] dynamicMap(NDManager manager) {
+    public static synchronized float[] dynamicMap(NDManager manager) {
+        if (map == null) {
+            map = createDynamicMap(manager);
+        }
+        return map.clone();
+    }
+
+    private static float[] createDynamicMap(NDManager manager) {
         double[] powers = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1};
         List<Float> data = new ArrayList<>();
         for (int i = 0; i < powers.length; i++) {
@@ -55,7 +66,7 @@ public final class Blockwise8bit {
      * block, a zero block all index 0, else each value's index through the lookup table.
      */
     public static Result quantize(float[] values, float[] code, int blocksize) {
-        byte[] lut = lookupTable(code);
+        byte[] lut = cachedLookupTable(code);
         int blocks = (values.length + blocksize - 1) / blocksize;
         byte[] out = new byte[values.length];
         float[] absmax = new float[blocks];
@@ -76,6 +87,14 @@ public final class Blockwise8bit {
             }
         }
         return new Result(out, absmax);
+    }
+
+    private static synchronized byte[] cachedLookupTable(float[] code) {
+        if (!java.util.Arrays.equals(code, lutCode)) {
+            lut = lookupTable(code);
+            lutCode = code.clone();
+        }
+        return lut;
     }
 
     /**

@@ -25,7 +25,7 @@ public enum QuantType {
 
     private final String bnbName;
     private final float[] code; // index -> value
-    private final float[] midpoints; // between consecutive values in ascending order (15)
+    private final float[] midpoints; // between consecutive values in ascending order (15), then +inf
     private final byte[] sortedToIndex; // ascending position -> index
 
     QuantType(String bnbName, float[] code) {
@@ -37,7 +37,8 @@ public enum QuantType {
         }
         Arrays.sort(order, (a, b) -> Float.compare(code[a], code[b])); // stable: FP4's two zeros keep index order
         this.sortedToIndex = new byte[16];
-        this.midpoints = new float[15];
+        this.midpoints = new float[16];
+        midpoints[15] = Float.POSITIVE_INFINITY;
         for (int i = 0; i < 16; i++) {
             sortedToIndex[i] = (byte) (int) order[i];
             if (i > 0) {
@@ -75,11 +76,12 @@ public enum QuantType {
      * to the smaller one, as {@code torch.bucketize(scaled, midpoints)} followed by FP4's index remapping.
      */
     public int quantize(float scaled) {
-        int position = 0; // how many midpoints lie strictly below scaled
-        while (position < 15 && midpoints[position] < scaled) {
-            position++;
-        }
-        return sortedToIndex[position];
+        float[] m = midpoints; // 15 ascending, then +inf: count those strictly below scaled, branch-free bisection
+        int p = m[7] < scaled ? 8 : 0;
+        p += m[p + 3] < scaled ? 4 : 0;
+        p += m[p + 1] < scaled ? 2 : 0;
+        p += m[p] < scaled ? 1 : 0;
+        return sortedToIndex[p];
     }
 
     /** {@code nf4} or {@code fp4} (any case); anything else is an {@link IllegalArgumentException} naming both. */

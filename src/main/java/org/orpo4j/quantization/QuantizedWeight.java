@@ -1,11 +1,14 @@
 package org.orpo4j.quantization;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.orpo4j.runtime.Casts;
@@ -59,7 +62,8 @@ public final class QuantizedWeight {
                     new Shape(absmax.length)), null, null);
         }
         float offset;
-        try (NDManager scratch = manager.newSubManager(); NDArray a = scratch.create(absmax); NDArray mean = a.mean()) {
+        try (NDManager scratch = manager.newSubManager();
+                NDArray a = owned(scratch, absmax, new Shape(absmax.length)); NDArray mean = a.mean()) {
             offset = mean.getFloat();
         }
         float[] centred = new float[absmax.length];
@@ -188,14 +192,28 @@ public final class QuantizedWeight {
         }
     }
 
+    /**
+     * {@code values} in an array libtorch owns: on the CPU written straight into a new tensor's memory (no direct
+     * buffer left for the GC to free, which a 7B model's many megabytes of codes would pile up), elsewhere copied.
+     */
     static NDArray owned(NDManager manager, float[] values, Shape shape) {
+        if (manager.getDevice().equals(Device.cpu())) {
+            NDArray out = manager.create(shape, DataType.FLOAT32);
+            out.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer().put(values);
+            return out;
+        }
         try (NDArray javaBacked = manager.create(values, shape)) {
-            return javaBacked.duplicate(); // libtorch's memory, not a view of a Java buffer
+            return javaBacked.duplicate();
         }
     }
 
     static NDArray owned(NDManager manager, byte[] values, Shape shape) {
-        try (NDArray javaBacked = manager.create(java.nio.ByteBuffer.wrap(values), shape, DataType.UINT8)) {
+        if (manager.getDevice().equals(Device.cpu())) {
+            NDArray out = manager.create(shape, DataType.UINT8);
+            out.toByteBuffer(true).put(values);
+            return out;
+        }
+        try (NDArray javaBacked = manager.create(ByteBuffer.wrap(values), shape, DataType.UINT8)) {
             return javaBacked.duplicate();
         }
     }
