@@ -72,6 +72,20 @@ class QloraGoldenTest {
 
     @Test
     void loraOverNf4BaseFollowsPeftAndBitsandbytes() throws Exception {
+        fiveSteps(false);
+    }
+
+    /**
+     * fp16 mixed precision over the 4-bit base: the float parts of the base run as float16 copies, the 4-bit layers
+     * compute in their float32 compute dtype between casts, the adapters stay float32; the loss tracks the float32
+     * reference within 1e-2 relative.
+     */
+    @Test
+    void fp16OverNf4BaseTracksTheReference() throws Exception {
+        fiveSteps(true);
+    }
+
+    private void fiveSteps(boolean fp16) throws Exception {
         Path dir = TrajectoryParityTest.resource(DIR);
         JsonNode golden = new ObjectMapper().readTree(dir.resolve("lora/trajectory.json").toFile());
         OrpoConfig config = OrpoConfig.builder()
@@ -82,7 +96,7 @@ class QloraGoldenTest {
                 .maxGradNorm(golden.get("max_grad_norm").asDouble()).beta(golden.get("beta").asDouble())
                 .set(Settings.LOAD_IN_4BIT, true).set(Settings.USE_BNB_NESTED_QUANT, true).usePeft(true)
                 .shuffle(false).loggingSteps(1).saveStrategy("no").outputDir(out.toString())
-                .chunkedLoss(ChunkedLoss.OFF).build();
+                .chunkedLoss(ChunkedLoss.OFF).fp16(fp16).build();
         QuantConfig quantization = QuantConfig.of(QuantType.parse(golden.get("bnb_4bit_quant_type").asText()),
                 golden.get("use_bnb_nested_quant").asBoolean());
         try (NDManager manager = DjlRuntime.newManager(Device.cpu());
@@ -99,14 +113,22 @@ class QloraGoldenTest {
                 JsonNode want = golden.get("log").get(k);
                 double loss = want.get("loss").asDouble();
                 double relative = Math.abs((Double) lines.get(k).get("loss") / loss - 1);
-                assertTrue(relative < 1e-3, "loss at step " + (k + 1) + ": relative error " + relative);
+                assertTrue(relative < (fp16 ? 1e-2 : 1e-3), "loss at step " + (k + 1) + ": relative error "
+                        + relative);
                 worstLoss = Math.max(worstLoss, relative);
+                if (fp16) {
+                    continue;
+                }
                 for (String metric : List.of("nll_loss", "log_odds_ratio", "rewards/margins", "logps/rejected",
                         "grad_norm", "learning_rate")) {
                     double w = want.get(metric).asDouble();
                     assertEquals(w, (Double) lines.get(k).get(metric), 1e-4 * Math.abs(w) + 1e-9,
                             metric + " at step " + (k + 1));
                 }
+            }
+            if (fp16) {
+                System.out.printf("QLoRA over nf4 in fp16: worst loss relative error %.1e%n", worstLoss);
+                return;
             }
             double worst = 0;
             try (SafetensorsFile expected = SafetensorsFile.open(dir.resolve("lora/final/adapter_model.safetensors"))) {
