@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code generate}: continues a prompt (or answers it as a chat turn) with a model folder. */
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
-        modelTransformer = FourBitOptions.Transformer.class, description = "Generate text from a prompt with a HF model folder (greedy unless --temperature > 0).")
+        modelTransformer = FourBitOptions.Transformer.class,
+        description = "Generate text from a prompt with a HF model folder (greedy unless --temperature > 0).")
 final class GenerateCommand implements Callable<Integer> {
 
     @Spec

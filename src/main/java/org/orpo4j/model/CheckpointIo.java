@@ -3,6 +3,7 @@ package org.orpo4j.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -86,7 +88,7 @@ final class CheckpointIo {
      * layer, and everything that is not a linear layer, in full precision).
      */
     static Set<String> quantizable(CausalLm lm) {
-        Set<String> names = new java.util.LinkedHashSet<>();
+        Set<String> names = new LinkedHashSet<>();
         lm.linearLayers().keySet().stream().filter(n -> !n.equals("lm_head")).forEach(n -> names.add(n + ".weight"));
         return names;
     }
@@ -158,7 +160,7 @@ final class CheckpointIo {
     /** transformers' {@code quantization_config} of a model whose weights are quantized as {@code q} is. */
     private static ObjectNode quantizationConfig(QuantizedWeight q) {
         QuantState state = q.state();
-        ObjectNode c = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        ObjectNode c = JsonNodeFactory.instance.objectNode();
         c.put("quant_method", "bitsandbytes");
         c.put("load_in_4bit", true);
         c.put("load_in_8bit", false);

@@ -97,8 +97,8 @@ public record QuantState(QuantType type, int blocksize, String dtype, long[] sha
             throw new IllegalArgumentException(where + ": field 'quant_type': " + e.getMessage());
         }
         if (!key.endsWith(KEY + type.bnbName())) {
-            throw new IllegalArgumentException(where + ": field 'quant_type' is " + type + " but the tensor's name says "
-                    + key.substring(key.lastIndexOf("__") + 2));
+            throw new IllegalArgumentException(where + ": field 'quant_type' is " + type
+                    + " but the tensor's name says " + key.substring(key.lastIndexOf("__") + 2));
         }
         int blocksize = blocksize(node, "blocksize", QuantConfig.BLOCKSIZES, where);
         String dtype = dtype(node, "dtype", where);
@@ -110,7 +110,8 @@ public record QuantState(QuantType type, int blocksize, String dtype, long[] sha
         for (int i = 0; i < shape.length; i++) {
             JsonNode d = shapeNode.get(i);
             if (!d.canConvertToLong() || !d.isIntegralNumber() || d.longValue() <= 0) {
-                throw new IllegalArgumentException(where + ": field 'shape' must hold positive sizes, got " + shapeNode);
+                throw new IllegalArgumentException(where + ": field 'shape' must hold positive sizes, got "
+                        + shapeNode);
             }
             shape[i] = d.longValue();
         }

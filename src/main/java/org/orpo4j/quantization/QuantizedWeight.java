@@ -176,7 +176,9 @@ public final class QuantizedWeight {
         out.put(name + ".quant_map", owned(manager, state.type().code(), new Shape(16)));
         if (nestedAbsmax != null) {
             out.put(name + ".nested_absmax", nestedAbsmax);
-            out.put(name + ".nested_quant_map", nestedCode.reshape(256));
+            NDArray map = nestedCode.reshape(256); // a view, kept in manager rather than the weight's
+            map.attach(manager);
+            out.put(name + ".nested_quant_map", map);
         }
         byte[] json = state.toJsonBytes();
         out.put(name + "." + QuantState.KEY + state.type().bnbName(), owned(manager, json, new Shape(json.length)));
