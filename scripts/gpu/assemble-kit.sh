@@ -2,30 +2,22 @@
 # Assembles the GPU check kit: everything a GPU machine without a JDK or network needs to build orpo4j's PyTorch JNI
 # there and run the GPU tests and the GPU benchmark (docs/gpu.md). Writes .gpu-kit/kit.tar.xz (git-ignored):
 #   jre/            a jlink runtime (with include/, for jni.h) of the modules orpo4j and its libraries use
-#   lib/            the runtime jars, without the CPU libtorch jar and DJL's CPU JNI jar; tokenizers' natives for
-#                   linux-x86_64 only
+#   lib/            the runtime jars, without the CPU libtorch jar, DJL's CPU JNI jar and DuckDB; tokenizers' natives
+#                   for linux-x86_64 only
 #   classes/, test-classes/, junit-console.jar   the project, its tests and JUnit's console launcher
-#   djl-src/, jni-header/                        DJL's JNI sources and the header javac writes for them
-# and checks that it and the working tree together stay under the 64 MiB one device run may carry.
-# Usage: scripts/gpu/assemble-kit.sh --djl-src DIR   (a DJL source tree at the pom's DJL version)
+# and checks that it and the working tree together stay under the 64 MiB one device run may carry. The JNI's sources
+# (src/main/native, with the JNI header) and its build script travel with the working tree: device-check.sh builds
+# the same library mvn package builds, against the device's torch.
+# Usage: scripts/gpu/assemble-kit.sh
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 KIT="$ROOT/.gpu-kit"
 LIMIT=$((64 * 1024 * 1024))
-DJL_VERSION=0.36.0
 JUNIT_CONSOLE=org.junit.platform:junit-platform-console-standalone:1.11.4
 MODULES=java.base,java.logging,java.management,java.naming,java.sql,java.xml,java.scripting,jdk.unsupported,jdk.zipfs
-DJL_SRC=""
 
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --djl-src) DJL_SRC="$2"; shift 2 ;;
-    *) echo "assemble-kit: unknown argument $1 (usage: --djl-src DIR)" >&2; exit 2 ;;
-  esac
-done
-[[ -f "$DJL_SRC/engines/pytorch/pytorch-native/src/main/native/djl_pytorch_utils.h" ]] \
-  || { echo "assemble-kit: --djl-src DIR must be a DJL $DJL_VERSION source tree" >&2; exit 2; }
+[[ $# -eq 0 ]] || { echo "assemble-kit: no arguments (the JNI sources are in src/main/native)" >&2; exit 2; }
 
 cd "$ROOT"
 echo "assemble-kit: building the project"
@@ -43,24 +35,20 @@ for jar in target/lib/*.jar; do
   case "$(basename "$jar")" in
     pytorch-native-cpu-*|pytorch-jni-*) ;; # the CPU libtorch and DJL's CPU JNI: the GPU machine brings its own
     pdfbox-*|fontbox-*|graphics2d-*|VectorGraphics2D-*|animated-gif-lib-*) ;; # the demo's PDF/SVG/GIF export
+    duckdb_jdbc-*) ;; # parquet reading (80 MB of natives for every platform): no GPU check reads parquet
     *) cp "$jar" "$STAGE/lib/" ;;
   esac
 done
 tokenizers="$(ls "$STAGE"/lib/tokenizers-*.jar)"
 zip -q -d "$tokenizers" 'native/lib/linux-aarch64/*' 'native/lib/win-x86_64/*' 'native/lib/osx-aarch64/*'
 cp -r target/classes "$STAGE/classes"
+rm -rf "$STAGE/classes/org/orpo4j/native" # the CPU JNI: the device builds its own against its torch
 cp -r target/test-classes "$STAGE/test-classes"
 cp target/kit-tools/junit-platform-console-standalone.jar "$STAGE/junit-console.jar"
 
-mkdir -p "$STAGE/djl-src/engines/pytorch/pytorch-native/src/main" "$STAGE/djl-src/api/src/main"
-cp -r "$DJL_SRC/engines/pytorch/pytorch-native/src/main/native" "$STAGE/djl-src/engines/pytorch/pytorch-native/src/main/"
-cp -r "$DJL_SRC/api/src/main/native" "$STAGE/djl-src/api/src/main/"
-for f in LICENSE NOTICE; do [[ -f "$DJL_SRC/$f" ]] && cp "$DJL_SRC/$f" "$STAGE/djl-src/"; done
-javac -cp "target/lib/api-$DJL_VERSION.jar:target/lib/pytorch-engine-$DJL_VERSION.jar" -h "$STAGE/jni-header" \
-  -d "$KIT/javac-out" "$DJL_SRC/engines/pytorch/pytorch-engine/src/main/java/ai/djl/pytorch/jni/PyTorchLibrary.java"
 
 tar -C "$STAGE" -cf - . | xz -9 -T0 > "$KIT/kit.tar.xz"
-rm -rf "$STAGE" "$KIT/javac-out"
+rm -rf "$STAGE"
 
 kit_bytes=$(stat -c %s "$KIT/kit.tar.xz")
 tree_bytes=$(git ls-files -z --cached --others --exclude-standard | xargs -0 stat -c %s 2>/dev/null | awk '{s+=$1} END {print s+0}')

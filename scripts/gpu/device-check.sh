@@ -3,7 +3,8 @@
 # .gpu-kit/ (docs/gpu.md). It needs python3 with a CUDA torch, a C++ compiler and nvidia-smi; no JDK, no network.
 # Stages (STAGES=golden,jni,smoke,tests,bench by default), each under its own time limit, each logged to $OUT:
 #   golden  PyTorch's own GradScaler on a scripted overflow/clean series -> grad_scaler.json (LossScalerTest's golden)
-#   jni     scripts/native/build-djl-jni.sh against that torch (bfloat16, differentiable casts) -> jni-build.log
+#   jni     scripts/native/build-djl-jni.sh against that torch (src/main/native: bfloat16, differentiable casts, the
+#           same sources mvn package builds against DJL's CPU libtorch) -> jni-build.log
 #   smoke   org.orpo4j.bench.GpuSmoke: what DJL loaded and sees; GPU logits against the CPU's -> smoke.log
 #   tests   the JUnit tests tagged gpu and native -> tests.log, junit/TEST-junit-jupiter.xml
 #   bench   org.orpo4j.bench.GpuStepBenchmark, orpo4j and PyTorch eager side by side -> bench.log
@@ -55,14 +56,14 @@ fi
 
 if want jni; then
   say "jni: building libdjl_torch.so"
-  if timeout 420 bash scripts/native/build-djl-jni.sh --djl-src "$KIT/djl-src" --jni-header "$KIT/jni-header" \
+  if timeout 420 bash scripts/native/build-djl-jni.sh \
       --torch-include "${TORCH_INCLUDE:-$TORCH_DIR/include}" --torch-lib "${TORCH_LIB:-$TORCH_DIR/lib}" \
-      --out /tmp/djl-jni --jobs "$(nproc)" > "$OUT/jni-build.log" 2>&1; then
+      --out /tmp/djl-jni --jobs "$(nproc)" --flavor "$PYTORCH_FLAVOR" > "$OUT/jni-build.log" 2>&1; then
     mkdir -p "$JNI_DIR" && cp /tmp/djl-jni/libdjl_torch.so "$JNI_DIR/0.36.0-libdjl_torch.so"
     grep 'build-djl-jni: \(torch\|built\)' "$OUT/jni-build.log" | tee -a "$SUMMARY"
   else
     say "jni: BUILD FAILED (jni-build.log):"
-    grep -m 20 -i 'error' "$OUT/jni-build.log" | tee -a "$SUMMARY"
+    grep -m 20 -i 'error' "$OUT/jni-build.log" /tmp/djl-jni/build.log 2>/dev/null | tee -a "$SUMMARY"
     exit 1
   fi
 fi

@@ -1,72 +1,73 @@
 #!/usr/bin/env bash
-# Builds DJL's PyTorch JNI (libdjl_torch.so) against a PyTorch of your choice, with two additions orpo4j needs:
-#   1. bfloat16 in the JNI's dtype maps (DJL's DataType.BFLOAT16, ordinal 11), so bf16 tensors exist at all;
-#      DJL's own JNI ends its map in a bare `throw;`, which terminates the JVM on the first bf16 array;
-#   2. a differentiable dtype cast: DJL's torchTo runs under NoGradGuard, so `toType` cuts the autograd graph;
-#      here it records history like torch's Tensor.to, and orpo4j's mixed precision casts through it.
-# Both are applied to DJL's own sources (the tag matching orpo4j's DJL) by anchored edits that fail loudly when
-# the sources differ. See docs/gpu.md for how DJL then loads the library.
+# Compiles orpo4j's PyTorch JNI, libdjl_torch.so: DJL 0.36.0's JNI sources with orpo4j's three edits
+# (src/main/native/djl, see its ORIGIN.md: bfloat16 in the dtype maps, a differentiable dtype cast, no bare throw)
+# plus orpo4j's own native code (src/main/native/orpo4j), against one torch's C++ headers and linked to that torch's
+# libraries. `mvn package` runs it through scripts/native/maven-native.sh against DJL's own libtorch; the GPU kit
+# runs it against the device's torch (docs/native.md).
 #
 # Usage:
-#   scripts/native/build-djl-jni.sh --djl-src DIR [--torch DIR | --torch-include DIR --torch-lib DIR]
-#       [--jni-header DIR] [--out DIR] [--runtime-dir DIR] [--jobs N]
+#   scripts/native/build-djl-jni.sh [--torch DIR | --torch-include DIR --torch-lib DIR] [--out DIR] [--jobs N]
+#       [--flavor cpu|cuXYZ] [--key KEY] [--runtime-dir DIR]
 #
-#   --djl-src DIR      a DJL checkout or source tree at tag v0.36.0 (engines/pytorch/pytorch-native, api/src/main/native)
-#   --torch DIR        a libtorch folder (include/, lib/): an unzipped libtorch download or a pip torch package
-#                      (python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))'); the default
-#   --torch-include/--torch-lib   the two folders separately (a distribution's libtorch-dev)
-#   --jni-header DIR   a folder holding ai_djl_pytorch_jni_PyTorchLibrary.h; without it the header is generated with
-#                      javac -h from the DJL jars in target/lib or ~/.m2 (needs a JDK)
-#   --out DIR          where libdjl_torch.so goes (default build/djl-jni)
-#   --runtime-dir DIR  also make DIR a folder DJL can use as PYTORCH_LIBRARY_PATH: links to libtorch's own libraries
-#                      plus the JNI (for system-wide installs whose lib folder holds unrelated libraries)
+#   --torch DIR        a libtorch folder (include/, lib/): a pip torch package or an unzipped libtorch; the default is
+#                      python3's torch
+#   --torch-include/--torch-lib   the two folders separately (DJL's libtorch has no headers: the wheel's include/
+#                      goes with DJL's lib folder)
+#   --out DIR          where libdjl_torch.so goes (default build/djl-jni); objects are kept in DIR/obj, so a rebuild
+#                      after editing one .cc file compiles that file alone
+#   --flavor F         recorded in the library (default: cpu, or cuda when the lib folder has libtorch_cuda.so)
+#   --key KEY          recorded in the library (default: scripts/native/native-key.sh's)
+#   --runtime-dir DIR  also make DIR a folder DJL can use as PYTORCH_LIBRARY_PATH: links to libtorch's libraries plus
+#                      the JNI (for lib folders that hold unrelated libraries)
+#
+# Failures end in one line starting "build-djl-jni:" that names the cause and the fix; the compiler's output is in
+# OUT/build.log.
 set -euo pipefail
 
 DJL_VERSION=0.36.0
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-DJL_SRC=""
+SRC="$ROOT/src/main/native"
+# One shared library per entry: its file name, then the folders (under src/main/native) whose .cc files it compiles.
+# A new translation unit is a new .cc file in one of the folders; a new library is a new entry.
+LIBRARIES=("libdjl_torch.so:djl orpo4j")
 TORCH=""
 TORCH_INCLUDE=""
 TORCH_LIB=""
-JNI_HEADER=""
 OUT="$ROOT/build/djl-jni"
-RUNTIME_DIR=""
 JOBS="$(nproc 2>/dev/null || echo 2)"
+FLAVOR=""
+KEY=""
+RUNTIME_DIR=""
 
 die() { echo "build-djl-jni: $*" >&2; exit 1; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --djl-src) DJL_SRC="$2"; shift 2 ;;
     --torch) TORCH="$2"; shift 2 ;;
     --torch-include) TORCH_INCLUDE="$2"; shift 2 ;;
     --torch-lib) TORCH_LIB="$2"; shift 2 ;;
-    --jni-header) JNI_HEADER="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
-    --runtime-dir) RUNTIME_DIR="$2"; shift 2 ;;
     --jobs) JOBS="$2"; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    --flavor) FLAVOR="$2"; shift 2 ;;
+    --key) KEY="$2"; shift 2 ;;
+    --runtime-dir) RUNTIME_DIR="$2"; shift 2 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
 done
 
-[[ -n "$DJL_SRC" ]] || die "--djl-src is required: a DJL source tree at tag v$DJL_VERSION
-  (git clone --depth 1 --branch v$DJL_VERSION https://github.com/deepjavalibrary/djl)"
-NATIVE="$DJL_SRC/engines/pytorch/pytorch-native/src/main/native"
-UTILS="$DJL_SRC/api/src/main/native"
-[[ -f "$NATIVE/djl_pytorch_utils.h" ]] || die "$NATIVE/djl_pytorch_utils.h not found: --djl-src is not a DJL tree"
-[[ -f "$UTILS/djl/utils.h" ]] || die "$UTILS/djl/utils.h not found: --djl-src is not a DJL tree"
-
-if [[ -z "$TORCH_INCLUDE" ]]; then
+if [[ -z "$TORCH_INCLUDE" || -z "$TORCH_LIB" ]]; then
   if [[ -z "$TORCH" ]]; then
     TORCH="$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null)" \
-      || die "no --torch given and python3 has no torch package"
+      || die "no --torch given and python3 has no torch package: pass --torch DIR or --torch-include/--torch-lib"
   fi
-  TORCH_INCLUDE="$TORCH/include"
-  TORCH_LIB="$TORCH/lib"
+  TORCH_INCLUDE="${TORCH_INCLUDE:-$TORCH/include}"
+  TORCH_LIB="${TORCH_LIB:-$TORCH/lib}"
 fi
-[[ -f "$TORCH_INCLUDE/torch/script.h" ]] || die "$TORCH_INCLUDE/torch/script.h not found: not a libtorch include folder"
-[[ -f "$TORCH_LIB/libtorch.so" || -L "$TORCH_LIB/libtorch.so" ]] || die "$TORCH_LIB/libtorch.so not found"
+[[ -f "$TORCH_INCLUDE/torch/script.h" ]] \
+  || die "missing torch headers: $TORCH_INCLUDE/torch/script.h not found (pass a torch include folder)"
+[[ -e "$TORCH_LIB/libtorch.so" && -e "$TORCH_LIB/libc10.so" ]] \
+  || die "$TORCH_LIB has no libtorch.so/libc10.so (pass the lib folder of the same torch)"
 
 VERSION_H="$TORCH_INCLUDE/torch/csrc/api/include/torch/version.h"
 MAJOR="$(sed -n 's/^#define TORCH_VERSION_MAJOR \([0-9]*\).*/\1/p' "$VERSION_H")"
@@ -81,67 +82,92 @@ fi
 # torch >= 2.10 headers refuse anything older than C++20; DJL's sources compile as either
 STD=c++17
 if grep -q 'C++20 or later' "$TORCH_INCLUDE/ATen/ATen.h"; then STD=c++20; fi
-# the C++ ABI libtorch was built with: its libc10 exports std::__cxx11 symbols or it does not
+
+# The C++ ABI of the library linked against: its libc10 exports std::__cxx11 symbols or it does not. A JNI compiled
+# with the other ABI would not link (--no-undefined below), so the flag is read, never assumed.
 C10="$(readlink -f "$TORCH_LIB/libc10.so")"
-if ! command -v nm > /dev/null; then
-  ABI=1 # every libtorch since 2.7 (pip wheels included); nm (binutils) would tell
-  echo "build-djl-jni: no nm to read libc10's C++ ABI; assuming the new (cxx11) ABI" >&2
-elif [[ "$(nm -D --defined-only "$C10" | grep -c '__cxx11')" -gt 0 ]]; then ABI=1; else ABI=0; fi
+command -v nm > /dev/null || die "no nm to read libc10's C++ ABI: install binutils (apt-get install binutils)"
+if [[ "$(nm -D --defined-only "$C10" | grep -c '__cxx11' || true)" -gt 0 ]]; then ABI=1; else ABI=0; fi
+
 CUDA_LIBS=()
 if [[ -e "$TORCH_LIB/libtorch_cuda.so" ]]; then
   CUDA_LIBS=(-ltorch_cuda -lc10_cuda)
 fi
-echo "build-djl-jni: torch $TORCH_VERSION (${CUDA_LIBS[*]:-cpu only}), C++ ABI $ABI, $STD, DJL sources $DJL_SRC"
+if [[ -z "$FLAVOR" ]]; then FLAVOR="$([[ ${#CUDA_LIBS[@]} -gt 0 ]] && echo cuda || echo cpu)"; fi
+if [[ -z "$KEY" ]]; then KEY="$(bash "$ROOT/scripts/native/native-key.sh" "$TORCH_VERSION" "$FLAVOR")"; fi
+
+export CXX="${CXX:-c++}"
+command -v "$CXX" > /dev/null || die "no C++ compiler ($CXX): install one (apt-get install g++) or set CXX"
 
 JAVA_INCLUDE=""
-for home in "${JAVA_HOME:-}" "$(dirname "$(dirname "$(readlink -f "$(command -v java || echo /nonexistent)")")")"; do
+for home in "${JAVA_HOME:-}" "$(dirname "$(dirname "$(readlink -f "$(command -v javac || command -v java || echo /x/y/z)")")")"; do
   if [[ -n "$home" && -f "$home/include/jni.h" ]]; then JAVA_INCLUDE="$home/include"; break; fi
 done
 [[ -n "$JAVA_INCLUDE" ]] || die "jni.h not found: set JAVA_HOME to a JDK (or a runtime with its include/ folder)"
 
-WORK="$OUT/work"
-rm -rf "$WORK"
-mkdir -p "$WORK/src" "$WORK/include" "$WORK/obj"
-cp "$NATIVE"/*.cc "$NATIVE"/*.h "$WORK/src/"
+echo "build-djl-jni: torch $TORCH_VERSION ($FLAVOR), C++ ABI $ABI, $STD, $("$CXX" --version | head -1), key $KEY"
 
-# ---- the JNI header javac writes for PyTorchLibrary
-if [[ -n "$JNI_HEADER" ]]; then
-  cp "$JNI_HEADER/ai_djl_pytorch_jni_PyTorchLibrary.h" "$WORK/include/"
-else
-  JAVA_FILE="$DJL_SRC/engines/pytorch/pytorch-engine/src/main/java/ai/djl/pytorch/jni/PyTorchLibrary.java"
-  CP=""
-  for jar in api pytorch-engine; do
-    found="$(ls "$ROOT"/target/lib/$jar-$DJL_VERSION.jar 2>/dev/null \
-      || ls ~/.m2/repository/ai/djl/*/$jar/$DJL_VERSION/$jar-$DJL_VERSION.jar \
-            ~/.m2/repository/ai/djl/$jar/$DJL_VERSION/$jar-$DJL_VERSION.jar 2>/dev/null | head -1)"
-    [[ -n "$found" ]] || die "DJL's $jar-$DJL_VERSION.jar not found (mvn package first) and no --jni-header given"
-    CP="$CP:$found"
-  done
-  javac -cp "${CP#:}" -h "$WORK/include" -d "$WORK/classes" "$JAVA_FILE"
-fi
-
-# ---- orpo4j's two edits, each checked
-UTILS_H="$WORK/src/djl_pytorch_utils.h"
-sed -i 's/^  } else if (torch::kComplexFloat == type) {$/  } else if (torch::kBFloat16 == type) {\n    return 11;\n&/' "$UTILS_H"
-sed -i 's/^      return torch::kComplexFloat;$/&\n    case 11:\n      return torch::kBFloat16;/' "$UTILS_H"
-[[ "$(grep -c 'kBFloat16' "$UTILS_H")" == 2 ]] || die "could not add bfloat16 to $UTILS_H (DJL sources differ from v$DJL_VERSION)"
-TENSOR_CC="$WORK/src/ai_djl_pytorch_jni_PyTorchLibrary_tensor.cc"
-sed -i '/PyTorchLibrary_torchTo(/,/API_END_RETURN/ s|^  torch::NoGradGuard NoGradGuard;$|  // orpo4j: no NoGradGuard, so a dtype cast records autograd history as torch.Tensor.to does|' "$TENSOR_CC"
-grep -q 'orpo4j: no NoGradGuard' "$TENSOR_CC" || die "could not make torchTo differentiable in $TENSOR_CC"
-
-# ---- compile every translation unit in parallel, then link
-CXXFLAGS=(-std=$STD -O2 -fPIC -w -D_GLIBCXX_USE_CXX11_ABI=$ABI "${DEFINES[@]}"
-  -I"$WORK/include" -I"$UTILS" -I"$JAVA_INCLUDE" -I"$JAVA_INCLUDE/linux"
+mkdir -p "$OUT/obj"
+LOG="$OUT/build.log"
+: > "$LOG"
+# The build record orpo4j_native.cc compiles in (org.orpo4j.runtime.NativeBuild reads it): a generated header, so
+# that a new key recompiles the file that includes it and no other.
+mkdir -p "$OUT/gen"
+printf '#define ORPO4J_NATIVE_KEY "%s"\n#define ORPO4J_DJL_VERSION "%s"\n#define ORPO4J_FLAVOR "%s"\n' \
+  "$KEY" "$DJL_VERSION" "$FLAVOR" > "$OUT/gen/orpo4j_build_record.h"
+CXXFLAGS=(-std=$STD -O2 -fPIC -w -D_GLIBCXX_USE_CXX11_ABI=$ABI "${DEFINES[@]}" -I"$OUT/gen"
+  -I"$SRC/djl/include" -I"$JAVA_INCLUDE" -I"$JAVA_INCLUDE/linux"
   -I"$TORCH_INCLUDE" -I"$TORCH_INCLUDE/torch/csrc/api/include")
-export CXX="${CXX:-g++}"
-printf '%s\n' "${CXXFLAGS[@]}" > "$WORK/cxxflags"
+# An object is reused when its source, every header of src/main/native, the flags, the compiler and the torch
+# headers' version are unchanged.
+SHARED_HASH="$( { find "$SRC" -name '*.h' -print0 | LC_ALL=C sort -z | xargs -0 cat; printf '%s\n' "${CXXFLAGS[@]}";
+  "$CXX" --version; cat "$VERSION_H"; } | sha256sum | cut -c1-16)"
+printf '%s\n' "${CXXFLAGS[@]}" > "$OUT/obj/cxxflags"
+
 start=$(date +%s)
-ls "$WORK"/src/*.cc | xargs -P "$JOBS" -I{} sh -c \
-  'f="{}"; o="'"$WORK"'/obj/$(basename "$f" .cc).o"; xargs -a "'"$WORK"'/cxxflags" -d "\n" $CXX -c "$f" -o "$o" \
-     || { echo "build-djl-jni: compiling $f failed" >&2; exit 255; }'
-mkdir -p "$OUT"
-$CXX -shared -o "$OUT/libdjl_torch.so" "$WORK"/obj/*.o -L"$TORCH_LIB" -Wl,--no-undefined -Wl,--no-as-needed \
-  -ltorch -ltorch_cpu -lc10 "${CUDA_LIBS[@]}" -Wl,-rpath,'$ORIGIN'
+used=()
+for entry in "${LIBRARIES[@]}"; do
+  lib="${entry%%:*}"
+  objects=()
+  todo=()
+  for dir in ${entry#*:}; do
+    for cc in "$SRC/$dir"/*.cc; do
+      obj="$OUT/obj/$(basename "$cc" .cc)-$( { cat "$cc"; echo "$SHARED_HASH";
+        if grep -q orpo4j_build_record.h "$cc"; then cat "$OUT/gen/orpo4j_build_record.h"; fi; } \
+        | sha256sum | cut -c1-16).o"
+      objects+=("$obj")
+      [[ -f "$obj" ]] || todo+=("$cc=$obj")
+    done
+  done
+  echo "build-djl-jni: $lib: compiling ${#todo[@]} of ${#objects[@]} translation units with $JOBS job(s)"
+  if [[ ${#todo[@]} -gt 0 ]]; then
+    printf '%s\n' "${todo[@]}" | xargs -P "$JOBS" -I{} bash -c '
+        cc="${1%%=*}"; obj="${1#*=}"
+        if xargs -a "$2/obj/cxxflags" -d "\n" "$CXX" -c "$cc" -o "$obj.$$.tmp" >> "$2/build.log" 2>&1; then
+          mv "$obj.$$.tmp" "$obj"; echo "build-djl-jni:   $(basename "$cc")"
+        else
+          rm -f "$obj.$$.tmp"; echo "build-djl-jni: compiling $(basename "$cc") failed" >&2; exit 255
+        fi' _ {} "$OUT" \
+      || die "compiling failed (the compiler's messages: $LOG); torch $TORCH_VERSION's headers need a C++17 compiler (g++ 9 or later)"
+  fi
+  # --no-undefined: a symbol the torch libraries do not define (another torch, another C++ ABI) fails here, not at the
+  # first call in the JVM. $ORIGIN: next to DJL's libtorch the JNI finds it without a library path.
+  if ! "$CXX" -shared -o "$OUT/$lib.$$.tmp" "${objects[@]}" -L"$TORCH_LIB" -Wl,-rpath-link,"$TORCH_LIB" \
+      -Wl,--no-undefined -Wl,--no-as-needed -Wl,-soname,"$lib" -Wl,-rpath,'$ORIGIN' -s \
+      -ltorch -ltorch_cpu -lc10 "${CUDA_LIBS[@]}" >> "$LOG" 2>&1; then
+    rm -f "$OUT/$lib.$$.tmp"
+    if grep -q '__cxx11' "$LOG"; then
+      die "linking failed on C++ ABI symbols: the headers and $TORCH_LIB come from torches built with different _GLIBCXX_USE_CXX11_ABI; use the headers of the same torch ($LOG)"
+    fi
+    die "linking failed ($LOG): the headers and $TORCH_LIB must come from the same torch $TORCH_VERSION"
+  fi
+  mv "$OUT/$lib.$$.tmp" "$OUT/$lib"
+  used+=("${objects[@]}")
+done
+# objects of earlier sources go: the folder holds what the last build used
+for obj in "$OUT"/obj/*.o; do
+  [[ " ${used[*]} " == *" $obj "* ]] || rm -f "$obj"
+done
 echo "build-djl-jni: built $OUT/libdjl_torch.so in $(( $(date +%s) - start )) s"
 
 if [[ -n "$RUNTIME_DIR" ]]; then
@@ -150,15 +176,5 @@ if [[ -n "$RUNTIME_DIR" ]]; then
     if [[ -e "$TORCH_LIB/$lib" ]]; then ln -sfn "$(readlink -f "$TORCH_LIB/$lib")" "$RUNTIME_DIR/$lib"; fi
   done
   cp "$OUT/libdjl_torch.so" "$RUNTIME_DIR/"
-  LIBDIR="$RUNTIME_DIR"
-else
-  LIBDIR="$TORCH_LIB"
+  echo "build-djl-jni: $RUNTIME_DIR holds libtorch's libraries and the JNI: PYTORCH_LIBRARY_PATH=$RUNTIME_DIR"
 fi
-cat <<EOF
-build-djl-jni: to train with it, DJL needs (docs/gpu.md):
-  export PYTORCH_LIBRARY_PATH=$LIBDIR
-  export PYTORCH_VERSION=$TORCH_VERSION
-  export PYTORCH_FLAVOR=$( [[ ${#CUDA_LIBS[@]} -gt 0 ]] && echo "cuXYZ   # your CUDA version, e.g. cu130" || echo cpu)
-  and libdjl_torch.so next to libtorch.so in PYTORCH_LIBRARY_PATH$( [[ -n "$RUNTIME_DIR" ]] && echo " (done)" ),
-  or at \$DJL_CACHE_DIR/pytorch/\$PYTORCH_VERSION-\$PYTORCH_FLAVOR-linux-x86_64/$DJL_VERSION-libdjl_torch.so
-EOF

@@ -153,9 +153,11 @@ def main():
     scaler = torch.amp.GradScaler(device.type) if a.dtype == "fp16" else None
 
     times = []
+    cpu_times = []  # process CPU time: what the step cost when other processes share the cores
     for s in range(a.steps + a.warmup):
         sync(device)
         t0 = time.perf_counter()
+        c0 = time.process_time()
         with torch.autocast(device.type, dtype=half) if half is not None else contextlib.nullcontext():
             logits = (hidden_states(state, config, input_ids, attention_mask, a.checkpoint)
                       @ state["model.embed_tokens.weight"].t())
@@ -178,6 +180,7 @@ def main():
               f"adamw {t3 - t2:.3f})", flush=True)
         if s >= a.warmup:
             times.append(t3 - t0)
+            cpu_times.append(time.process_time() - c0)
     median = statistics.median(times)
     peak_rss = rss("VmHWM")
     mb = 1024 * 1024
@@ -186,7 +189,8 @@ def main():
           f"rss_start_mb={rss_start // mb} rss_end_mb={rss('VmRSS') // mb} mfu_pct={100 * a.flops / median / peak:.1f} "
           f"matmul_peak_gflops={peak / 1e9:.1f} params={params} torch={torch.__version__} "
           f"threads={torch.get_num_threads()} device={a.device} dtype={a.dtype} "
-          f"half_matmul_peak_gflops={peak_half / 1e9:.1f} "
+          f"half_matmul_peak_gflops={peak_half / 1e9:.1f} cpu_median_s={statistics.median(cpu_times):.3f} "
+          f"step_times_s={','.join(f'{x:.3f}' for x in times)} cpu_times_s={','.join(f'{x:.3f}' for x in cpu_times)} "
           f"gpu_peak_alloc_mb={torch.cuda.max_memory_allocated() // mb if device.type == 'cuda' else -1}")
 
 

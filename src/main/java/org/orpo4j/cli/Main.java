@@ -16,7 +16,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "orpo4j", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "ORPO preference fine-tuning of HuggingFace causal LMs on the JVM.",
         subcommands = {TrainCommand.class, EvalCommand.class, GenerateCommand.class, ChatTemplateCommand.class,
-                InitCommand.class, MergeCommand.class, DemoCommand.class,
+                InitCommand.class, MergeCommand.class, DemoCommand.class, EnvCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 
@@ -46,6 +46,6 @@ public final class Main implements Callable<Integer> {
     @Override
     public Integer call() {
         throw new CommandLine.ParameterException(spec.commandLine(),
-                "missing command: one of train, eval, generate, chat-template, init, merge, demo");
+                "missing command: one of train, eval, generate, chat-template, init, merge, demo, env");
     }
 }

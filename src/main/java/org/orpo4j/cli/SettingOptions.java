@@ -1,10 +1,9 @@
 package org.orpo4j.cli;
 
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.Objects;
 import org.orpo4j.train.InvalidSettingException;
 import org.orpo4j.train.OrpoConfig;
 import org.orpo4j.train.Setting;
@@ -53,7 +52,8 @@ final class SettingOptions {
     }
 
     private static OptionSpec option(Setting<?> setting, Flag flag) {
-        OptionSpec.Builder b = OptionSpec.builder(flag.name()).description(help(setting, flag));
+        OptionSpec.Builder b = OptionSpec.builder(flag.names().toArray(String[]::new))
+                .description(help(setting, flag));
         switch (flag.style()) {
             case VALUE -> b.type(String.class).arity("1").paramLabel(flag.paramLabel());
             case OPTIONAL_VALUE -> b.type(String.class).arity("0..1").paramLabel(flag.paramLabel())
@@ -84,35 +84,33 @@ final class SettingOptions {
 
     /**
      * Applies every flag given on {@code parsed}'s command line to {@code builder}, and builds. Two flags setting
-     * the same setting, and a value a setting refuses, are bad usage naming the flags.
+     * the same setting to different values, and a value a setting refuses, are bad usage naming the flags as typed.
      */
     OrpoConfig apply(ParseResult parsed, OrpoConfig.Builder builder, CommandLine cmd) {
-        Map<String, String> given = new LinkedHashMap<>(); // setting key -> the flag that set it
+        Map<String, String> given = new LinkedHashMap<>(); // setting key -> the flag that set it, as typed
+        Map<String, Object> setTo = new LinkedHashMap<>(); // setting key -> the value that flag set
         Map<Flag, Object> values = new LinkedHashMap<>();
         flags.forEach((setting, flag) -> {
             if (parsed.hasMatchedOption(flag.name())) {
                 values.put(flag, parsed.matchedOption(flag.name()).getValue());
             }
         });
-        for (Map.Entry<Setting<?>, Flag> e : flags.entrySet()) {
-            Flag flag = e.getValue();
-            if (!values.containsKey(flag)) {
-                continue;
-            }
-            Set<String> keys = new LinkedHashSet<>(List.of(e.getKey().key()));
-            flag.also().forEach(a -> keys.add(a.key()));
-            for (String key : keys) {
-                String other = given.put(key, flag.name());
-                if (other != null) {
-                    throw new ParameterException(cmd, other + " and " + flag.name() + " exclude each other");
-                }
-            }
-        }
         try {
             for (Map.Entry<Setting<?>, Flag> e : flags.entrySet()) {
                 Flag flag = e.getValue();
-                if (values.containsKey(flag)) {
-                    set(builder, e.getKey(), flag, values.get(flag));
+                if (!values.containsKey(flag)) {
+                    continue;
+                }
+                String typed = typed(flag, parsed);
+                Map<String, String> texts = texts(e.getKey(), flag, values.get(flag));
+                for (Map.Entry<String, String> t : texts.entrySet()) {
+                    Object value = parsedOrText(t.getKey(), t.getValue());
+                    String other = given.put(t.getKey(), typed);
+                    if (other != null && !Objects.equals(setTo.get(t.getKey()), value)) {
+                        throw new ParameterException(cmd, other + " and " + typed + " exclude each other");
+                    }
+                    setTo.put(t.getKey(), value);
+                    builder.setText(Settings.named(t.getKey()).orElseThrow(), t.getValue());
                 }
             }
             return builder.build();
@@ -121,17 +119,40 @@ final class SettingOptions {
         }
     }
 
-    private static void set(OrpoConfig.Builder builder, Setting<?> setting, Flag flag, Object value) {
+    /** The text each setting gets from {@code flag}: its own setting's, then what the flag also sets. */
+    private static Map<String, String> texts(Setting<?> setting, Flag flag, Object value) {
         String text = switch (flag.style()) {
             case SETS_TRUE -> "true";
             case SETS_FALSE -> "false";
             default -> String.valueOf(value); // NEGATABLE: false for --no-x
         };
-        builder.setText(setting, text);
+        Map<String, String> texts = new LinkedHashMap<>();
+        texts.put(setting.key(), text);
         for (Flag.Also also : flag.also()) {
-            Setting<?> other = Settings.named(also.key()).orElseThrow();
-            builder.setText(other, also.value() == null ? text : String.valueOf(also.value()));
+            texts.put(also.key(), also.value() == null ? text : String.valueOf(also.value()));
         }
+        return texts;
+    }
+
+    /** The value {@code text} spells for setting {@code key} (the text itself when it is not valid). */
+    private static Object parsedOrText(String key, String text) {
+        try {
+            return Settings.named(key).orElseThrow().kind().parse(text);
+        } catch (IllegalArgumentException e) {
+            return text;
+        }
+    }
+
+    /** The spelling of {@code flag} the user typed ({@code --eval-steps} or {@code --eval-every}). */
+    private static String typed(Flag flag, ParseResult parsed) {
+        for (String arg : parsed.originalArgs()) {
+            for (String name : flag.names()) {
+                if (arg.equals(name) || arg.startsWith(name + "=")) {
+                    return name;
+                }
+            }
+        }
+        return flag.name();
     }
 
     /**

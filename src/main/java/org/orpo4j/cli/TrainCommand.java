@@ -18,6 +18,7 @@ import org.orpo4j.lora.LoraConfig;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.DjlRuntime;
 import org.orpo4j.runtime.NativeFeatures;
+import org.orpo4j.tracking.Trackers;
 import org.orpo4j.train.OrpoConfig;
 import org.orpo4j.train.OrpoTrainer;
 import org.orpo4j.train.OutputDir;
@@ -92,10 +93,21 @@ final class TrainCommand implements Callable<Integer> {
         OrpoConfig config = SettingOptions.train().apply(parsed, builder, spec.commandLine());
         checkLoraFlags(config, parsed);
         FourBitOptions.checkUsedWith4bit(parsed, spec.commandLine(), config.get(Settings.LOAD_IN_4BIT));
+        Trackers trackers;
+        try {
+            trackers = Trackers.open(config, System.getenv()); // an MLflow address missing is bad usage, said now
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--report-to " + String.join(",",
+                    config.get(Settings.REPORT_TO)) + ": " + e.getMessage());
+        }
         if (config.bf16() && !NativeFeatures.bfloat16()) {
             throw new IllegalStateException(NativeFeatures.bfloat16Missing());
         }
         pairs.check();
+        if (config.get(Settings.GENERATE_DURING_EVAL) && !pairs.hasEval()) {
+            throw new ParameterException(spec.commandLine(), "--generate-during-eval needs held-out prompts:"
+                    + " --eval-data FILE or --eval-split SPLIT");
+        }
         // names and file lists first, then downloads, then the adapter against the base's config: nothing heavy
         // runs before every cheap check has passed, and no file is touched before the output is known to be safe
         ModelInputs inputs = ModelInputs.resolve(model, adapterOption.adapter);
@@ -110,12 +122,12 @@ final class TrainCommand implements Callable<Integer> {
         }
         TrainResult result;
         // signals first: from the moment the lock file exists, Ctrl-C is answered in one line
-        try (Preemption preemption = new Preemption(output, System.err).install();
+        try (Trackers closing = trackers; Preemption preemption = new Preemption(output, System.err).install();
                 RunLock lock = RunLock.acquire(output)) {
             if (OutputDir.resumeFolder(output, config.resumeFromCheckpoint()).isEmpty()) {
                 OutputDir.prepareFresh(output, config.overwriteOutputDir()); // before orpo_config.json lands there
             }
-            result = train(config, inputs, files, preemption);
+            result = train(config, inputs, files, preemption, trackers);
             if (preemption.exitCode() != 0) {
                 System.err.println(preemption.stoppedLine(result.globalStep()));
                 System.err.flush();
@@ -138,7 +150,7 @@ final class TrainCommand implements Callable<Integer> {
 
     /** Loads the model and the data, and trains, the first SIGTERM or SIGINT stopping after its step. */
     private TrainResult train(OrpoConfig config, ModelInputs inputs, TrainData.PlannedFiles files,
-            Preemption preemption) throws Exception {
+            Preemption preemption, Trackers trackers) throws Exception {
         Path tokenizerDir = inputs.tokenizerDir();
         try (HfTokenizer tokenizer = HfTokenizer.load(tokenizerDir);
                 NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
@@ -151,6 +163,7 @@ final class TrainCommand implements Callable<Integer> {
             PairSource eval = evalSet == null ? null : PairSource.of(evalSet);
             OrpoTrainer trainer = new OrpoTrainer(lm, config).tokenizerDir(tokenizerDir).addListener(preemption)
                     .addListener(SkippedRowsFile.listener(output, reports));
+            trackers.listeners().forEach(trainer::addListener);
             preemption.watch(trainer);
             return trainer.train(PairSource.of(train), eval);
         }

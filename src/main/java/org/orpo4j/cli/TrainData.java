@@ -53,6 +53,11 @@ final class TrainData {
         }
     }
 
+    /** Whether held-out pairs were given ({@code --eval-data} or {@code --eval-split}). */
+    boolean hasEval() {
+        return evalData != null || evalSplit != null;
+    }
+
     /**
      * The training and evaluation files, known before any download: local files checked, a hub dataset's splits
      * resolved to their files (a split it lacks fails here), to be downloaded by {@link PlannedFiles#fetch()}.

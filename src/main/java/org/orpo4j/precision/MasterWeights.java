@@ -25,7 +25,10 @@ import org.orpo4j.runtime.Scalars;
  *   clip, AdamW on the masters
  *   {@link #copyMastersToHalves}: half = half(master)
  * </pre>
- * Frozen weights (the base of a LoRA run) get frozen half copies and take no part in either step.
+ * Frozen weights (the base of a LoRA run) get frozen half copies and take no part in either step; with
+ * {@link #install(CausalLm, Precision, boolean) frozenInHalf} they are stored in the half type outright: the copy
+ * replaces the float32 array for good (freed here, not put back by {@link #close()}), so a frozen base costs 2 bytes
+ * per parameter instead of 4 + 2.
  * The half copies can't be made by a cast on the autograd graph (the masters would then be the leaves and receive
  * float32 gradients through a cast per step); gradients are moved by hand instead.
  */
@@ -37,21 +40,27 @@ public final class MasterWeights implements AutoCloseable {
     private final LinkedHashMap<String, NDArray> halves = new LinkedHashMap<>();
     private final java.util.Set<String> frozen = new java.util.HashSet<>(); // weights a LoRA run does not train
 
-    private MasterWeights(CausalLm model, DataType dtype) {
+    private MasterWeights(CausalLm model, DataType dtype, boolean frozenInHalf) {
         this.model = model;
         this.masters = model.parameters();
         NDArray first = masters.values().iterator().next();
         this.manager = first.getManager().newSubManager();
         try (GradMode off = GradMode.enabled(false)) {
-            masters.forEach((name, master) -> {
+            masters.replaceAll((name, master) -> {
                 NDArray half = master.toType(dtype, true);
-                half.attach(manager);
                 boolean trained = JniUtils.requiresGrad((PtNDArray) master);
                 half.setRequiresGradient(trained);
                 if (!trained) {
                     frozen.add(name);
                 }
                 halves.put(name, half);
+                if (!trained && frozenInHalf) { // the half copy becomes the weight itself, owned as the master was
+                    half.attach(master.getManager());
+                    master.close();
+                    return half;
+                }
+                half.attach(manager);
+                return master;
             });
         }
         // zeros backward adds into, dense from the first step on
@@ -65,13 +74,25 @@ public final class MasterWeights implements AutoCloseable {
      * back. Take {@link #masters()} for the optimizer before or after: they are the model's original arrays.
      */
     public static MasterWeights install(CausalLm model, Precision precision) {
+        return install(model, precision, false);
+    }
+
+    /**
+     * As {@link #install(CausalLm, Precision)}; with {@code frozenInHalf} the frozen weights are converted to the
+     * half type for good (a LoRA base under bf16: PEFT users load it in bfloat16 the same way), and stay so in the
+     * model after {@link #close()}.
+     */
+    public static MasterWeights install(CausalLm model, Precision precision, boolean frozenInHalf) {
         if (!precision.mixed()) {
             throw new IllegalArgumentException("master weights are for mixed precision, not " + precision);
         }
-        return new MasterWeights(model, precision.dtype());
+        return new MasterWeights(model, precision.dtype(), frozenInHalf);
     }
 
-    /** The float32 weights by HF name: what the optimizer updates and checkpoints save. */
+    /**
+     * The float32 weights by HF name: what the optimizer updates and checkpoints save (a frozen weight stored in
+     * half precision outright is its half array).
+     */
     public Map<String, NDArray> masters() {
         return masters;
     }

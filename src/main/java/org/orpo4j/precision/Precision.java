@@ -11,7 +11,7 @@ public enum Precision {
     FP32(DataType.FLOAT32),
     /** float16 with dynamic loss scaling ({@link LossScaler}): its 5-bit exponent underflows small gradients. */
     FP16(DataType.FLOAT16),
-    /** bfloat16: float32's exponent range, so no loss scaling; needs the orpo4j-built JNI (docs/gpu.md). */
+    /** bfloat16: float32's exponent range, so no loss scaling; needs orpo4j's JNI (docs/native.md). */
     BF16(DataType.BFLOAT16);
 
     private final DataType dtype;

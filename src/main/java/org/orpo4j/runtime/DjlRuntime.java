@@ -40,19 +40,53 @@ public final class DjlRuntime {
      * The PyTorch engine, started offline and quietly: DJL's TorchScript graph-executor notice is turned off with
      * the optimizer it announces (orpo4j runs eager ops only); where the SLF4J binding is slf4j-simple, DJL's
      * "no GPU" warnings are kept at ERROR and its start-up INFO lines at WARN; one INFO line says what started.
-     * A property the user set wins.
+     * A property the user set wins. Before the first start, {@link NativeLoader} puts orpo4j's JNI (bfloat16) under
+     * DJL when this orpo4j carries one; DJL calls made before this one start the engine with DJL's own JNI.
+     *
+     * @throws NativeLibraryException when orpo4j's native library is configured but can't be used (one line)
      */
-    public static Engine engine() {
+    public static synchronized Engine engine() {
         quiet();
         boolean first = !started;
+        NativeLoader.Choice jni = null;
         if (first) {
+            jni = NativeLoader.install();
             started = true;
         }
-        Engine engine = Engine.getEngine("PyTorch");
+        Engine engine;
+        try {
+            engine = Engine.getEngine("PyTorch");
+        } catch (RuntimeException | UnsatisfiedLinkError e) {
+            if (jni == null || jni.library() == null) {
+                throw e;
+            }
+            String problem = "DJL could not load orpo4j's native library " + jni.library() + " (" + rootCause(e) + ")";
+            if (jni.source() != NativeLoader.Source.BUNDLED) {
+                throw new NativeLibraryException(problem + ": rebuild it on this machine (mvn package) or set"
+                        + " ORPO4J_NATIVE=off", e);
+            }
+            // the jar's library built elsewhere (a newer glibc, say): DJL's own JNI still runs everything but bf16
+            jni = NativeLoader.fallBack(problem + ": rebuild orpo4j on this machine (mvn package)");
+            LOG.warn("{}; DJL's own JNI (no bf16) is used", jni.reason());
+            engine = Engine.getEngine("PyTorch");
+        }
         if (first) {
-            LOG.info("PyTorch {} started offline; {} GPU(s) visible", engine.getVersion(), gpuCount());
+            LOG.info("PyTorch {} started offline ({}); {} GPU(s) visible", engine.getVersion(),
+                    jni.library() != null ? "orpo4j's JNI, bf16" : jni.source() == NativeLoader.Source.USER_LIBRARY_PATH
+                            ? "the JNI in PYTORCH_LIBRARY_PATH" : "DJL's JNI", gpuCount());
         }
         return engine;
+    }
+
+    /** The first line of the innermost message: DJL wraps the loader's own words ("...: cannot open ..."). */
+    private static String rootCause(Throwable e) {
+        String m = e.getClass().getSimpleName();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && !t.getMessage().isBlank()) {
+                m = t.getMessage().strip();
+            }
+        }
+        return m.lines().findFirst().orElse(m);
     }
 
     /**

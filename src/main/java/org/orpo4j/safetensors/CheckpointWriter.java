@@ -121,7 +121,7 @@ public final class CheckpointWriter {
 
     private static DType storedType(Path dir, String name, NDArray array, SaveOptions options) {
         DataType t = array.getDataType();
-        if (t == DataType.FLOAT32) {
+        if (t == DataType.FLOAT32 || t == DataType.BFLOAT16) { // bfloat16: a LoRA base after a bf16 run
             return options.dtype();
         }
         if (t == DataType.INT64) {
@@ -134,7 +134,7 @@ public final class CheckpointWriter {
             return DType.U8;
         }
         throw new IllegalArgumentException(dir + ": tensor '" + name + "': cannot save an NDArray of type " + t
-                + " (FLOAT32, INT64, INT32 or UINT8)");
+                + " (FLOAT32, BFLOAT16, INT64, INT32 or UINT8)");
     }
 
     private static void removeStale(Path modelDir, Set<String> written) {

@@ -102,9 +102,12 @@ final class SafetensorsWriter {
                 throw new SafetensorsException(file + ": tensor '" + e.name() + "': NDArray gave " + data.remaining()
                         + " bytes, expected " + sourceBytes);
             }
-            if (e.dtype() == DType.BF16) {
+            boolean bf16Source = cpu.getDataType() == DataType.BFLOAT16; // a LoRA base trained under bf16
+            if (e.dtype() == DType.BF16 && !bf16Source) {
                 writeBf16(out, data.asFloatBuffer());
-            } else if (e.dtype() == DType.F16 && cpu.getDataType() == DataType.FLOAT32) {
+            } else if (e.dtype() == DType.F32 && bf16Source) {
+                widenBf16(out, data.asShortBuffer());
+            } else if (e.dtype() == DType.F16) { // from float32 or bfloat16
                 try (NDArray half = cpu.toType(DataType.FLOAT16, false)) { // torch rounds to nearest even
                     writeFully(out, half.toByteBuffer(true).order(ByteOrder.nativeOrder()));
                 }
@@ -126,6 +129,20 @@ final class SafetensorsWriter {
             int n = Math.min(in.remaining(), CONVERT_CHUNK);
             for (int i = 0; i < n; i++) {
                 staging.putShort(FloatFormats.f32ToBf16(in.get()));
+            }
+            writeFully(out, staging.flip());
+        }
+    }
+
+    /** bfloat16 values as float32 (exact: the upper half of the float32 bits). */
+    private static void widenBf16(FileChannel out, java.nio.ShortBuffer in) throws IOException {
+        ByteBuffer staging = ByteBuffer.allocateDirect(4 * Math.min(in.remaining(), CONVERT_CHUNK))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        while (in.hasRemaining()) {
+            staging.clear();
+            int n = Math.min(in.remaining(), CONVERT_CHUNK);
+            for (int i = 0; i < n; i++) {
+                staging.putFloat(FloatFormats.bf16ToF32(in.get()));
             }
             writeFully(out, staging.flip());
         }

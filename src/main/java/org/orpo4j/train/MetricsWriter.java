@@ -16,7 +16,8 @@ import org.orpo4j.runtime.AtomicFiles;
 
 /**
  * {@code metrics.jsonl}: one JSON object per logged step (training or evaluation), flushed at once so a crash
- * loses nothing logged. Non-finite values are written as {@code null} (JSON has no NaN).
+ * loses nothing logged. Non-finite values are written as {@code null} (JSON has no NaN). {@code samples.jsonl} is
+ * written the same way: any JSON-lines file whose lines carry their {@code step} resumes as this one does.
  */
 public final class MetricsWriter implements AutoCloseable {
 

@@ -101,6 +101,7 @@ public final class OrpoTrainer {
         TrainedWeights weights = trainedWeights();
         Map<String, NDArray> params = weights.parameters();
         TrainerState state = TrainerState.plan(config, train);
+        SampleGeneration.check(config, eval, tokenizerDir);
         RunStart start = RunStart.open(config, out, state, weights);
         if (start.finished()) {
             return TrainResult.finished(state, out);
@@ -108,7 +109,9 @@ public final class OrpoTrainer {
         config.write(out.resolve(OrpoConfig.FILE));
         NDArray first = params.values().iterator().next();
         try (NDManager root = first.getManager().newSubManager(); AdamW adamw = AdamW.of(params, config);
-                MetricsWriter metrics = start.restore(weights, adamw, state, root)) {
+                MetricsWriter metrics = start.restore(weights, adamw, state, root);
+                SampleGeneration samples = SampleGeneration.open(config, model, eval, tokenizerDir, out,
+                        start.resumedStep(state))) {
             CheckpointManager checkpoints = new CheckpointManager(out, config.saveTotalLimit());
             LOG.info("training {} steps ({} per epoch, {} micro-batches of {} pairs, accumulation {}) on {} in {}",
                     state.maxSteps(), state.stepsPerEpoch(), state.microBatchesPerEpoch(),
@@ -123,13 +126,16 @@ public final class OrpoTrainer {
                         sharedPromptFor(weights, train));
                 // the checkpoint resumed from is not saved again (a kill while replacing it could lose it)
                 TrainingLoop loop = new TrainingLoop(config, state, train, eval, gradients, evaluation, weights,
-                        params, adamw, precision, checkpoints, metrics, listeners, () -> stopRequest, tokenizerDir,
-                        start.savedStep(checkpoints, state));
+                        params, adamw, precision, checkpoints, metrics, samples, listeners, () -> stopRequest,
+                        tokenizerDir, start.savedStep(checkpoints, state));
                 control = loop.control();
                 outcome = loop.run(root);
             }
             if (!outcome.stopped()) {
                 saveFinal(weights, params, out);
+            }
+            for (TrainerListener l : listeners) {
+                l.onTrainEnd(state, control);
             }
             return new TrainResult(state.globalStep(), outcome.lastLog(), outcome.evalMetrics(), out,
                     control.reason(), false);

@@ -39,7 +39,8 @@ public final class OutputDir {
     /**
      * Makes {@code out} ready for a run that starts from scratch: refuses a folder holding an earlier run with a
      * one-line error offering resume or overwrite; with {@code overwrite}, first deletes that run's metrics,
-     * checkpoints, skipped-rows file and weights (tokenizer files and config are rewritten anyway).
+     * checkpoints, samples, TensorBoard runs, skipped-rows file and weights (tokenizer files and config are rewritten
+     * anyway).
      */
     public static void prepareFresh(Path out, boolean overwrite) throws IOException {
         List<Path> run = runFiles(out);
@@ -58,6 +59,10 @@ public final class OutputDir {
             CheckpointManager.deleteTree(p);
         }
         Files.deleteIfExists(out.resolve(SKIPPED_ROWS_FILE));
+        Files.deleteIfExists(out.resolve(SampleGeneration.FILE));
+        if (Files.isDirectory(out.resolve(TENSORBOARD_RUNS))) {
+            CheckpointManager.deleteTree(out.resolve(TENSORBOARD_RUNS));
+        }
     }
 
     /**
@@ -109,6 +114,9 @@ public final class OutputDir {
         }
         return found;
     }
+
+    /** The folder TensorBoard event files go to, one subfolder per run (HF's logging_dir, {@code OUTPUT/runs}). */
+    public static final String TENSORBOARD_RUNS = "runs";
 
     /** The CLI's record of the rows loading skipped (one JSON object per line). */
     public static final String SKIPPED_ROWS_FILE = "skipped_rows.jsonl";

@@ -43,6 +43,11 @@ public interface PairSource {
         return Optional.empty();
     }
 
+    /** Pair {@code row} as tokenized, or empty when this source keeps only its batches (then no samples). */
+    default Optional<TokenizedPair> pair(int row) {
+        return Optional.empty();
+    }
+
     /** A digest of the tokenized pairs that a resumed run compares with its checkpoint's; empty when unknown. */
     default Optional<String> fingerprint() {
         return Optional.empty();
@@ -59,6 +64,11 @@ public interface PairSource {
             @Override
             public List<int[]> batches(int batchSize, int epoch, long seed, boolean shuffle, boolean groupByLength) {
                 return dataset.batches(batchSize, epoch, seed, shuffle, groupByLength);
+            }
+
+            @Override
+            public Optional<TokenizedPair> pair(int row) {
+                return Optional.of(dataset.row(row));
             }
 
             @Override

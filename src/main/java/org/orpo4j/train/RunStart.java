@@ -65,6 +65,11 @@ final class RunStart {
         return checkpoint;
     }
 
+    /** The step resumed from, or -1 for a fresh run. */
+    long resumedStep(TrainerState state) {
+        return saved == null ? -1 : state.globalStep();
+    }
+
     /** The step of the checkpoint resumed from when it is the output's own {@code checkpoint-<step>}, else -1. */
     long savedStep(CheckpointManager checkpoints, TrainerState state) {
         return checkpoint.map(c -> c.toAbsolutePath().normalize())

@@ -292,10 +292,12 @@ public final class Setting<T> {
      * How {@code orpo4j train} sets a setting: a flag with a value ({@code --lr X}), a switch that sets true or
      * false ({@code --use-peft}, {@code --no-shuffle}), a negatable pair ({@code --[no-]shared-prompt}), or a value
      * that may be left out ({@code --resume [DIR]}). A flag may also set other settings ({@code --epochs} makes
-     * {@code maxSteps} -1, {@code --batch-size} sets the evaluation batch too); two flags that set the same setting
-     * exclude each other.
+     * {@code maxSteps} -1, {@code --batch-size} sets the evaluation batch too); two flags that set one setting to
+     * different values exclude each other. A flag may have aliases, other spellings of it ({@code --eval-steps}, HF's
+     * name, for {@code --eval-every}).
      */
-    public record Flag(String name, String paramLabel, Style style, String fallback, List<Also> also) {
+    public record Flag(String name, String paramLabel, Style style, String fallback, List<Also> also,
+            List<String> aliases) {
 
         /** How the flag takes its value. */
         public enum Style { VALUE, SETS_TRUE, SETS_FALSE, NEGATABLE, OPTIONAL_VALUE }
@@ -304,30 +306,44 @@ public final class Setting<T> {
         public record Also(String key, Object value) {}
 
         public static Flag value(String name, String paramLabel) {
-            return new Flag(name, paramLabel, Style.VALUE, null, List.of());
+            return new Flag(name, paramLabel, Style.VALUE, null, List.of(), List.of());
         }
 
         static Flag setsTrue(String name) {
-            return new Flag(name, null, Style.SETS_TRUE, null, List.of());
+            return new Flag(name, null, Style.SETS_TRUE, null, List.of(), List.of());
         }
 
         static Flag setsFalse(String name) {
-            return new Flag(name, null, Style.SETS_FALSE, null, List.of());
+            return new Flag(name, null, Style.SETS_FALSE, null, List.of(), List.of());
         }
 
         static Flag negatable(String name) {
-            return new Flag(name, null, Style.NEGATABLE, null, List.of());
+            return new Flag(name, null, Style.NEGATABLE, null, List.of(), List.of());
         }
 
         static Flag optionalValue(String name, String paramLabel, String fallback) {
-            return new Flag(name, paramLabel, Style.OPTIONAL_VALUE, fallback, List.of());
+            return new Flag(name, paramLabel, Style.OPTIONAL_VALUE, fallback, List.of(), List.of());
         }
 
         /** The flag also sets setting {@code key} to {@code value} (null: to the flag's own value). */
         Flag also(String key, Object value) {
             List<Also> all = new ArrayList<>(also);
             all.add(new Also(key, value));
-            return new Flag(name, paramLabel, style, fallback, all);
+            return new Flag(name, paramLabel, style, fallback, all, aliases);
+        }
+
+        /** The flag also answers to {@code alias}. */
+        Flag alias(String alias) {
+            List<String> all = new ArrayList<>(aliases);
+            all.add(alias);
+            return new Flag(name, paramLabel, style, fallback, also, List.copyOf(all));
+        }
+
+        /** The flag's name and its aliases. */
+        public List<String> names() {
+            List<String> all = new ArrayList<>(List.of(name));
+            all.addAll(aliases);
+            return all;
         }
     }
 

@@ -32,6 +32,9 @@ public final class Settings {
     /** The values {@code evalStrategy} and {@code saveStrategy} take (HF's IntervalStrategy). */
     public static final List<String> STRATEGIES = List.of("no", "steps", "epoch");
 
+    /** The trackers {@code reportTo} names (HF's report_to values orpo4j has); none stands alone. */
+    public static final List<String> TRACKERS = List.of("jsonl", "tensorboard", "mlflow", "none");
+
     private static final Kind<String> TRUNCATION = Kind.names("keep_end or keep_start",
             t -> TruncationMode.parse(t).name().toLowerCase(java.util.Locale.ROOT), t -> t);
     private static final Kind<LrSchedulerType> SCHEDULER = Kind.names("linear, cosine, constant or"
@@ -116,11 +119,30 @@ public final class Settings {
             .check(positive()).flag(Flag.value("--log-every", "K")).help("Log every K steps.");
     public static final Setting<Boolean> LOGGING_FIRST_STEP = Setting.of("loggingFirstStep", Kind.BOOLEAN, false)
             .help("Also log the first step.");
+    public static final Setting<List<String>> REPORT_TO = Setting.of("reportTo", Kind.TEXT_LIST, List.of("jsonl"))
+            .check(Check.of(Settings::knownTrackers, "one or more of " + String.join(", ", TRACKERS.subList(0, 3))
+                    + " (comma-separated), or none", List.of("wandb")))
+            .flag(Flag.value("--report-to", "NAMES"))
+            .help("Trackers (HF's report_to): tensorboard (OUTPUT/runs), mlflow (MLFLOW_TRACKING_URI); metrics.jsonl"
+                    + " is always written.");
+    public static final Setting<String> RUN_NAME = Setting.of("runName", Kind.TEXT, (String) null)
+            .flag(Flag.value("--run-name", "NAME")).help("The run's name in MLflow (null: the output folder's name).");
     public static final Setting<String> EVAL_STRATEGY = Setting.of("evalStrategy", Kind.TEXT, "no")
-            .check(oneOf(STRATEGIES)).help("When to evaluate: no, steps or epoch (and always at the end).");
+            .check(oneOf(STRATEGIES)).flag(Flag.value("--eval-strategy", "WHEN"))
+            .help("When to evaluate: no, steps or epoch (and always at the end).");
     public static final Setting<Integer> EVAL_STEPS = Setting.of("evalSteps", Kind.INTEGER, (Integer) null)
-            .check(positive()).flag(Flag.value("--eval-every", "K").also("evalStrategy", "steps"))
+            .check(positive()).flag(Flag.value("--eval-every", "K").alias("--eval-steps").also("evalStrategy", "steps"))
             .help("Evaluate every K steps (null: loggingSteps).");
+    public static final Setting<Boolean> GENERATE_DURING_EVAL = Setting.of("generateDuringEval", Kind.BOOLEAN, false)
+            .flag(Flag.setsTrue("--generate-during-eval"))
+            .help("After each evaluation, greedy completions of the first eval prompts go to samples.jsonl and the"
+                    + " trackers (TRL).");
+    public static final Setting<Integer> GENERATE_SAMPLES = Setting.of("generateSamples", Kind.INTEGER, 4)
+            .check(positive()).flag(Flag.value("--generate-samples", "K"))
+            .help("Eval prompts generateDuringEval completes, the first K in file order.");
+    public static final Setting<Integer> GENERATE_MAX_NEW_TOKENS = Setting.of("generateMaxNewTokens", Kind.INTEGER,
+            (Integer) null).check(positive()).flag(Flag.value("--generate-max-new-tokens", "N"))
+            .help("Token budget of each sample (null: up to maxLength with the prompt, TRL's bound).");
     public static final Setting<String> SAVE_STRATEGY = Setting.of("saveStrategy", Kind.TEXT, "steps")
             .check(oneOf(STRATEGIES)).help("When to checkpoint: no, steps or epoch.");
     public static final Setting<Integer> SAVE_STEPS = Setting.of("saveSteps", Kind.INTEGER, 500).check(positive())
@@ -192,7 +214,8 @@ public final class Settings {
             MAX_PROMPT_LENGTH, MAX_COMPLETION_LENGTH, TRUNCATION_MODE, PER_DEVICE_TRAIN_BATCH_SIZE,
             PER_DEVICE_EVAL_BATCH_SIZE, GRADIENT_ACCUMULATION_STEPS, NUM_TRAIN_EPOCHS, MAX_STEPS, LR_SCHEDULER_TYPE,
             WARMUP_STEPS, WARMUP_RATIO, WEIGHT_DECAY, ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, MAX_GRAD_NORM, SEED,
-            SHUFFLE, GROUP_BY_LENGTH, LOGGING_STEPS, LOGGING_FIRST_STEP, EVAL_STRATEGY, EVAL_STEPS, SAVE_STRATEGY,
+            SHUFFLE, GROUP_BY_LENGTH, LOGGING_STEPS, LOGGING_FIRST_STEP, REPORT_TO, RUN_NAME, EVAL_STRATEGY, EVAL_STEPS,
+            GENERATE_DURING_EVAL, GENERATE_SAMPLES, GENERATE_MAX_NEW_TOKENS, SAVE_STRATEGY,
             SAVE_STEPS, SAVE_TOTAL_LIMIT, OUTPUT_DIR, RESUME_FROM_CHECKPOINT, MAX_NON_FINITE_STEPS, CHUNKED_LOSS,
             LOSS_CHUNK_VALUES, BF16, FP16, OVERWRITE_OUTPUT_DIR, USE_PEFT, LORA_R, LORA_ALPHA, LORA_DROPOUT,
             LORA_TARGET_MODULES, USE_RSLORA, LOAD_IN_4BIT, BNB_4BIT_QUANT_TYPE, USE_BNB_NESTED_QUANT,
@@ -217,6 +240,12 @@ public final class Settings {
                 }
             }
         }
+    }
+
+    /** Names among {@link #TRACKERS}, each once, {@code none} only alone. */
+    private static boolean knownTrackers(List<String> names) {
+        return !names.isEmpty() && TRACKERS.containsAll(names) && names.stream().distinct().count() == names.size()
+                && (!names.contains("none") || names.size() == 1);
     }
 
     /** The setting a config file names by {@code name} (camelCase, snake_case or an alias), if any. */

@@ -1,6 +1,7 @@
 package org.orpo4j.train;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -15,8 +16,8 @@ public interface TrainerListener {
     /** After each optimizer step (also a skipped non-finite one). */
     default void onStep(TrainerState state, TrainerControl control) {}
 
-    /** When a line goes to metrics.jsonl: {@code step}, {@code epoch}, {@code learning_rate}, {@code grad_norm} and
-     *  the TRL metric names, averaged over the steps since the previous log. */
+    /** When a line goes to metrics.jsonl: {@code step}, {@code epoch}, {@code learning_rate}, {@code grad_norm},
+     *  the TRL metric names averaged over the steps since the previous log, and the token counts. */
     default void onLog(TrainerState state, Map<String, Double> logs, TrainerControl control) {}
 
     /** After an evaluation, with the {@code eval_} metrics. */
@@ -24,4 +25,10 @@ public interface TrainerListener {
 
     /** After a checkpoint folder was completely written and renamed into place. */
     default void onSave(TrainerState state, Path checkpoint, TrainerControl control) {}
+
+    /** After an evaluation's samples were generated and written to samples.jsonl ({@code generateDuringEval}). */
+    default void onSamples(TrainerState state, List<GeneratedSample> samples, TrainerControl control) {}
+
+    /** When training ends in this process: after the final model was saved, or after a stop's checkpoint. */
+    default void onTrainEnd(TrainerState state, TrainerControl control) {}
 }

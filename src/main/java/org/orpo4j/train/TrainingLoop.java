@@ -14,7 +14,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The optimizer steps of one run, HF Trainer's loop: per step the micro-batches' gradients, the global norm clipped,
  * AdamW at the scheduled rate (a step with NaN or Inf skipped, an fp16 overflow skipped without advancing the
- * schedule), the gradients zeroed; then log, evaluate and checkpoint when due, in that order. A stop request (a
+ * schedule), the gradients zeroed; then log, evaluate (and generate samples) and checkpoint when due, in that order. A stop request (a
  * signal) ends the loop after its step with a checkpoint, no evaluation and no final model.
  */
 final class TrainingLoop {
@@ -36,6 +36,7 @@ final class TrainingLoop {
     private final TrainingPrecision precision;
     private final CheckpointManager checkpoints;
     private final MetricsWriter metrics;
+    private final SampleGeneration samples; // nullable: generateDuringEval off
     private final List<TrainerListener> listeners;
     private final Supplier<String> stopRequest;
     private final Path tokenizerDir;
@@ -49,8 +50,8 @@ final class TrainingLoop {
     TrainingLoop(OrpoConfig config, TrainerState state, PairSource train, PairSource eval, GradientAccumulation
             gradients, Evaluation evaluation, TrainedWeights weights, Map<String, NDArray> params, AdamW adamw,
             TrainingPrecision precision,
-            CheckpointManager checkpoints, MetricsWriter metrics, List<TrainerListener> listeners,
-            Supplier<String> stopRequest, Path tokenizerDir, long lastSaved) {
+            CheckpointManager checkpoints, MetricsWriter metrics, SampleGeneration samples,
+            List<TrainerListener> listeners, Supplier<String> stopRequest, Path tokenizerDir, long lastSaved) {
         this.config = config;
         this.state = state;
         this.train = train;
@@ -63,6 +64,7 @@ final class TrainingLoop {
         this.precision = precision;
         this.checkpoints = checkpoints;
         this.metrics = metrics;
+        this.samples = samples;
         this.listeners = listeners;
         this.stopRequest = stopRequest;
         this.tokenizerDir = tokenizerDir;
@@ -172,6 +174,8 @@ final class TrainingLoop {
         logs.put("epoch", state.epoch());
         logs.putAll(window.means()); // learning_rate applied at, and grad_norm (before clipping) of, the last step
         window.reset();
+        logs.put("num_input_tokens_seen", (double) state.numInputTokensSeen());
+        logs.put("num_tokens_computed", (double) state.numTokensComputed());
         Map<String, Object> line = new LinkedHashMap<>(logs);
         line.put("step", state.globalStep());
         line.put("num_input_tokens_seen", state.numInputTokensSeen());
@@ -198,6 +202,10 @@ final class TrainingLoop {
         state.log(line);
         listeners.forEach(l -> l.onEvaluate(state, m, control));
         evalMetrics = m;
+        if (samples != null) {
+            List<GeneratedSample> generated = samples.run(state.globalStep());
+            listeners.forEach(l -> l.onSamples(state, generated, control));
+        }
     }
 
     private void save() throws IOException {

@@ -53,7 +53,8 @@ final class TrainingPrecision implements AutoCloseable {
     /**
      * Starts training {@code trained} in {@code precision}: call after the masters hold their starting (or resumed)
      * values; the scaler resumes from {@code checkpoint} (nullable) when it has one. Trained tensors outside the
-     * model's weights (LoRA adapters) stay float32 and are only unscaled.
+     * model's weights (LoRA adapters) stay float32 and are only unscaled; under bf16 the frozen base they adapt is
+     * converted to bfloat16 for good ({@link MasterWeights#install(CausalLm, Precision, boolean)}).
      */
     static TrainingPrecision start(CausalLm model, Precision precision, Path checkpoint, Map<String, NDArray> trained)
             throws IOException {
@@ -69,7 +70,12 @@ final class TrainingPrecision implements AutoCloseable {
                         n.path("growth_tracker").asInt()));
             }
         }
-        MasterWeights weights = precision.mixed() ? MasterWeights.install(model, precision) : null;
+        // a LoRA run's frozen base under bf16 is stored in bf16 outright: 2 bytes per parameter, not float32 + a copy
+        Set<NDArray> own = Collections.newSetFromMap(new IdentityHashMap<>());
+        own.addAll(model.parameters().values());
+        boolean adapterRun = trained.values().stream().noneMatch(own::contains);
+        MasterWeights weights = precision.mixed()
+                ? MasterWeights.install(model, precision, precision == Precision.BF16 && adapterRun) : null;
         return new TrainingPrecision(precision, weights, scaler, trained);
     }
 

@@ -31,6 +31,10 @@ class DocsTest {
                 assertEquals("null", shown, knob.getKey());
             } else if (value.isNumber()) {
                 assertEquals(value.asDouble(), Double.parseDouble(shown), knob.getKey());
+            } else if (value.isArray()) {
+                java.util.List<String> items = new java.util.ArrayList<>();
+                value.forEach(v -> items.add(v.asText()));
+                assertEquals(String.join(",", items), shown, knob.getKey());
             } else {
                 assertEquals(value.asText(), shown, knob.getKey());
             }

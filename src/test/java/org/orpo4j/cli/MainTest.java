@@ -70,6 +70,10 @@ class MainTest {
                 assertTrue(shown.equals("none") || shown.equals("all"), option.longestName() + ": " + shown);
             } else if (value.isNumber()) {
                 assertEquals(value.asDouble(), Double.parseDouble(shown), option.longestName());
+            } else if (value.isArray()) {
+                java.util.List<String> items = new java.util.ArrayList<>();
+                value.forEach(v -> items.add(v.asText()));
+                assertEquals(String.join(",", items), shown, option.longestName());
             } else {
                 assertEquals(value.asText(), shown, option.longestName());
             }

@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Signals at random moments of a {@code train} process (engine start, model load, forward and backward passes,
- * checkpoint writes), one or two of them: the process always ends with 130 or 143, never with a JVM crash (no
+ * Signals at random moments of a {@code train} process once it runs orpo4j's code (engine start, model load, forward
+ * and backward passes, checkpoint writes), one or two of them: the process always ends with 130 or 143, never with a JVM crash (no
  * {@code hs_err_pid*.log}, no "fatal error" on stderr), and a process that does not stop through the trainer's
  * checkpoint runs no exit-time native code: a preloaded library destructor ({@code native/exit_marker.c}), run by
  * {@code exit()} and {@code halt()} as libtorch's static destructors are, leaves no file behind.
@@ -70,7 +70,7 @@ class SignalExitTest {
         List<Future<String>> runs = new ArrayList<>();
         for (int i = 0; i < RUNS; i++) {
             String[] signals = PATTERNS[i % PATTERNS.length];
-            long delayMillis = 300 + random.nextInt(7000);
+            long delayMillis = random.nextInt(6000);
             long gapMillis = random.nextInt(200);
             Path dir = tmp.resolve("run-" + i);
             runs.add(pool.submit(() -> run(dir, signals, delayMillis, gapMillis)));
@@ -93,6 +93,13 @@ class SignalExitTest {
                 "--output", dir.resolve("out").toString(), "--max-steps", "100000", "--batch-size", "4",
                 "--save-every", "3", "--save-total-limit", "1", "--seed", "3");
         Process p = start(dir, args);
+        // the clock starts once train has taken its signals (before the JVM reaches main(), SIGTERM is the JVM's
+        // own: no orpo4j code, and no libtorch, is running yet); then engine start, model load, steps, saves
+        Path lock = dir.resolve("out").resolve(org.orpo4j.train.RunLock.FILE);
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (!Files.exists(lock) && p.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
         Thread.sleep(delay);
         for (String signal : signals) {
             new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).start().waitFor();

@@ -216,7 +216,7 @@ class CorruptCheckpointTest {
         try (NDManager m = DjlRuntime.newManager(Device.cpu())) {
             Map<String, NDArray> t = Map.of("flags", m.create(new boolean[] {true}));
             assertEquals(dir + ": tensor 'flags': cannot save an NDArray of type boolean"
-                    + " (FLOAT32, INT64, INT32 or UINT8)", message(IllegalArgumentException.class,
+                    + " (FLOAT32, BFLOAT16, INT64, INT32 or UINT8)", message(IllegalArgumentException.class,
                             () -> CheckpointWriter.write(dir, t, SaveOptions.defaults())));
         }
         assertEquals("SaveOptions: dtype F64 is not supported (F32, BF16 or F16)",

@@ -63,7 +63,9 @@ class OrpoConfigTest {
                 .numTrainEpochs(1.5).maxSteps(77).lrSchedulerType(LrSchedulerType.COSINE).warmupSteps(3)
                 .warmupRatio(0.1).weightDecay(0.01).adamBeta1(0.8).adamBeta2(0.99).adamEpsilon(1e-6)
                 .maxGradNorm(0.5).seed(7).shuffle(false).groupByLength(false).loggingSteps(2).loggingFirstStep(true)
-                .evalStrategy("steps").evalSteps(5).saveStrategy("epoch").saveSteps(9).saveTotalLimit(2)
+                .set(Settings.REPORT_TO, List.of("tensorboard", "mlflow")).set(Settings.RUN_NAME, "r")
+                .set(Settings.GENERATE_DURING_EVAL, true).set(Settings.GENERATE_SAMPLES, 3)
+                .set(Settings.GENERATE_MAX_NEW_TOKENS, 20).evalStrategy("steps").evalSteps(5).saveStrategy("epoch").saveSteps(9).saveTotalLimit(2)
                 .outputDir("runs/x").resumeFromCheckpoint("latest").maxNonFiniteSteps(3)
                 .chunkedLoss(ChunkedLoss.ON).lossChunkValues(4096).fp16(true).overwriteOutputDir(true).usePeft(true).loraR(8).loraAlpha(16)
                 .loraDropout(0.1).loraTargetModules(List.of("q_proj", "k_proj")).useRslora(true).gradientCheckpointing(false).sharedPrompt(false)
@@ -76,8 +78,9 @@ class OrpoConfigTest {
         assertEquals(c.toJson(), back.toJson());
         assertEquals("cosine", back.toJson().get("lrSchedulerType").asText());
         assertEquals(c, c.toBuilder().build());
-        assertEquals(50, c.toJson().size());
+        assertEquals(55, c.toJson().size());
         assertEquals("fp4", back.toJson().get("bnb4bitQuantType").asText());
+        assertEquals(List.of("tensorboard", "mlflow"), back.get(Settings.REPORT_TO));
         assertEquals(List.of("q_proj", "k_proj"), back.loraTargetModules());
         assertEquals(16 / Math.sqrt(8), back.loraConfig().scaling(), 1e-12);
     }

@@ -27,6 +27,7 @@ import org.orpo4j.model.ModelConfig;
 import org.orpo4j.precision.Precision;
 import org.orpo4j.runtime.DjlRuntime;
 import org.orpo4j.runtime.NativeFeatures;
+import org.orpo4j.runtime.NativeTests;
 import org.orpo4j.safetensors.SafetensorsFile;
 
 /**
@@ -85,13 +86,13 @@ class TrajectoryParityTest {
     }
 
     /**
-     * bf16 mixed precision tracks the float32 reference like fp16 (no loss scaling). Needs the orpo4j-built JNI
-     * (scripts/native/build-djl-jni.sh): DJL's own terminates the JVM on the first bfloat16 array.
+     * bf16 mixed precision tracks the float32 reference like fp16 (no loss scaling). Needs orpo4j's JNI (mvn package
+     * builds it, docs/native.md): DJL's own terminates the JVM on the first bfloat16 array.
      */
     @Test
     @Tag("native")
     void fiveStepsInBf16TrackTheFloat32Reference() throws Exception {
-        Assumptions.assumeTrue(NativeFeatures.bfloat16(), "DJL's own PyTorch JNI has no bfloat16 (docs/gpu.md)");
+        NativeTests.assumeBf16();
         fiveSteps(Device.cpu(), ChunkedLoss.OFF, Precision.BF16);
     }
 
