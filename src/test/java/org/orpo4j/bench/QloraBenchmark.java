@@ -3,13 +3,17 @@ package org.orpo4j.bench;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.node.NullNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.stream.Stream;
 import org.orpo4j.data.PreferenceDataset;
 import org.orpo4j.data.TokenizedPair;
 import org.orpo4j.model.CausalLm;
@@ -73,6 +77,7 @@ public final class QloraBenchmark {
             ChildJvm.run(QloraBenchmark.class, threads, Map.of(), "write-model", which, model.toString());
             System.out.printf(Locale.ROOT, "checkpoint written in %.0f s%n", (System.nanoTime() - t0) / 1e9);
         }
+        System.out.println("load average before: " + Files.readString(Path.of("/proc/loadavg")).strip());
         List<Map<String, String>> rows = new ArrayList<>();
         if (which.equals("side-by-side")) {
             rows.add(ChildJvm.run(QloraBenchmark.class, threads, Map.of(), "child", model.toString(), "float32",
@@ -80,6 +85,7 @@ public final class QloraBenchmark {
         }
         rows.add(ChildJvm.run(QloraBenchmark.class, threads, Map.of(), "child", model.toString(), "nf4",
                 Integer.toString(steps)));
+        System.out.println("load average after: " + Files.readString(Path.of("/proc/loadavg")).strip());
         System.out.printf(Locale.ROOT, "%n%s, LoRA all-linear r 16, 1 pair x (128 + 128 + 128) tokens, %d threads:%n",
                 which, threads);
         System.out.printf(Locale.ROOT, "%-8s %8s %10s %10s %12s %12s %11s%n", "base", "load_s", "step1_s",
@@ -119,7 +125,7 @@ public final class QloraBenchmark {
     private static void child(Path dir, boolean nf4, int steps) throws Exception {
         long t0 = System.nanoTime();
         LoadOptions load = nf4 ? LoadOptions.loadIn4bit(QuantConfig.of(QuantType.NF4, true)) : LoadOptions.defaults();
-        Path out = Files.createTempDirectory("orpo4j-qlora-bench");
+        Path out = Files.createTempDirectory("orpo4j-qlora-bench"); // the adapter and metrics, deleted at the end
         try (NDManager root = DjlRuntime.newManager(DjlRuntime.defaultDevice());
                 CausalLm lm = CausalLm.load(dir, dir.toString(), root, load)) {
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
@@ -150,8 +156,8 @@ public final class QloraBenchmark {
                     try {
                         System.out.printf(Locale.ROOT, "step %d: %.1f s, VmHWM %d MB%n", step, seconds[step - 1],
                                 ChildJvm.status("VmHWM"));
-                    } catch (java.io.IOException e) {
-                        throw new java.io.UncheckedIOException(e);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
                     }
                 }
             });
@@ -160,6 +166,12 @@ public final class QloraBenchmark {
             System.out.printf(Locale.ROOT, "RESULT base=%s load_s=%.1f step1_s=%.1f step2_s=%.1f base_mb=%d"
                     + " trainable=%d peak_rss_mb=%d%n", nf4 ? "nf4" : "float32", loadSeconds, seconds[0],
                     seconds[Math.min(1, steps - 1)], baseBytes >> 20, trainable, ChildJvm.status("VmHWM"));
+        } finally {
+            try (Stream<Path> files = Files.walk(out)) {
+                for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
         }
     }
 
