@@ -35,11 +35,6 @@ public final class BnbTensors {
         return Optional.empty();
     }
 
-    /** True for a name transformers writes beside a 4-bit weight (its absmax, maps or quant_state). */
-    public static boolean isAuxiliary(String name) {
-        return name.contains("." + QuantState.KEY) || Arrays.stream(PARTS).anyMatch(name::endsWith);
-    }
-
     /** Every tensor name that belongs to 4-bit weight {@code weight}, itself included, present in {@code reader}. */
     public static List<String> names(CheckpointReader reader, String weight) {
         List<String> out = new ArrayList<>(List.of(weight));

@@ -7,7 +7,8 @@ import java.util.List;
  * How a base model is quantized to 4 bits, transformers' {@code BitsAndBytesConfig(load_in_4bit=True, ...)}: the
  * code book ({@code bnb_4bit_quant_type}), whether the absmax values are quantized again
  * ({@code bnb_4bit_use_double_quant}, TRL's {@code use_bnb_nested_quant}), the block size (bitsandbytes' 64) and
- * the dtype the layers compute in ({@code bnb_4bit_compute_dtype}: float32 here; bfloat16 where the engine has it).
+ * the dtype the layers compute in ({@code bnb_4bit_compute_dtype}: float32; mixed precision computes in its half
+ * type, {@link QuantizedWeight#computeIn}).
  */
 public record QuantConfig(QuantType type, boolean doubleQuant, int blocksize, DataType computeDtype) {
 
@@ -32,11 +33,6 @@ public record QuantConfig(QuantType type, boolean doubleQuant, int blocksize, Da
     /** {@code type}, nested quantization as asked, blocks of 64, float32 compute. */
     public static QuantConfig of(QuantType type, boolean doubleQuant) {
         return new QuantConfig(type, doubleQuant, DEFAULT_BLOCKSIZE, DataType.FLOAT32);
-    }
-
-    /** The same quantization computing in {@code dtype}. */
-    public QuantConfig withComputeDtype(DataType dtype) {
-        return new QuantConfig(type, doubleQuant, blocksize, dtype);
     }
 
     @Override

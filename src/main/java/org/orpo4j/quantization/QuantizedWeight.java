@@ -24,7 +24,7 @@ import org.orpo4j.runtime.GradMode;
 public final class QuantizedWeight {
 
     private final QuantState state;
-    private final DataType computeDtype;
+    private DataType computeDtype;
     private final NDArray packed; // uint8 [(n + 1) / 2, 1]
     private final NDArray absmax; // float32 [blocks], or uint8 [blocks] when nested
     private final NDArray nestedAbsmax; // float32 [ceil(blocks / 256)], or null
@@ -87,6 +87,18 @@ public final class QuantizedWeight {
     /** The dtype {@link #linear} computes in ({@code bnb_4bit_compute_dtype}). */
     public DataType computeDtype() {
         return computeDtype;
+    }
+
+    /**
+     * Computes in {@code dtype} from now on: mixed precision runs the 4-bit layers in its half type, as autocast
+     * runs the matmul of bitsandbytes' {@code Linear4bit} (the float32 dequantized weight cast to the half type).
+     */
+    public void computeIn(DataType dtype) {
+        if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16 && dtype != DataType.BFLOAT16) {
+            throw new IllegalArgumentException("4-bit compute dtype " + dtype + " is not float32, float16 or"
+                    + " bfloat16");
+        }
+        computeDtype = dtype;
     }
 
     /** Bytes held: codes and absmax values (what replaces {@code 4 · out · in} bytes of float32). */

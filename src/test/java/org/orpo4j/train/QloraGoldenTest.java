@@ -6,20 +6,28 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.orpo4j.lora.LoraModel;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.model.LoadOptions;
+import org.orpo4j.precision.Precision;
 import org.orpo4j.quantization.QuantConfig;
 import org.orpo4j.quantization.QuantType;
+import org.orpo4j.quantization.QuantizedWeight;
 import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.runtime.NativeTests;
 import org.orpo4j.safetensors.SafetensorsFile;
 
 /**
@@ -72,20 +80,29 @@ class QloraGoldenTest {
 
     @Test
     void loraOverNf4BaseFollowsPeftAndBitsandbytes() throws Exception {
-        fiveSteps(false);
+        fiveSteps(Precision.FP32);
     }
 
     /**
-     * fp16 mixed precision over the 4-bit base: the float parts of the base run as float16 copies, the 4-bit layers
-     * compute in their float32 compute dtype between casts, the adapters stay float32; the loss tracks the float32
-     * reference within 1e-2 relative.
+     * fp16 mixed precision over the 4-bit base: the float parts of the base run as float16 copies and the 4-bit
+     * layers compute in float16 (the dequantized weight cast to it, as autocast runs bitsandbytes' matmul), the
+     * adapters stay float32; the loss tracks the float32 reference within 1e-3 relative (measured 7e-5).
      */
     @Test
     void fp16OverNf4BaseTracksTheReference() throws Exception {
-        fiveSteps(true);
+        fiveSteps(Precision.FP16);
     }
 
-    private void fiveSteps(boolean fp16) throws Exception {
+    /** bf16 as fp16, with bfloat16's coarser rounding: within 5e-3 relative (measured 3e-4; orpo4j's JNI). */
+    @Test
+    @Tag("native")
+    void bf16OverNf4BaseTracksTheReference() throws Exception {
+        NativeTests.assumeBf16();
+        fiveSteps(Precision.BF16);
+    }
+
+    private void fiveSteps(Precision precision) throws Exception {
+        boolean mixed = precision.mixed();
         Path dir = TrajectoryParityTest.resource(DIR);
         JsonNode golden = new ObjectMapper().readTree(dir.resolve("lora/trajectory.json").toFile());
         OrpoConfig config = OrpoConfig.builder()
@@ -96,7 +113,8 @@ class QloraGoldenTest {
                 .maxGradNorm(golden.get("max_grad_norm").asDouble()).beta(golden.get("beta").asDouble())
                 .set(Settings.LOAD_IN_4BIT, true).set(Settings.USE_BNB_NESTED_QUANT, true).usePeft(true)
                 .shuffle(false).loggingSteps(1).saveStrategy("no").outputDir(out.toString())
-                .chunkedLoss(ChunkedLoss.OFF).fp16(fp16).build();
+                .chunkedLoss(ChunkedLoss.OFF).fp16(precision == Precision.FP16).bf16(precision == Precision.BF16)
+                .build();
         QuantConfig quantization = QuantConfig.of(QuantType.parse(golden.get("bnb_4bit_quant_type").asText()),
                 golden.get("use_bnb_nested_quant").asBoolean());
         try (NDManager manager = DjlRuntime.newManager(Device.cpu());
@@ -104,7 +122,16 @@ class QloraGoldenTest {
                         LoadOptions.loadIn4bit(quantization))) {
             LoraModel lora = LoraModel.load(model, dir.resolve("lora/adapter"));
             assertEquals(28, lora.parameters().size());
-            new OrpoTrainer(model, config).train(Synthetic.resource(DIR + "/pairs.jsonl", 0), null);
+            List<DataType> computing = new ArrayList<>();
+            new OrpoTrainer(model, config).addListener(new TrainerListener() {
+                @Override
+                public void onStep(TrainerState state, TrainerControl control) {
+                    model.quantizedWeights().values().forEach(q -> computing.add(q.computeDtype()));
+                }
+            }).train(Synthetic.resource(DIR + "/pairs.jsonl", 0), null);
+            assertEquals(Set.of(precision.dtype()), Set.copyOf(computing), "the 4-bit layers' compute dtype");
+            assertEquals(Set.of(DataType.FLOAT32), model.quantizedWeights().values().stream()
+                    .map(QuantizedWeight::computeDtype).collect(Collectors.toSet()), "float32 again after training");
 
             List<Map<String, Object>> lines = MetricsWriter.read(out.resolve(MetricsWriter.FILE));
             assertEquals(5, lines.size());
@@ -113,10 +140,10 @@ class QloraGoldenTest {
                 JsonNode want = golden.get("log").get(k);
                 double loss = want.get("loss").asDouble();
                 double relative = Math.abs((Double) lines.get(k).get("loss") / loss - 1);
-                assertTrue(relative < (fp16 ? 1e-2 : 1e-3), "loss at step " + (k + 1) + ": relative error "
+                assertTrue(relative < bound(precision), "loss at step " + (k + 1) + ": relative error "
                         + relative);
                 worstLoss = Math.max(worstLoss, relative);
-                if (fp16) {
+                if (mixed) {
                     continue;
                 }
                 for (String metric : List.of("nll_loss", "log_odds_ratio", "rewards/margins", "logps/rejected",
@@ -126,8 +153,8 @@ class QloraGoldenTest {
                             metric + " at step " + (k + 1));
                 }
             }
-            if (fp16) {
-                System.out.printf("QLoRA over nf4 in fp16: worst loss relative error %.1e%n", worstLoss);
+            if (mixed) {
+                System.out.printf("QLoRA over nf4 in %s: worst loss relative error %.1e%n", precision, worstLoss);
                 return;
             }
             double worst = 0;
@@ -145,5 +172,13 @@ class QloraGoldenTest {
             System.out.printf("QLoRA parity over nf4 (double quant): worst loss relative error %.1e, adapter %.1e%n",
                     worstLoss, worst);
         }
+    }
+
+    private static double bound(Precision precision) {
+        return switch (precision) {
+            case FP32 -> 1e-3;
+            case FP16 -> 1e-3;
+            case BF16 -> 5e-3;
+        };
     }
 }
