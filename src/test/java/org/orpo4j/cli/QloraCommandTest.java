@@ -4,20 +4,36 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.orpo4j.lora.LoraModel;
+import org.orpo4j.model.CausalLm;
+import org.orpo4j.quantization.QuantConfig;
+import org.orpo4j.quantization.QuantType;
+import org.orpo4j.runtime.DjlRuntime;
 import org.orpo4j.safetensors.CheckpointReader;
+import org.orpo4j.safetensors.CheckpointWriter;
 import org.orpo4j.safetensors.DType;
+import org.orpo4j.safetensors.SaveOptions;
 
 /**
  * QLoRA from the command line: train an adapter over a base quantized while it loads, evaluate, generate and merge
- * with the same 4-bit base (the merged folder written as float16), and the one-line refusals of acceptance 4.
+ * with the same 4-bit base (the merged folder written as float16), and the one-line refusals of acceptance 4 (a
+ * 4-bit full fine-tune, an unknown quant type, a broken quant_state).
  */
 class QloraCommandTest {
 
@@ -103,17 +119,39 @@ class QloraCommandTest {
     /** A pre-quantized checkpoint (saved by orpo4j in transformers' layout) refuses a full fine-tune in one line. */
     @Test
     void aFourBitCheckpointRefusesFullFineTuning() throws Exception {
-        Path quantized = tmp.resolve("quantized");
-        Cli.run("merge", "--model", model.toString(), "--adapter", adapter.toString(), "--output",
-                tmp.resolve("plain").toString()).assertSuccess();
-        try (var m = org.orpo4j.runtime.DjlRuntime.newManager(ai.djl.Device.cpu());
-                var lm = org.orpo4j.model.CausalLm.load(model, m)) {
-            lm.quantize(org.orpo4j.quantization.QuantConfig.of(org.orpo4j.quantization.QuantType.FP4, false));
-            lm.save(quantized, org.orpo4j.safetensors.SaveOptions.defaults(), model);
-        }
-        Cli.run("train", "--model", quantized.toString(), "--data", train.toString(), "--output",
+        Cli.run("train", "--model", quantized("fp4").toString(), "--data", train.toString(), "--output",
                 tmp.resolve("ft").toString(), "--max-steps", "1")
                 .assertOneLineError(1, "the model's weights are 4-bit (QLoRA): it trains through a LoRA adapter only");
+    }
+
+    /** A pre-quantized checkpoint whose quant_state is not JSON: eval stops with one line naming file and tensor. */
+    @Test
+    void aBrokenQuantStateIsOneLineFromTheCommandLine() throws Exception {
+        Path broken = quantized("broken");
+        String state = "model.layers.0.self_attn.q_proj.weight.quant_state.bitsandbytes__fp4";
+        try (NDManager m = DjlRuntime.newManager(Device.cpu());
+                CheckpointReader reader = CheckpointReader.open(broken)) {
+            Map<String, NDArray> tensors = new LinkedHashMap<>();
+            for (String name : reader.names()) {
+                tensors.put(name, reader.load(name, m));
+            }
+            byte[] json = "{\"quant_type\": ".getBytes(StandardCharsets.UTF_8);
+            tensors.put(state, m.create(ByteBuffer.wrap(json), new Shape(json.length), DataType.UINT8));
+            CheckpointWriter.write(broken, tensors, SaveOptions.defaults());
+        }
+        Cli.run("eval", "--model", broken.toString(), "--data", heldout.toString())
+                .assertOneLineError(1, broken.resolve("model.safetensors") + ": tensor '" + state
+                        + "': quant_state is not valid JSON");
+    }
+
+    /** The tiny model with its decoder linear weights in fp4, saved as transformers saves a 4-bit model. */
+    private static Path quantized(String name) {
+        Path dir = tmp.resolve("quantized-" + name);
+        try (NDManager m = DjlRuntime.newManager(Device.cpu()); CausalLm lm = CausalLm.load(model, m)) {
+            lm.quantize(QuantConfig.of(QuantType.FP4, false));
+            lm.save(dir, SaveOptions.defaults(), model);
+        }
+        return dir;
     }
 
     private static JsonNode eval(String... modelArgs) throws Exception {
