@@ -20,6 +20,9 @@
 #   golden/gguf/*             gguf_golden.py: llama.cpp's convert_hf_to_gguf.py (from the llama.cpp sources the
 #                             llama-cpp-python 0.3.36 sdist vendors) read back with the gguf package; ggml's
 #                             F16/BF16/Q8_0 conversions from the gguf package's quantizer
+#   golden/quantization/*     quantization_golden.py: bitsandbytes' quantize_4bit / dequantize_4bit on the CPU
+#   golden/qlora/*            qlora_golden.py: checkpoints transformers quantizes and saves with bitsandbytes, their
+#                             evaluation, TRL's ORPOTrainer with PEFT LoRA over a 4-bit base
 # Hand-written where a real library cannot produce the value (each script's docstring says why):
 #   golden/loss/orpo_loss_golden.json   orpo_loss_golden.py: TRL's loss in float64 (TRL casts to float32 and has no
 #                                       alpha / disable_prompt_loss); checked against TRL's functions when written
@@ -44,7 +47,7 @@ done
 
 HERE="src/test/python"
 [[ -f "$HERE/requirements.txt" ]] || { echo "run from the repository root" >&2; exit 2; }
-if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c "import trl.experimental.orpo, peft" 2>/dev/null; then
+if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c "import trl.experimental.orpo, peft, bitsandbytes" 2>/dev/null; then
   echo "creating the reference venv in $VENV (torch's wheel pulls several GB of CUDA libraries)"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
@@ -60,7 +63,7 @@ fi
 export PYTHONHASHSEED=0 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TRL_EXPERIMENTAL_SILENCE=1 TOKENIZERS_PARALLELISM=false
 export PYTHONWARNINGS=ignore HF_HUB_OFFLINE=1
 for script in model_golden.py families_golden.py trainer_golden.py lora_golden.py trl_golden.py \
-    chat_template_golden.py orpo_loss_golden.py safetensors_golden.py; do
+    chat_template_golden.py orpo_loss_golden.py safetensors_golden.py quantization_golden.py qlora_golden.py; do
   echo "== $script"
   "$PY" "$HERE/$script"
 done

@@ -12,6 +12,7 @@ import org.orpo4j.data.HfTokenizer;
 import org.orpo4j.data.PreferenceDataset;
 import org.orpo4j.hub.Hub;
 import org.orpo4j.model.CausalLm;
+import org.orpo4j.model.LoadOptions;
 import org.orpo4j.runtime.DjlRuntime;
 import org.orpo4j.train.OrpoConfig;
 import org.orpo4j.train.OrpoTrainer;
@@ -67,11 +68,11 @@ final class EvalCommand implements Callable<Integer> {
             Settings.TRUNCATION_MODE, Settings.BETA, Settings.ALPHA),
             Map.of(Settings.PER_DEVICE_EVAL_BATCH_SIZE, Setting.Flag.value("--batch-size", "B")));
 
-    /** Adds {@link #SETTINGS}' options. */
+    /** Adds {@link #SETTINGS}' options and the 4-bit loading ones. */
     static final class TableOptions implements CommandLine.IModelTransformer {
         @Override
         public CommandSpec transform(CommandSpec spec) {
-            return SETTINGS.addTo(spec);
+            return FourBitOptions.addTo(SETTINGS.addTo(spec));
         }
     }
 
@@ -79,6 +80,7 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         OrpoConfig config = SETTINGS.apply(spec.commandLine().getParseResult(), OrpoConfig.builder(),
                 spec.commandLine());
+        LoadOptions load = FourBitOptions.read(spec.commandLine().getParseResult(), spec.commandLine());
         if ((data == null) == (dataset == null)) {
             throw new ParameterException(spec.commandLine(), "give the pairs as --data FILE or --dataset ORG/NAME"
                     + " (one of them)");
@@ -95,7 +97,7 @@ final class EvalCommand implements Callable<Integer> {
         int rows;
         try (HfTokenizer tokenizer = HfTokenizer.load(inputs.tokenizerDir());
                 NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
-                CausalLm lm = inputs.load(manager)) {
+                CausalLm lm = inputs.load(manager, load)) {
             PreferenceDataset pairs = TrainData.load(files, tokenizer, TrainData.dataOptions(config, skipBadRows),
                     new java.util.LinkedHashMap<>());
             rows = pairs.size();

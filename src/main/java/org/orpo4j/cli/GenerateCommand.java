@@ -10,6 +10,7 @@ import org.orpo4j.data.ChatMessage;
 import org.orpo4j.data.HfTokenizer;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.model.GenerationConfig;
+import org.orpo4j.model.LoadOptions;
 import org.orpo4j.runtime.DjlRuntime;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -20,6 +21,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code generate}: continues a prompt (or answers it as a chat turn) with a model folder. */
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
+        modelTransformer = FourBitOptions.Transformer.class,
         description = "Generate text from a prompt with a HF model folder (greedy unless --temperature > 0).")
 final class GenerateCommand implements Callable<Integer> {
 
@@ -71,6 +73,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (system != null && !chat) {
             throw new ParameterException(spec.commandLine(), "--system needs --chat");
         }
+        LoadOptions load = FourBitOptions.read(spec.commandLine().getParseResult(), spec.commandLine());
         ModelInputs inputs = ModelInputs.resolve(model, adapterOption.adapter);
         inputs.prepare();
         List<ChatMessage> messages = new ArrayList<>();
@@ -81,7 +84,7 @@ final class GenerateCommand implements Callable<Integer> {
         String text;
         try (HfTokenizer tokenizer = HfTokenizer.load(inputs.tokenizerDir());
                 NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
-                CausalLm lm = inputs.load(manager)) {
+                CausalLm lm = inputs.load(manager, load)) {
             Completion completion = new Completion(lm, tokenizer);
             text = chat ? completion.chat(messages, settings)
                     : completion.continueText(prompt, settings);

@@ -14,6 +14,7 @@ import org.orpo4j.hub.RepoId;
 import org.orpo4j.lora.LoraConfig;
 import org.orpo4j.lora.LoraModel;
 import org.orpo4j.model.CausalLm;
+import org.orpo4j.model.LoadOptions;
 import org.orpo4j.model.ModelConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -185,7 +186,12 @@ final class ModelInputs {
 
     /** Loads the base model (known by its given name) and installs the adapter, saying which. */
     CausalLm load(NDManager manager) throws IOException {
-        CausalLm lm = CausalLm.load(base.folder(), base.given(), manager);
+        return load(manager, LoadOptions.defaults());
+    }
+
+    /** As {@link #load(NDManager)}, the base read as {@code options} say (quantized to 4 bits while read). */
+    CausalLm load(NDManager manager, LoadOptions options) throws IOException {
+        CausalLm lm = CausalLm.load(base.folder(), base.given(), manager, options);
         if (adapter != null) {
             try {
                 LoraModel lora = LoraModel.load(lm, adapter.folder());

@@ -93,9 +93,14 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         OrpoConfig base = configFile == null ? OrpoConfig.builder().build() : OrpoConfig.read(Inputs.file(configFile));
         ParseResult parsed = spec.commandLine().getParseResult();
-        OrpoConfig config = SettingOptions.train().apply(parsed, base.toBuilder().outputDir(output),
-                spec.commandLine());
+        checkFourBitNeedsAdapter(base, parsed);
+        OrpoConfig.Builder builder = base.toBuilder().outputDir(output);
+        if (adapterOption.adapter != null) {
+            builder.usePeft(true); // the adapter is what trains (and what a 4-bit base needs)
+        }
+        OrpoConfig config = SettingOptions.train().apply(parsed, builder, spec.commandLine());
         checkLoraFlags(config, parsed);
+        FourBitOptions.checkUsedWith4bit(parsed, spec.commandLine(), config.get(Settings.LOAD_IN_4BIT));
         Trackers trackers;
         try {
             trackers = Trackers.open(config, System.getenv()); // an MLflow address missing is bad usage, said now
@@ -198,7 +203,7 @@ final class TrainCommand implements Callable<Integer> {
         Path tokenizerDir = inputs.tokenizerDir();
         try (HfTokenizer tokenizer = HfTokenizer.load(tokenizerDir);
                 NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
-                CausalLm lm = inputs.load(manager)) {
+                CausalLm lm = inputs.load(manager, FourBitOptions.of(config))) {
             DataOptions options = TrainData.dataOptions(config, skipBadRows);
             Map<Path, LoadReport> reports = new LinkedHashMap<>();
             PreferenceDataset train = TrainData.load(files.train(), tokenizer, options, reports);
@@ -236,6 +241,17 @@ final class TrainCommand implements Callable<Integer> {
         if (!config.usePeft()) {
             throw new ParameterException(spec.commandLine(), String.join(", ", given) + " only apply to a LoRA"
                     + " run: add --use-peft");
+        }
+    }
+
+    /** A 4-bit base trains a LoRA adapter only (PEFT): --load-in-4bit without --use-peft or --adapter is bad usage. */
+    private void checkFourBitNeedsAdapter(OrpoConfig base, ParseResult parsed) {
+        String fourBit = Settings.LOAD_IN_4BIT.flag().name();
+        String peft = Settings.USE_PEFT.flag().name();
+        if ((base.get(Settings.LOAD_IN_4BIT) || parsed.hasMatchedOption(fourBit)) && !base.usePeft()
+                && !parsed.hasMatchedOption(peft) && adapterOption.adapter == null) {
+            throw new ParameterException(spec.commandLine(), fourBit + " needs " + peft + " (or --adapter): a 4-bit"
+                    + " base trains a LoRA adapter only, as PEFT");
         }
     }
 

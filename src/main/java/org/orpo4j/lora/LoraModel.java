@@ -260,9 +260,11 @@ public final class LoraModel implements AutoCloseable {
 
     /**
      * Folds every adapter into its layer's weight, {@code W += s·B·A} in float32, and uninstalls the adapters: the
-     * model then computes exactly what it computed with them, and saves as a plain HF folder.
+     * model then computes exactly what it computed with them, and saves as a plain HF folder. A 4-bit base is
+     * dequantized to float32 first (PEFT's merge dequantizes too), so the merged model is a float one.
      */
     public void merge() {
+        model.dequantize();
         try (GradMode off = GradMode.enabled(false); NDManager scratch = manager.newSubManager()) {
             Map<String, LinearLayer> linears = model.linearLayers();
             layers.forEach((name, layer) -> {

@@ -8,6 +8,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.IntConsumer;
 import org.orpo4j.layout.SharedPromptLayout;
+import org.orpo4j.quantization.QuantConfig;
+import org.orpo4j.quantization.Quantizer;
+import org.orpo4j.quantization.QuantizedWeight;
 import org.orpo4j.runtime.Casts;
 import org.orpo4j.runtime.Scalars;
 import org.orpo4j.safetensors.SaveOptions;
@@ -49,7 +52,7 @@ public final class CausalLm implements AutoCloseable {
      * Missing, extra or wrongly shaped tensors fail with a one-line message naming the file and the tensor.
      */
     public static CausalLm load(Path modelDir, NDManager manager) {
-        return CheckpointIo.load(modelDir, manager);
+        return CheckpointIo.load(modelDir, manager, LoadOptions.defaults());
     }
 
     /**
@@ -57,7 +60,16 @@ public final class CausalLm implements AutoCloseable {
      * {@code modelDir} is, transformers' {@code _name_or_path}): what adapters record as their base.
      */
     public static CausalLm load(Path modelDir, String nameOrPath, NDManager manager) {
-        CausalLm lm = CheckpointIo.load(modelDir, manager);
+        return load(modelDir, nameOrPath, manager, LoadOptions.defaults());
+    }
+
+    /**
+     * As {@link #load(Path, String, NDManager)}, reading as {@code options} say: a full-precision checkpoint's
+     * decoder linear weights quantized to 4 bits while they are read ({@code load_in_4bit}); a pre-quantized
+     * bitsandbytes checkpoint loads in its 4 bits whatever the options.
+     */
+    public static CausalLm load(Path modelDir, String nameOrPath, NDManager manager, LoadOptions options) {
+        CausalLm lm = CheckpointIo.load(modelDir, manager, options);
         lm.nameOrPath = nameOrPath;
         return lm;
     }
@@ -154,11 +166,61 @@ public final class CausalLm implements AutoCloseable {
         return logits(model.forward(inputIds, attentionMask, cache)); // [N, T, H] -> [N, T, V]
     }
 
-    /** The trainable tensors by HF name, gradients attached; tied models have no {@code lm_head.weight}. */
+    /**
+     * The float tensors by HF name, gradients attached; tied models have no {@code lm_head.weight}, and weights
+     * frozen in 4 bits are not among them ({@link #quantizedWeights()}).
+     */
     public LinkedHashMap<String, NDArray> parameters() {
         LinkedHashMap<String, NDArray> out = new LinkedHashMap<>();
-        slots.forEach((name, slot) -> out.put(name, slot.array()));
+        slots.forEach((name, slot) -> {
+            if (slot.quantized() == null) {
+                out.put(name, slot.array());
+            }
+        });
         return out;
+    }
+
+    /** The weights frozen in 4 bits by HF name ({@code model.layers.0.self_attn.q_proj.weight}, ...), in order. */
+    public LinkedHashMap<String, QuantizedWeight> quantizedWeights() {
+        LinkedHashMap<String, QuantizedWeight> out = new LinkedHashMap<>();
+        slots.forEach((name, slot) -> {
+            if (slot.quantized() != null) {
+                out.put(name, slot.quantized());
+            }
+        });
+        return out;
+    }
+
+    /** True when some weights are frozen in 4 bits: the model then trains through adapters only. */
+    public boolean isQuantized() {
+        return slots.values().stream().anyMatch(slot -> slot.quantized() != null);
+    }
+
+    /**
+     * Quantizes every decoder linear weight to 4 bits in place (bitsandbytes' {@code quantize_4bit}; the embeddings,
+     * norms and LM head stay as they are, as transformers keeps them), freeing each float array once its codes exist.
+     */
+    public CausalLm quantize(QuantConfig config) {
+        for (String name : CheckpointIo.quantizable(this)) {
+            Weight slot = slots.get(name);
+            if (slot.quantized() == null) {
+                slot.quantize(Quantizer.quantize(slot.array(), config, manager));
+            }
+        }
+        return this;
+    }
+
+    /**
+     * Gives every 4-bit weight back a float32 array, the values its codes stand for (what merging an adapter into a
+     * 4-bit base starts from); a model without 4-bit weights is unchanged.
+     */
+    public CausalLm dequantize() {
+        slots.values().forEach(slot -> {
+            if (slot.quantized() != null) {
+                slot.dequantize(manager); // frozen, as the base under an adapter
+            }
+        });
+        return this;
     }
 
     /**
@@ -201,8 +263,8 @@ public final class CausalLm implements AutoCloseable {
      */
     public LinkedHashMap<String, NDArray> replaceParameters(Map<String, NDArray> arrays) {
         for (String name : arrays.keySet()) {
-            if (!slots.containsKey(name)) {
-                throw new IllegalArgumentException("the model has no tensor " + name);
+            if (!slots.containsKey(name) || slots.get(name).quantized() != null) {
+                throw new IllegalArgumentException("the model has no float tensor " + name);
             }
         }
         LinkedHashMap<String, NDArray> previous = new LinkedHashMap<>();

@@ -7,6 +7,8 @@ import org.orpo4j.runtime.Casts;
 /**
  * {@code y = x·Wᵀ + b} with {@code W [out, in]} as HF stores it, plus an adapter's addition when one is installed
  * (LoRA). The op is invoked through the input, so the result belongs to the step's manager and never to the model's.
+ * A weight frozen in 4 bits (QLoRA) is dequantized for the matmul and dropped after it, as bitsandbytes'
+ * {@code Linear4bit} does.
  */
 final class Linear extends Module {
 
@@ -25,7 +27,8 @@ final class Linear extends Module {
 
     /** [..., in] -> [..., out]. */
     NDArray forward(NDArray x) {
-        NDArray y = apply(x, weight.array(), bias == null ? null : bias.array());
+        NDArray b = bias == null ? null : bias.array();
+        NDArray y = weight.quantized() == null ? apply(x, weight.array(), b) : weight.quantized().linear(x, b);
         return adapter == null ? y : y.add(Casts.to(adapter.forward(x), y.getDataType()));
     }
 
@@ -39,6 +42,11 @@ final class Linear extends Module {
 
     NDArray weight() {
         return weight.array();
+    }
+
+    /** True when the weight is frozen in 4 bits. */
+    boolean quantized() {
+        return weight.quantized() != null;
     }
 
     LinearAdapter adapter() {

@@ -22,9 +22,20 @@ public final class LinearLayer {
         return linear.outFeatures();
     }
 
-    /** The weight [out, in] the layer reads (the float32 array, or mixed precision's half copy). */
+    /**
+     * The weight [out, in] the layer reads (the float32 array, or mixed precision's half copy); a layer whose weight
+     * is frozen in 4 bits has none ({@link CausalLm#dequantize()} gives it back one).
+     */
     public NDArray weight() {
+        if (linear.quantized()) {
+            throw new IllegalStateException("the layer's weight is 4-bit; CausalLm.dequantize() restores a float one");
+        }
         return linear.weight();
+    }
+
+    /** True when the layer's weight is frozen in 4 bits (QLoRA's base). */
+    public boolean quantized() {
+        return linear.quantized();
     }
 
     /** The adapter added to this layer's output, or null. */

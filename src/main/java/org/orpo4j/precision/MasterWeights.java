@@ -10,6 +10,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.orpo4j.model.CausalLm;
+import org.orpo4j.quantization.QuantizedWeight;
 import org.orpo4j.runtime.GradMode;
 import org.orpo4j.runtime.GradientTensors;
 import org.orpo4j.runtime.Scalars;
@@ -28,7 +29,8 @@ import org.orpo4j.runtime.Scalars;
  * Frozen weights (the base of a LoRA run) get frozen half copies and take no part in either step; with
  * {@link #install(CausalLm, Precision, boolean) frozenInHalf} they are stored in the half type outright: the copy
  * replaces the float32 array for good (freed here, not put back by {@link #close()}), so a frozen base costs 2 bytes
- * per parameter instead of 4 + 2.
+ * per parameter instead of 4 + 2. Weights frozen in 4 bits compute in the half type while installed
+ * ({@link QuantizedWeight#computeIn}), as autocast runs bitsandbytes' matmul in it.
  * The half copies can't be made by a cast on the autograd graph (the masters would then be the leaves and receive
  * float32 gradients through a cast per step); gradients are moved by hand instead.
  */
@@ -39,6 +41,7 @@ public final class MasterWeights implements AutoCloseable {
     private final LinkedHashMap<String, NDArray> masters;
     private final LinkedHashMap<String, NDArray> halves = new LinkedHashMap<>();
     private final java.util.Set<String> frozen = new java.util.HashSet<>(); // weights a LoRA run does not train
+    private final Map<QuantizedWeight, DataType> quantized = new LinkedHashMap<>(); // -> its own compute dtype
 
     private MasterWeights(CausalLm model, DataType dtype, boolean frozenInHalf) {
         this.model = model;
@@ -67,6 +70,10 @@ public final class MasterWeights implements AutoCloseable {
         GradientTensors.materialize(halves.entrySet().stream().filter(e -> !frozen.contains(e.getKey()))
                 .map(Map.Entry::getValue).toList());
         model.replaceParameters(halves);
+        model.quantizedWeights().values().forEach(q -> {
+            quantized.put(q, q.computeDtype());
+            q.computeIn(dtype);
+        });
     }
 
     /**
@@ -159,6 +166,7 @@ public final class MasterWeights implements AutoCloseable {
     @Override
     public void close() {
         model.replaceParameters(masters);
+        quantized.forEach(QuantizedWeight::computeIn);
         manager.close();
     }
 }

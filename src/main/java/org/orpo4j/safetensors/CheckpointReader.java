@@ -159,9 +159,19 @@ public final class CheckpointReader implements AutoCloseable {
         return fileFor(name).info(name);
     }
 
-    /** Loads {@code name} as FLOAT32 (or INT64/INT32 for integer tensors); see {@link SafetensorsFile#load}. */
+    /** Loads {@code name} as FLOAT32 (INT64/INT32/UINT8 for integer tensors); see {@link SafetensorsFile#load}. */
     public NDArray load(String name, NDManager manager) {
         return fileFor(name).load(name, manager);
+    }
+
+    /** Reads {@code count} values of {@code name} from flat position {@code start} as float32; see SafetensorsFile. */
+    public void readFloats(String name, long start, float[] out, int offset, int count) {
+        fileFor(name).readFloats(name, start, out, offset, count);
+    }
+
+    /** The bytes of a small U8 tensor, on the heap. */
+    public byte[] readBytes(String name) {
+        return fileFor(name).readBytes(name);
     }
 
     /** Reads a small floating-point tensor onto the heap as float32. */

@@ -37,7 +37,7 @@ public final class CheckpointWriter {
 
     /**
      * Writes {@code tensors} in their iteration order. FLOAT32 arrays are stored as {@code options.dtype()};
-     * INT64/INT32 arrays as I64/I32.
+     * INT64/INT32/UINT8 arrays as I64/I32/U8.
      */
     public static void write(Path modelDir, Map<String, NDArray> tensors, SaveOptions options) {
         List<SafetensorsWriter.Entry> entries = new ArrayList<>();
@@ -130,8 +130,11 @@ public final class CheckpointWriter {
         if (t == DataType.INT32) {
             return DType.I32;
         }
+        if (t == DataType.UINT8) {
+            return DType.U8;
+        }
         throw new IllegalArgumentException(dir + ": tensor '" + name + "': cannot save an NDArray of type " + t
-                + " (FLOAT32, BFLOAT16, INT64 or INT32)");
+                + " (FLOAT32, BFLOAT16, INT64, INT32 or UINT8)");
     }
 
     private static void removeStale(Path modelDir, Set<String> written) {

@@ -2,8 +2,8 @@ package org.orpo4j.safetensors;
 
 /**
  * The element types of the safetensors format, with their byte size; the constant's name is the header spelling.
- * orpo4j loads F32, F16 and BF16 (as FLOAT32) and I64/I32; the rest are recognised so a header parses and the
- * refusal can name the tensor.
+ * orpo4j loads F32, F16 and BF16 (as FLOAT32), I64/I32 and U8 (packed 4-bit codes); the rest are recognised so a
+ * header parses and the refusal can name the tensor.
  */
 public enum DType {
     F64(8), F32(4), F16(2), BF16(2), I64(8), I32(4), I16(2), I8(1), U64(8), U32(4), U16(2), U8(1), BOOL(1),

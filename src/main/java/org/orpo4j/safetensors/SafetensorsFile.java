@@ -92,7 +92,8 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /**
      * Loads {@code name} into {@code manager}: F32, F16 and BF16 as FLOAT32 (16-bit types widened exactly in Java),
-     * I64/I32 as INT64/INT32. The result owns its memory (no alias of the mapped file).
+     * I64/I32 as INT64/INT32, U8 (bitsandbytes' packed 4-bit codes) as UINT8. The result owns its memory (no alias
+     * of the mapped file).
      */
     public NDArray load(String name, NDManager manager) {
         TensorInfo info = info(name);
@@ -100,6 +101,7 @@ public final class SafetensorsFile implements AutoCloseable {
             case F32, F16, BF16 -> DataType.FLOAT32;
             case I64 -> DataType.INT64;
             case I32 -> DataType.INT32;
+            case U8 -> DataType.UINT8;
             default -> throw unsupported(info);
         };
         long numel = info.numel();
@@ -111,7 +113,7 @@ public final class SafetensorsFile implements AutoCloseable {
                 MappedByteBuffer mapped = map(info, start * srcSize, (long) n * srcSize);
                 try {
                     ByteBuffer src = mapped.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-                    if (srcSize == target.getNumOfBytes()) { // F32/I64/I32: copy straight from the mapping
+                    if (srcSize == target.getNumOfBytes()) { // F32/I64/I32/U8: copy straight from the mapping
                         copyInto(flat, start, src, n, target, manager);
                     } else {
                         synchronized (this) { // one staging buffer per file, reused by every load
@@ -140,11 +142,7 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** Reads a small floating-point tensor onto the heap as float32 (row-major), widening F16/BF16. */
     public float[] readFloats(String name) {
-        TensorInfo info = info(name);
-        if (info.dtype() != DType.F32 && info.dtype() != DType.F16 && info.dtype() != DType.BF16) {
-            throw new SafetensorsException(path + ": tensor '" + name + "': dtype " + info.dtype()
-                    + " is not a floating-point type readable as float32 (F32, F16, BF16)");
-        }
+        TensorInfo info = floatInfo(name);
         if (info.numel() > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException(path + ": tensor '" + name + "' has " + info.numel()
                     + " elements, too many for a float[]; use load()");
@@ -170,6 +168,60 @@ public final class SafetensorsFile implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Reads {@code count} values of floating-point tensor {@code name} from flat position {@code start} into
+     * {@code out[offset, offset + count)} as float32 (F16/BF16 widened), mapping only that range: how a weight is
+     * streamed through a quantizer without a float copy of the whole tensor.
+     */
+    public void readFloats(String name, long start, float[] out, int offset, int count) {
+        TensorInfo info = floatInfo(name);
+        if (start < 0 || count < 0 || start + count > info.numel()) {
+            throw new IllegalArgumentException(path + ": tensor '" + name + "': values [" + start + ", "
+                    + (start + count) + ") are outside its " + info.numel());
+        }
+        int size = info.dtype().byteSize();
+        for (int done = 0; done < count; done += chunkElements) {
+            int len = Math.min(chunkElements, count - done);
+            MappedByteBuffer mapped = map(info, (start + done) * size, (long) len * size);
+            try {
+                ByteBuffer src = mapped.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+                if (info.dtype() == DType.F32) {
+                    src.asFloatBuffer().get(out, offset + done, len);
+                } else {
+                    ShortBuffer s = src.asShortBuffer();
+                    for (int i = 0; i < len; i++) {
+                        out[offset + done + i] = info.dtype() == DType.BF16 ? FloatFormats.bf16ToF32(s.get(i))
+                                : FloatFormats.f16ToF32(s.get(i));
+                    }
+                }
+            } finally {
+                Unmapper.unmap(mapped);
+            }
+        }
+    }
+
+    /** The bytes of a small U8 tensor (bitsandbytes' packed quant_state JSON), on the heap. */
+    public byte[] readBytes(String name) {
+        TensorInfo info = info(name);
+        if (info.dtype() != DType.U8) {
+            throw new SafetensorsException(path + ": tensor '" + name + "': dtype " + info.dtype() + ", expected U8");
+        }
+        if (info.numel() > (1 << 24)) {
+            throw new IllegalArgumentException(path + ": tensor '" + name + "' has " + info.numel()
+                    + " bytes, too many to read onto the heap");
+        }
+        byte[] out = new byte[(int) info.numel()];
+        if (out.length > 0) {
+            MappedByteBuffer mapped = map(info, 0, out.length);
+            try {
+                mapped.get(out);
+            } finally {
+                Unmapper.unmap(mapped);
+            }
+        }
+        return out;
+    }
+
     @Override
     public void close() {
         try {
@@ -177,6 +229,15 @@ public final class SafetensorsFile implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(path + ": cannot close: " + e.getMessage(), e);
         }
+    }
+
+    private TensorInfo floatInfo(String name) {
+        TensorInfo info = info(name);
+        if (info.dtype() != DType.F32 && info.dtype() != DType.F16 && info.dtype() != DType.BF16) {
+            throw new SafetensorsException(path + ": tensor '" + name + "': dtype " + info.dtype()
+                    + " is not a floating-point type readable as float32 (F32, F16, BF16)");
+        }
+        return info;
     }
 
     /** Maps {@code length} bytes at {@code offset} within the tensor, read-only. */
@@ -219,7 +280,7 @@ public final class SafetensorsFile implements AutoCloseable {
 
     private SafetensorsException unsupported(TensorInfo info) {
         return new SafetensorsException(path + ": tensor '" + info.name() + "': dtype " + info.dtype()
-                + " is not supported (supported: F32, F16, BF16, I64, I32)");
+                + " is not supported (supported: F32, F16, BF16, I64, I32, U8)");
     }
 
     private static void closeQuietly(FileChannel channel, RuntimeException cause) {

@@ -107,6 +107,10 @@ final class SafetensorsWriter {
                 writeBf16(out, data.asFloatBuffer());
             } else if (e.dtype() == DType.F32 && bf16Source) {
                 widenBf16(out, data.asShortBuffer());
+            } else if (e.dtype() == DType.F16) { // from float32 or bfloat16
+                try (NDArray half = cpu.toType(DataType.FLOAT16, false)) { // torch rounds to nearest even
+                    writeFully(out, half.toByteBuffer(true).order(ByteOrder.nativeOrder()));
+                }
             } else {
                 writeFully(out, data);
             }

@@ -1,7 +1,7 @@
 package org.orpo4j.safetensors;
 
 /**
- * How {@link CheckpointWriter} stores float tensors: F32 (exact, the default) or BF16 (half the size, rounded to
+ * How {@link CheckpointWriter} stores float tensors: F32 (exact, the default), BF16 or F16 (half the size, rounded to
  * nearest even like torch), and the shard size above which the weights are split (HF's default is 5 GB).
  */
 public record SaveOptions(DType dtype, long maxShardBytes) {
@@ -10,8 +10,8 @@ public record SaveOptions(DType dtype, long maxShardBytes) {
     public static final long DEFAULT_MAX_SHARD_BYTES = 5_000_000_000L;
 
     public SaveOptions {
-        if (dtype != DType.F32 && dtype != DType.BF16) {
-            throw new IllegalArgumentException("SaveOptions: dtype " + dtype + " is not supported (F32 or BF16)");
+        if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
+            throw new IllegalArgumentException("SaveOptions: dtype " + dtype + " is not supported (F32, BF16 or F16)");
         }
         if (maxShardBytes <= 0) {
             throw new IllegalArgumentException("SaveOptions: maxShardBytes must be positive, got " + maxShardBytes);
@@ -38,6 +38,6 @@ public record SaveOptions(DType dtype, long maxShardBytes) {
 
     /** The {@code torch_dtype} string config.json should state for weights saved with these options. */
     public String torchDtype() {
-        return dtype == DType.BF16 ? "bfloat16" : "float32";
+        return dtype == DType.BF16 ? "bfloat16" : dtype == DType.F16 ? "float16" : "float32";
     }
 }

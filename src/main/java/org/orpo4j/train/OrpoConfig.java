@@ -378,6 +378,10 @@ public final class OrpoConfig {
             if ((Boolean) values.get(BF16) && (Boolean) values.get(FP16)) {
                 throw new InvalidSettingException(FP16, "true", "false when bf16 is set (choose one)");
             }
+            if ((Boolean) values.get(LOAD_IN_4BIT) && !(Boolean) values.get(USE_PEFT)) {
+                throw new InvalidSettingException(LOAD_IN_4BIT, "true", "false unless usePeft is true (a 4-bit base"
+                        + " trains a LoRA adapter only, as PEFT)");
+            }
             return new OrpoConfig(new LinkedHashMap<>(values));
         }
 

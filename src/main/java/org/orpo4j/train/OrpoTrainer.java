@@ -224,6 +224,14 @@ public final class OrpoTrainer {
                     lora.get().config().targetModules(), model.config(),
                     lora.get().parameters().values().stream().mapToLong(NDArray::size).sum());
         }
+        if (lora.isEmpty() && model.isQuantized()) {
+            throw new IllegalStateException("the model's weights are 4-bit (QLoRA): it trains through a LoRA adapter"
+                    + " only, as PEFT; set usePeft (--use-peft) or load an adapter");
+        }
+        if (model.isQuantized() && !config.gradientCheckpointing()) {
+            LOG.warn("gradient checkpointing is off: autograd keeps every layer's dequantized 4-bit weight until"
+                    + " backward, as much memory as a float32 base (gradientCheckpointing recomputes them instead)");
+        }
         lora.ifPresent(l -> l.train(true));
         return lora.map(TrainedWeights::adapter).orElseGet(() -> TrainedWeights.fullModel(model));
     }

@@ -25,9 +25,10 @@ public final class Setting<T> {
     private final String help;
     private final Flag flag;
     private final List<String> aliases;
+    private final String snake; // TRL's spelling where the camelCase key does not spell it out, else null
 
     private Setting(String key, Kind<T> kind, T defaultValue, Check<T> check, String help, Flag flag,
-            List<String> aliases) {
+            List<String> aliases, String snake) {
         this.key = key;
         this.kind = kind;
         this.defaultValue = defaultValue;
@@ -35,29 +36,35 @@ public final class Setting<T> {
         this.help = help;
         this.flag = flag;
         this.aliases = List.copyOf(aliases);
+        this.snake = snake;
     }
 
     /** A setting with no check, no flag and no help yet: complete it with the {@code with...} methods. */
     static <T> Setting<T> of(String key, Kind<T> kind, T defaultValue) {
-        return new Setting<>(key, kind, defaultValue, Check.any(), "", null, List.of());
+        return new Setting<>(key, kind, defaultValue, Check.any(), "", null, List.of(), null);
     }
 
     Setting<T> check(Check<T> c) {
-        return new Setting<>(key, kind, defaultValue, c, help, flag, aliases);
+        return new Setting<>(key, kind, defaultValue, c, help, flag, aliases, snake);
     }
 
     Setting<T> help(String text) {
-        return new Setting<>(key, kind, defaultValue, check, text, flag, aliases);
+        return new Setting<>(key, kind, defaultValue, check, text, flag, aliases, snake);
     }
 
     Setting<T> flag(Flag f) {
-        return new Setting<>(key, kind, defaultValue, check, help, f, aliases);
+        return new Setting<>(key, kind, defaultValue, check, help, f, aliases, snake);
     }
 
     Setting<T> alias(String name) {
         List<String> all = new ArrayList<>(aliases);
         all.add(name);
-        return new Setting<>(key, kind, defaultValue, check, help, flag, all);
+        return new Setting<>(key, kind, defaultValue, check, help, flag, all, snake);
+    }
+
+    /** TRL's snake_case name where it splits digits off ({@code load_in_4bit} for {@code loadIn4bit}). */
+    Setting<T> snake(String name) {
+        return new Setting<>(key, kind, defaultValue, check, help, flag, aliases, name);
     }
 
     /** The camelCase name: JSON key, builder method, getter. */
@@ -67,6 +74,9 @@ public final class Setting<T> {
 
     /** TRL's and HF's snake_case spelling of {@link #key()}. */
     public String snakeName() {
+        if (snake != null) {
+            return snake;
+        }
         StringBuilder s = new StringBuilder();
         for (char c : key.toCharArray()) {
             if (Character.isUpperCase(c)) {

@@ -15,6 +15,7 @@ import java.util.List;
 import org.orpo4j.data.TruncationMode;
 import org.orpo4j.loss.ChunkedOrpoLoss;
 import org.orpo4j.lora.LoraConfig;
+import org.orpo4j.quantization.QuantType;
 import org.orpo4j.train.Setting.Check;
 import org.orpo4j.train.Setting.Flag;
 import org.orpo4j.train.Setting.Kind;
@@ -40,6 +41,7 @@ public final class Settings {
             + " constant_with_warmup", LrSchedulerType::parse, LrSchedulerType::hfName);
     private static final Kind<ChunkedLoss> CHUNKED = Kind.names("auto, on or off", ChunkedLoss::parse,
             ChunkedLoss::jsonName);
+    private static final Kind<QuantType> QUANT_TYPE = Kind.names("nf4 or fp4", QuantType::parse, QuantType::bnbName);
 
     // the loss
     public static final Setting<Double> BETA = Setting.of("beta", Kind.DECIMAL, 0.1).check(atLeast(0))
@@ -213,6 +215,16 @@ public final class Settings {
                     && !v.contains(".."), "a hub repository name org/name", "org/name/extra"))
             .flag(Flag.value("--hub-model-id", "ORG/NAME"))
             .help("The repository pushToHub uploads to (null: the output folder's name in the token's namespace).");
+    // QLoRA: the frozen base in 4 bits (TRL's ModelConfig)
+    public static final Setting<Boolean> LOAD_IN_4BIT = Setting.of("loadIn4bit", Kind.BOOLEAN, false)
+            .snake("load_in_4bit").flag(Flag.setsTrue("--load-in-4bit"))
+            .help("Quantize the base's decoder linear weights to 4 bits while loading (QLoRA; needs usePeft).");
+    public static final Setting<QuantType> BNB_4BIT_QUANT_TYPE = Setting.of("bnb4bitQuantType", QUANT_TYPE,
+            QuantType.NF4).snake("bnb_4bit_quant_type").flag(Flag.value("--bnb-4bit-quant-type", "TYPE"))
+            .help("The 4-bit code book: nf4 or fp4.");
+    public static final Setting<Boolean> USE_BNB_NESTED_QUANT = Setting.of("useBnbNestedQuant", Kind.BOOLEAN, false)
+            .flag(Flag.setsTrue("--use-bnb-nested-quant"))
+            .help("Quantize the 4-bit weights' absmax values again, 8-bit (double quantization).");
 
     /** The table, in the order of orpo_config.json and of the docs. */
     public static final List<Setting<?>> ALL = List.of(LEARNING_RATE, BETA, ALPHA, PROMPT_LOSS, MAX_LENGTH,
@@ -223,8 +235,8 @@ public final class Settings {
             GENERATE_DURING_EVAL, GENERATE_SAMPLES, GENERATE_MAX_NEW_TOKENS, SAVE_STRATEGY,
             SAVE_STEPS, SAVE_TOTAL_LIMIT, OUTPUT_DIR, RESUME_FROM_CHECKPOINT, MAX_NON_FINITE_STEPS, CHUNKED_LOSS,
             LOSS_CHUNK_VALUES, BF16, FP16, OVERWRITE_OUTPUT_DIR, USE_PEFT, LORA_R, LORA_ALPHA, LORA_DROPOUT,
-            LORA_TARGET_MODULES, USE_RSLORA, GRADIENT_CHECKPOINTING, SHARED_PROMPT, PUSH_TO_HUB, HUB_MODEL_ID,
-            DDP_BACKEND, DDP_TIMEOUT);
+            LORA_TARGET_MODULES, USE_RSLORA, LOAD_IN_4BIT, BNB_4BIT_QUANT_TYPE, USE_BNB_NESTED_QUANT,
+            GRADIENT_CHECKPOINTING, SHARED_PROMPT, PUSH_TO_HUB, HUB_MODEL_ID, DDP_BACKEND, DDP_TIMEOUT);
 
     private static final java.util.Map<String, Setting<?>> BY_NAME = new java.util.HashMap<>();
 

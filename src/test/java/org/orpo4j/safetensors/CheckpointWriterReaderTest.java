@@ -107,6 +107,21 @@ class CheckpointWriterReaderTest {
         }
     }
 
+    /** F16 output rounds as torch does: ties to even, 65520 to infinity, subnormals kept, the sign of zero kept. */
+    @Test
+    void float16IsRoundedToNearestEven() {
+        float[] in = {1f, 1f + 0x1p-11f, 1f + 3 * 0x1p-11f, 65504f, 65520f, 0x1p-24f, -0f};
+        float[] want = {1f, 1f, 1f + 0x1p-9f, 65504f, Float.POSITIVE_INFINITY, 0x1p-24f, -0f};
+        Map<String, NDArray> t = new LinkedHashMap<>();
+        t.put("half", manager.create(in));
+        CheckpointWriter.write(dir, t, SaveOptions.defaults().withDtype(DType.F16));
+        try (CheckpointReader r = CheckpointReader.open(dir)) {
+            assertEquals(DType.F16, r.info("half").dtype());
+            assertArrayEquals(bits(want), bits(r.readFloats("half")));
+        }
+        assertEquals("float16", SaveOptions.defaults().withDtype(DType.F16).torchDtype());
+    }
+
     @Test
     void nonContiguousArraysAreWrittenInLogicalOrder() {
         NDArray base = manager.arange(6f).reshape(2, 3);

@@ -75,4 +75,25 @@ class SafetensorsGoldenTest {
             }
         }
     }
+
+    /** A range read (how a quantizer streams a weight) widens exactly what a whole read does, in any chunking. */
+    @Test
+    void rangesReadTheSameValuesAsTheWholeTensor() {
+        for (int chunk : new int[] {1, 3, 1 << 20}) {
+            try (SafetensorsFile f = SafetensorsFile.open(GOLDEN, chunk)) {
+                for (String name : List.of("round_bf16", "f16_special", "f32")) {
+                    float[] whole = f.readFloats(name);
+                    float[] parts = new float[whole.length + 2];
+                    int first = whole.length / 3;
+                    f.readFloats(name, 0, parts, 1, first);
+                    f.readFloats(name, first, parts, 1 + first, whole.length - first);
+                    assertArrayEquals(bits(whole), bits(java.util.Arrays.copyOfRange(parts, 1, 1 + whole.length)),
+                            name + " in chunks of " + chunk);
+                }
+                assertEquals(GOLDEN + ": tensor 'f32': values [5, 7) are outside its 6",
+                        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                                () -> f.readFloats("f32", 5, new float[2], 0, 2)).getMessage());
+            }
+        }
+    }
 }

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.util.List;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.orpo4j.quantization.QuantType;
 import org.orpo4j.data.DataOptions;
 import org.orpo4j.data.TruncationMode;
 import org.junit.jupiter.api.io.TempDir;
@@ -69,7 +70,9 @@ class OrpoConfigTest {
                 .chunkedLoss(ChunkedLoss.ON).lossChunkValues(4096).fp16(true).overwriteOutputDir(true).usePeft(true).loraR(8).loraAlpha(16)
                 .loraDropout(0.1).loraTargetModules(List.of("q_proj", "k_proj")).useRslora(true).gradientCheckpointing(false).sharedPrompt(false)
                 .set(Settings.PUSH_TO_HUB, true).set(Settings.HUB_MODEL_ID, "org/tuned")
-                .set(Settings.DDP_BACKEND, "gloo").set(Settings.DDP_TIMEOUT, 60).build();
+                .set(Settings.DDP_BACKEND, "gloo").set(Settings.DDP_TIMEOUT, 60)
+                .set(Settings.LOAD_IN_4BIT, true).set(Settings.BNB_4BIT_QUANT_TYPE, QuantType.FP4)
+                .set(Settings.USE_BNB_NESTED_QUANT, true).build();
         Path file = dir.resolve("orpo.json");
         c.write(file);
         OrpoConfig back = OrpoConfig.read(file);
@@ -77,11 +80,32 @@ class OrpoConfigTest {
         assertEquals(c.toJson(), back.toJson());
         assertEquals("cosine", back.toJson().get("lrSchedulerType").asText());
         assertEquals(c, c.toBuilder().build());
-        assertEquals(56, c.toJson().size());
+        assertEquals(59, c.toJson().size());
+        assertEquals("fp4", back.toJson().get("bnb4bitQuantType").asText());
         assertEquals(List.of("tensorboard", "mlflow"), back.get(Settings.REPORT_TO));
         assertEquals("org/tuned", back.get(Settings.HUB_MODEL_ID));
         assertEquals(List.of("q_proj", "k_proj"), back.loraTargetModules());
         assertEquals(16 / Math.sqrt(8), back.loraConfig().scaling(), 1e-12);
+    }
+
+    /**
+     * TRL's ModelConfig names for QLoRA read as given (load_in_4bit, bnb_4bit_quant_type, use_bnb_nested_quant);
+     * 4-bit without usePeft and an unknown quant type are refused naming the setting.
+     */
+    @Test
+    void trlQuantizationNamesAndRules() throws IOException {
+        OrpoConfig c = OrpoConfig.fromJson("{\"load_in_4bit\": true, \"bnb_4bit_quant_type\": \"fp4\","
+                + " \"use_bnb_nested_quant\": true, \"use_peft\": true}", "qlora.json");
+        assertTrue(c.get(Settings.LOAD_IN_4BIT));
+        assertEquals(QuantType.FP4, c.get(Settings.BNB_4BIT_QUANT_TYPE));
+        assertTrue(c.get(Settings.USE_BNB_NESTED_QUANT));
+        assertEquals(QuantType.NF4, OrpoConfig.builder().build().get(Settings.BNB_4BIT_QUANT_TYPE), "TRL's default");
+        assertEquals("config full.json: loadIn4bit = true must be false unless usePeft is true (a 4-bit base trains a"
+                + " LoRA adapter only, as PEFT)", assertThrows(IllegalArgumentException.class,
+                        () -> OrpoConfig.fromJson("{\"load_in_4bit\": true}", "full.json")).getMessage());
+        assertEquals("config key 'bnb_4bit_quant_type' in q.json: bnb4bitQuantType = \"int4\" must be nf4 or fp4",
+                assertThrows(IllegalArgumentException.class,
+                        () -> OrpoConfig.fromJson("{\"bnb_4bit_quant_type\": \"int4\"}", "q.json")).getMessage());
     }
 
     /** TRL's CLI names for LoRA read as given, a comma-separated target list included; defaults are TRL's CLI's. */
