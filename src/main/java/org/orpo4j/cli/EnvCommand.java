@@ -13,6 +13,7 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.runtime.MallocTuning;
 import org.orpo4j.runtime.NativeFeatures;
 import org.orpo4j.runtime.NativeLoader;
 import picocli.CommandLine.Command;
@@ -57,6 +58,7 @@ final class EnvCommand implements Callable<Integer> {
         line(out, "distributed", NativeFeatures.distributed()
                 ? "available (c10d TCPStore, PrefixStore, ProcessGroupGloo in libtorch)"
                 : "unavailable: " + (build.isEmpty() ? "needs orpo4j's JNI" : "libtorch has no c10d"));
+        line(out, "malloc", MallocTuning.describe());
         out.flush();
         return 0;
     }

@@ -71,6 +71,7 @@ public final class DjlRuntime {
             engine = Engine.getEngine("PyTorch");
         }
         if (first) {
+            MallocTuning.apply(System.getenv());
             LOG.info("PyTorch {} started offline ({}); {} GPU(s) visible", engine.getVersion(),
                     jni.library() != null ? "orpo4j's JNI, bf16" : jni.source() == NativeLoader.Source.USER_LIBRARY_PATH
                             ? "the JNI in PYTORCH_LIBRARY_PATH" : "DJL's JNI", gpuCount());

@@ -30,7 +30,17 @@ final class NativeExtension {
         return torchExports(symbol);
     }
 
+    /**
+     * Fixes glibc's mmap threshold through {@code M_TRIM_THRESHOLD} ({@link MallocTuning}); false where orpo4j's JNI
+     * is not loaded or the C library is not glibc.
+     */
+    static boolean returnLargeBuffersToOs(long trimThreshold) {
+        return loaded().isPresent() && fixMmapThreshold(trimThreshold);
+    }
+
     private static native String buildRecord();
+
+    private static native boolean fixMmapThreshold(long trimBytes);
 
     private static native boolean torchExports(String symbol);
 }
