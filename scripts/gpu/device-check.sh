@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The GPU check, run ON a CUDA machine from the repository root with the kit of scripts/gpu/assemble-kit.sh in
 # .gpu-kit/ (docs/gpu.md). It needs python3 with a CUDA torch, a C++ compiler and nvidia-smi; no JDK, no network.
-# Stages (STAGES=golden,jni,smoke,tests,bench by default), each under its own time limit, each logged to $OUT:
+# Stages (STAGES=golden,jni,smoke,nccl,tests,bench by default), each under its own time limit, each logged to $OUT:
 #   golden  PyTorch's own GradScaler on a scripted overflow/clean series -> grad_scaler.json (LossScalerTest's golden)
 #   jni     scripts/native/build-djl-jni.sh against that torch (src/main/native: bfloat16, differentiable casts, the
 #           same sources mvn package builds against DJL's CPU libtorch) -> jni-build.log
 #   smoke   org.orpo4j.bench.GpuSmoke: what DJL loaded and sees; GPU logits against the CPU's -> smoke.log
+#   nccl    org.orpo4j.bench.NcclSmoke: one rank through ProcessGroupNCCL, every collective on CUDA tensors (one GPU
+#           cannot hold two NCCL ranks) -> nccl.log; needs the jni stage's library built with ProcessGroupNCCL
 #   tests   the JUnit tests tagged gpu and native -> tests.log, junit/TEST-junit-jupiter.xml
 #   bench   org.orpo4j.bench.GpuStepBenchmark, orpo4j and PyTorch eager side by side -> bench.log
 # Environment: OUT (default ./gpu-out), STAGES, BENCH_ARGS, PYTHON (default python3), TORCH_INCLUDE/TORCH_LIB to
@@ -14,7 +16,7 @@ set -uo pipefail
 
 ROOT="$(pwd)"
 OUT="${OUT:-$ROOT/gpu-out}"
-STAGES="${STAGES:-golden,jni,smoke,tests,bench}"
+STAGES="${STAGES:-golden,jni,smoke,nccl,tests,bench}"
 BENCH_ARGS="${BENCH_ARGS:---cases g,a --precisions fp32,bf16 --steps 8 --warmup 2}"
 PY="${PYTHON:-python3}"
 KIT=/tmp/orpo4j-kit
@@ -73,6 +75,13 @@ if want smoke; then
   timeout 180 java -Xmx2g -cp "$CP" org.orpo4j.bench.GpuSmoke > "$OUT/smoke.log" 2>&1
   echo "smoke exit $?" >> "$OUT/smoke.log"
   grep -v '^\[main\] INFO' "$OUT/smoke.log" | tail -8 | tee -a "$SUMMARY"
+fi
+
+if want nccl; then
+  say "nccl: one rank through ProcessGroupNCCL"
+  timeout 180 java -Xmx2g -cp "$CP" org.orpo4j.bench.NcclSmoke > "$OUT/nccl.log" 2>&1
+  echo "nccl exit $?" >> "$OUT/nccl.log"
+  grep -E '^nccl|Exception|error' "$OUT/nccl.log" | tail -6 | tee -a "$SUMMARY"
 fi
 
 if want tests; then

@@ -90,8 +90,17 @@ command -v nm > /dev/null || die "no nm to read libc10's C++ ABI: install binuti
 if [[ "$(nm -D --defined-only "$C10" | grep -c '__cxx11' || true)" -gt 0 ]]; then ABI=1; else ABI=0; fi
 
 CUDA_LIBS=()
+NCCL_INCLUDES=()
 if [[ -e "$TORCH_LIB/libtorch_cuda.so" ]]; then
   CUDA_LIBS=(-ltorch_cuda -lc10_cuda)
+  # ProcessGroupNCCL's JNI (orpo4j/nccl) only where this libtorch_cuda has it (USE_C10D_NCCL); nccl.h and the CUDA
+  # headers from the pip packages beside a pip torch, else from a CUDA toolkit
+  if nm -DC --defined-only "$(readlink -f "$TORCH_LIB/libtorch_cuda.so")" | grep -q 'c10d::ProcessGroupNCCL::ProcessGroupNCCL'; then
+    LIBRARIES=("${LIBRARIES[0]} orpo4j/nccl")
+    for inc in "$TORCH_LIB"/../../nvidia/*/include "${CUDA_HOME:-/usr/local/cuda}/include"; do
+      [[ -d "$inc" ]] && NCCL_INCLUDES+=(-I"$inc")
+    done
+  fi
 fi
 if [[ -z "$FLAVOR" ]]; then FLAVOR="$([[ ${#CUDA_LIBS[@]} -gt 0 ]] && echo cuda || echo cpu)"; fi
 if [[ -z "$KEY" ]]; then KEY="$(bash "$ROOT/scripts/native/native-key.sh" "$TORCH_VERSION" "$FLAVOR")"; fi
@@ -105,7 +114,8 @@ for home in "${JAVA_HOME:-}" "$(dirname "$(dirname "$(readlink -f "$(command -v 
 done
 [[ -n "$JAVA_INCLUDE" ]] || die "jni.h not found: set JAVA_HOME to a JDK (or a runtime with its include/ folder)"
 
-echo "build-djl-jni: torch $TORCH_VERSION ($FLAVOR), C++ ABI $ABI, $STD, $("$CXX" --version | head -1), key $KEY"
+echo "build-djl-jni: torch $TORCH_VERSION ($FLAVOR), C++ ABI $ABI, $STD, $("$CXX" --version | head -1), key $KEY," \
+  "$([[ "${LIBRARIES[0]}" == *orpo4j/nccl* ]] && echo "with ProcessGroupNCCL" || echo "without NCCL")"
 
 mkdir -p "$OUT/obj"
 LOG="$OUT/build.log"
@@ -117,7 +127,7 @@ printf '#define ORPO4J_NATIVE_KEY "%s"\n#define ORPO4J_DJL_VERSION "%s"\n#define
   "$KEY" "$DJL_VERSION" "$FLAVOR" > "$OUT/gen/orpo4j_build_record.h"
 CXXFLAGS=(-std=$STD -O2 -fPIC -w -D_GLIBCXX_USE_CXX11_ABI=$ABI "${DEFINES[@]}" -I"$OUT/gen"
   -I"$SRC/djl/include" -I"$SRC/orpo4j/include" -I"$JAVA_INCLUDE" -I"$JAVA_INCLUDE/linux"
-  -I"$TORCH_INCLUDE" -I"$TORCH_INCLUDE/torch/csrc/api/include")
+  -I"$TORCH_INCLUDE" -I"$TORCH_INCLUDE/torch/csrc/api/include" "${NCCL_INCLUDES[@]}")
 # An object is reused when its source, every header of src/main/native, the flags, the compiler and the torch
 # headers' version are unchanged.
 SHARED_HASH="$( { find "$SRC" -name '*.h' -print0 | LC_ALL=C sort -z | xargs -0 cat; printf '%s\n' "${CXXFLAGS[@]}";

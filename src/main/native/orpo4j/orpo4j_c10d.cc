@@ -1,5 +1,6 @@
 // c10d for data-parallel training: a TCPStore for the rendezvous, PrefixStore for per-run key spaces and a
-// ProcessGroupGloo over CPU tensors, all from DJL's libtorch_cpu.so (no collective of orpo4j's own). Java peer:
+// ProcessGroupGloo over CPU tensors, all from DJL's libtorch_cpu.so (no collective of orpo4j's own); NCCL's group,
+// where a CUDA torch has one, comes from nccl/orpo4j_c10d_nccl.cc and uses the collectives here. Java peer:
 // org.orpo4j.distributed.C10d. Handles are heap-held intrusive_ptrs; tensors are DJL's handles (torch::Tensor*).
 // Gradients travel as one flat bucket per call, as DDP's reducer concatenates them: one collective, not one per
 // parameter.
@@ -14,14 +15,11 @@
 #include <string>
 #include <vector>
 
-namespace {
-
-using StorePtr = c10::intrusive_ptr<c10d::Store>;
-using GroupPtr = c10::intrusive_ptr<c10d::Backend>;
+namespace orpo4j {
 
 // c10d's errors (DistNetworkError, DistBackendError, timeouts) become org.orpo4j.distributed.DistributedException
-// with c10's message without its C++ backtrace.
-void rethrow(JNIEnv* env) {
+// with c10's message without its C++ backtrace (the NCCL unit uses it too).
+void rethrowC10d(JNIEnv* env) {
   std::string message;
   try {
     throw;
@@ -37,6 +35,15 @@ void rethrow(JNIEnv* env) {
     env->ThrowNew(type, message.c_str());
   }
 }
+
+}  // namespace orpo4j
+
+namespace {
+
+using StorePtr = c10::intrusive_ptr<c10d::Store>;
+using GroupPtr = c10::intrusive_ptr<c10d::Backend>;
+
+using orpo4j::rethrowC10d;
 
 std::string str(JNIEnv* env, jstring s) {
   const char* chars = env->GetStringUTFChars(s, nullptr);
@@ -84,6 +91,15 @@ void unflatten(const torch::Tensor& bucket, std::vector<torch::Tensor>& ts) {
 
 extern "C" {
 
+// Defined by nccl/orpo4j_c10d_nccl.cc where the build links it (a CUDA torch with ProcessGroupNCCL), else null.
+__attribute__((weak)) JNIEXPORT jlong JNICALL Java_org_orpo4j_distributed_C10d_ncclGroup(JNIEnv*, jclass, jlong,
+                                                                                        jint, jint, jlong, jint);
+
+// Whether this library holds NCCL's group.
+JNIEXPORT jboolean JNICALL Java_org_orpo4j_distributed_C10d_ncclAvailable(JNIEnv*, jclass) {
+  return Java_org_orpo4j_distributed_C10d_ncclGroup != nullptr ? JNI_TRUE : JNI_FALSE;
+}
+
 // A TCPStore on host:port; the server (rank 0) listens and waits up to timeout for worldSize clients.
 JNIEXPORT jlong JNICALL Java_org_orpo4j_distributed_C10d_tcpStore(JNIEnv* env, jclass, jstring host, jint port,
                                                                   jboolean server, jint worldSize, jlong timeoutMs) {
@@ -96,7 +112,7 @@ JNIEXPORT jlong JNICALL Java_org_orpo4j_distributed_C10d_tcpStore(JNIEnv* env, j
     opts.timeout = std::chrono::milliseconds(timeoutMs);
     return reinterpret_cast<jlong>(new StorePtr(c10::make_intrusive<c10d::TCPStore>(str(env, host), opts)));
   } catch (...) {
-    rethrow(env);
+    rethrowC10d(env);
     return 0;
   }
 }
@@ -107,7 +123,7 @@ JNIEXPORT jlong JNICALL Java_org_orpo4j_distributed_C10d_prefixStore(JNIEnv* env
     return reinterpret_cast<jlong>(new StorePtr(c10::make_intrusive<c10d::PrefixStore>(str(env, prefix),
                                                                                        store(base))));
   } catch (...) {
-    rethrow(env);
+    rethrowC10d(env);
     return 0;
   }
 }
@@ -120,7 +136,7 @@ JNIEXPORT void JNICALL Java_org_orpo4j_distributed_C10d_storeSet(JNIEnv* env, jc
     env->GetByteArrayRegion(value, 0, n, reinterpret_cast<jbyte*>(bytes.data()));
     store(handle)->set(str(env, key), bytes);
   } catch (...) {
-    rethrow(env);
+    rethrowC10d(env);
   }
 }
 
@@ -133,7 +149,7 @@ JNIEXPORT jbyteArray JNICALL Java_org_orpo4j_distributed_C10d_storeGet(JNIEnv* e
     env->SetByteArrayRegion(out, 0, static_cast<jsize>(bytes.size()), reinterpret_cast<jbyte*>(bytes.data()));
     return out;
   } catch (...) {
-    rethrow(env);
+    rethrowC10d(env);
     return nullptr;
   }
 }
@@ -144,7 +160,7 @@ JNIEXPORT jlong JNICALL Java_org_orpo4j_distributed_C10d_storeAdd(JNIEnv* env, j
   try {
     return store(handle)->add(str(env, key), delta);
   } catch (...) {
-    rethrow(env);
+    rethrowC10d(env);
     return 0;
   }
 }
@@ -155,7 +171,7 @@ JNIEXPORT jboolean JNICALL Java_org_orpo4j_distributed_C10d_storeCheck(JNIEnv* e
   try {
     return store(handle)->check({str(env, key)}) ? JNI_TRUE : JNI_FALSE;
   } catch (...) {
-    rethrow(env);
+    rethrowC10d(env);
     return JNI_FALSE;
   }
 }
@@ -176,7 +192,7 @@ JNIEXPORT jlong JNICALL Java_org_orpo4j_distributed_C10d_glooGroup(JNIEnv* env, 
     GroupPtr pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store(storeHandle), rank, size, opts);
     return reinterpret_cast<jlong>(new GroupPtr(pg));
   } catch (...) {
-    rethrow(env);
+    rethrowC10d(env);
     return 0;
   }
 }
@@ -200,7 +216,7 @@ JNIEXPORT void JNICALL Java_org_orpo4j_distributed_C10d_allReduceMean(JNIEnv* en
     bucket[0].div_(group(handle)->getSize());
     unflatten(bucket[0], ts);
   } catch (...) {
-    rethrow(env);
+    rethrowC10d(env);
   }
 }
 
@@ -214,7 +230,7 @@ JNIEXPORT void JNICALL Java_org_orpo4j_distributed_C10d_allReduce(JNIEnv* env, j
     opts.reduceOp = op == 1 ? c10d::ReduceOp::MIN : op == 2 ? c10d::ReduceOp::MAX : c10d::ReduceOp::SUM;
     group(handle)->allreduce(one, opts)->wait();
   } catch (...) {
-    rethrow(env);
+    rethrowC10d(env);
   }
 }
 
@@ -233,7 +249,7 @@ JNIEXPORT void JNICALL Java_org_orpo4j_distributed_C10d_broadcast(JNIEnv* env, j
     group(handle)->broadcast(bucket, opts)->wait();
     unflatten(bucket[0], ts);
   } catch (...) {
-    rethrow(env);
+    rethrowC10d(env);
   }
 }
 
@@ -241,7 +257,7 @@ JNIEXPORT void JNICALL Java_org_orpo4j_distributed_C10d_barrier(JNIEnv* env, jcl
   try {
     group(handle)->barrier()->wait();
   } catch (...) {
-    rethrow(env);
+    rethrowC10d(env);
   }
 }
 

@@ -127,7 +127,11 @@ final class TrainCommand implements Callable<Integer> {
             launcher.checkPort();
             return launcher.run(LaunchOptions.workerCommand(parsed.originalArgs()), System.err);
         }
-        try (Trackers closing = trackers; Distributed ranks = Distributed.fromEnvironment(config.get(Settings.DDP_BACKEND),
+        String backend = config.get(Settings.DDP_BACKEND); // auto means gloo for a run on the CPU
+        if (backend.equals("auto") && !deviceOption.resolve().isGpu()) {
+            backend = "gloo";
+        }
+        try (Trackers closing = trackers; Distributed ranks = Distributed.fromEnvironment(backend,
                 Duration.ofSeconds(config.get(Settings.DDP_TIMEOUT))).orElse(null)) {
             boolean writes = ranks == null || ranks.writes();
             return train(config, writes ? trackers : null, writes ? pusher : null, ranks);
@@ -202,7 +206,8 @@ final class TrainCommand implements Callable<Integer> {
             Preemption preemption, Trackers trackers, Distributed ranks) throws Exception {
         Path tokenizerDir = inputs.tokenizerDir();
         try (HfTokenizer tokenizer = HfTokenizer.load(tokenizerDir);
-                NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
+                NDManager manager = DjlRuntime.newManager(ranks != null && ranks.device().isGpu() ? ranks.device()
+                        : deviceOption.resolve()); // an NCCL rank trains on cuda:LOCAL_RANK, as under torchrun
                 CausalLm lm = inputs.load(manager, FourBitOptions.of(config))) {
             DataOptions options = TrainData.dataOptions(config, skipBadRows);
             Map<Path, LoadReport> reports = new LinkedHashMap<>();

@@ -2,7 +2,8 @@ package org.orpo4j.distributed;
 
 /**
  * The JNI functions of {@code src/main/native/orpo4j/orpo4j_c10d.cc}, in orpo4j's {@code libdjl_torch.so}: c10d's
- * TCPStore, PrefixStore and ProcessGroupGloo from DJL's libtorch. Handles are native pointers that
+ * TCPStore, PrefixStore and ProcessGroupGloo from DJL's libtorch; ProcessGroupNCCL ({@code orpo4j/nccl}) only in a
+ * library built against a CUDA torch that has it ({@link #ncclAvailable}). Handles are native pointers that
  * {@link #storeFree} and {@link #groupFree} release; tensors are DJL's tensor handles. Failures throw
  * {@link DistributedException} with c10d's message.
  */
@@ -30,6 +31,12 @@ final class C10d {
     static native void storeFree(long store);
 
     static native long glooGroup(long store, int rank, int size, long timeoutMs, String networkInterface);
+
+    /** Whether this library holds {@link #ncclGroup}: built against a CUDA libtorch with ProcessGroupNCCL. */
+    static native boolean ncclAvailable();
+
+    /** An NCCL group over CUDA tensors of {@code device} (the rank's LOCAL_RANK); only where {@link #ncclAvailable}. */
+    static native long ncclGroup(long store, int rank, int size, long timeoutMs, int device);
 
     static native void groupFree(long group);
 

@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * This process as one rank of a data-parallel run on torch's c10d (docs/distributed.md): the TCPStore rendezvous
- * ({@link Rendezvous}) and a Gloo process group, given to {@code OrpoTrainer.dataParallel}. A collective that fails
+ * ({@link Rendezvous}) and a Gloo or NCCL process group, given to {@code OrpoTrainer.dataParallel}. A collective that fails
  * (a rank killed, a host gone, the timeout) ends in a {@link DistributedException} naming the lost rank, never a
  * hang: Gloo notices a closed connection at once and anything else within the timeout.
  */
@@ -35,19 +35,23 @@ public final class Distributed implements DataParallel, AutoCloseable {
     private final RankEnv env;
     private final Rendezvous rendezvous;
     private final ProcessGroup group;
-    private final NDManager manager = DjlRuntime.newManager(Device.cpu());
+    private final Device device;
+    private final NDManager manager; // the metrics' and checksums' arrays, on the group's device
 
-    private Distributed(RankEnv env, Rendezvous rendezvous, ProcessGroup group) {
+    private Distributed(RankEnv env, Rendezvous rendezvous, ProcessGroup group, Device device) {
         this.env = env;
         this.rendezvous = rendezvous;
         this.group = group;
+        this.device = device;
+        this.manager = DjlRuntime.newManager(device);
     }
 
     /**
      * Joins the run the environment describes (torchrun's variables, {@link RankEnv}), or empty when it describes
      * none or a world of one.
      *
-     * @param backend {@code auto} or {@code gloo} (CPU tensors); {@code nccl} needs a CUDA build (refused here)
+     * @param backend {@code gloo} (CPU tensors), {@code nccl} (CUDA tensors, where the JNI was built against a
+     *     CUDA libtorch with ProcessGroupNCCL) or {@code auto} (nccl when it is there and a GPU is visible)
      */
     public static Optional<Distributed> fromEnvironment(String backend, Duration timeout) {
         Optional<RankEnv> env = RankEnv.fromEnvironment(System.getenv());
@@ -60,28 +64,42 @@ public final class Distributed implements DataParallel, AutoCloseable {
     /** Joins the run as {@code env} says, within {@code timeout} (also each collective's timeout). */
     public static Distributed join(RankEnv env, String backend, Duration timeout) {
         String b = backend.toLowerCase(Locale.ROOT);
-        if (b.equals("nccl")) {
-            throw new DistributedException("--ddp-backend nccl needs CUDA tensors and a libtorch with"
-                    + " ProcessGroupNCCL; this build runs on the CPU: use gloo (docs/distributed.md)");
-        }
-        if (!b.equals("auto") && !b.equals("gloo")) {
+        if (!b.equals("auto") && !b.equals("gloo") && !b.equals("nccl")) {
             throw new DistributedException("--ddp-backend " + backend + " is not one of auto, gloo, nccl");
         }
         if (!NativeFeatures.distributed()) {
             throw new DistributedException("data-parallel training needs orpo4j's PyTorch JNI and c10d in"
                     + " libtorch, and they are not loaded (orpo4j env says why; docs/native.md)");
         }
+        boolean nccl = b.equals("nccl") || b.equals("auto") && C10d.ncclAvailable() && DjlRuntime.gpuCount() > 0;
+        if (nccl && !C10d.ncclAvailable()) {
+            throw new DistributedException("--ddp-backend nccl needs CUDA tensors and orpo4j's JNI built against a"
+                    + " CUDA libtorch with ProcessGroupNCCL, and the JNI loaded has none: use gloo, or build it"
+                    + " (docs/distributed.md)");
+        }
+        if (nccl && DjlRuntime.gpuCount() <= env.localRank()) {
+            throw new DistributedException("--ddp-backend nccl: LOCAL_RANK " + env.localRank() + " needs GPU "
+                    + env.localRank() + ", and PyTorch sees " + DjlRuntime.gpuCount() + ": one rank per GPU");
+        }
+        String name = nccl ? "NCCL" : "Gloo";
         Rendezvous rendezvous = Rendezvous.join(env, timeout);
         try {
-            ProcessGroup group = ProcessGroup.gloo(rendezvous.prefixed("gloo"), env.rank(), env.worldSize(),
-                    timeout);
-            LOG.info("rank {} of {}: Gloo process group ready", env.rank(), env.worldSize());
-            return new Distributed(env, rendezvous, group);
+            long store = rendezvous.prefixed(nccl ? "nccl" : "gloo");
+            ProcessGroup group = nccl
+                    ? ProcessGroup.nccl(store, env.rank(), env.worldSize(), timeout, env.localRank())
+                    : ProcessGroup.gloo(store, env.rank(), env.worldSize(), timeout);
+            LOG.info("rank {} of {}: {} process group ready", env.rank(), env.worldSize(), name);
+            return new Distributed(env, rendezvous, group, nccl ? Device.gpu(env.localRank()) : Device.cpu());
         } catch (DistributedException e) {
             rendezvous.close();
-            throw new DistributedException("rank " + env.rank() + " could not form the Gloo group: "
+            throw new DistributedException("rank " + env.rank() + " could not form the " + name + " group: "
                     + Rendezvous.firstLine(e.getMessage()), e);
         }
+    }
+
+    /** The device of this rank's tensors: the CPU with Gloo, {@code cuda:LOCAL_RANK} with NCCL. */
+    public Device device() {
+        return device;
     }
 
     public RankEnv env() {

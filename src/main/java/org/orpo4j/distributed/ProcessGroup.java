@@ -6,7 +6,8 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * A c10d process group over CPU tensors: torch's {@code ProcessGroupGloo}, created on a TCPStore rendezvous and
+ * A c10d process group: torch's {@code ProcessGroupGloo} over CPU tensors or {@code ProcessGroupNCCL} over CUDA
+ * tensors, created on a TCPStore rendezvous and
  * called through orpo4j's JNI ({@link C10d}); collectives run in place on DJL's arrays, each list as one flat
  * float32 bucket (DDP's reducer does the same). Every rank must call the same collectives in the same order.
  */
@@ -29,6 +30,11 @@ public final class ProcessGroup implements AutoCloseable {
     static ProcessGroup gloo(long store, int rank, int size, Duration timeout) {
         String iface = System.getenv().getOrDefault("GLOO_SOCKET_IFNAME", "");
         return new ProcessGroup(C10d.glooGroup(store, rank, size, timeout.toMillis(), iface), rank, size);
+    }
+
+    /** NCCL over {@code store} on CUDA device {@code device}, whose tensors every collective must hold. */
+    static ProcessGroup nccl(long store, int rank, int size, Duration timeout, int device) {
+        return new ProcessGroup(C10d.ncclGroup(store, rank, size, timeout.toMillis(), device), rank, size);
     }
 
     public int rank() {

@@ -183,7 +183,7 @@ public final class Settings {
     // data-parallel ranks (docs/distributed.md); the launcher's own flags are train's (--nproc-per-node, ...)
     public static final Setting<String> DDP_BACKEND = Setting.of("ddpBackend", Kind.TEXT, "auto")
             .check(oneOf(List.of("auto", "gloo", "nccl"))).flag(Flag.value("--ddp-backend", "NAME"))
-            .help("c10d backend of a data-parallel run: auto (gloo for CPU tensors), gloo or nccl.");
+            .help("c10d backend of a data-parallel run: auto (nccl on a GPU where the JNI has it, else gloo), gloo or nccl.");
     public static final Setting<Integer> DDP_TIMEOUT = Setting.of("ddpTimeout", Kind.INTEGER, 1800)
             .check(positive()).flag(Flag.value("--ddp-timeout", "SECONDS"))
             .help("How long a rank waits for the others (rendezvous, each collective) before it stops.");

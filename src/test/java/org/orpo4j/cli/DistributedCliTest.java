@@ -11,18 +11,26 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.orpo4j.train.MetricsWriter;
+import org.orpo4j.train.RunLock;
 
 /**
  * {@code train --nproc-per-node}: the launcher's faults and bad input with real worker processes. A worker killed
  * with SIGKILL makes the run end non-zero within 60 s, the surviving rank naming the lost one; SIGTERM to the
  * launcher checkpoints, exits 143 and a resume ends with the weights of an uninterrupted run; bad plans are one
- * line each and leave no output folder.
+ * line each and leave no output folder; a two-rank run with TensorBoard, evaluation and samples writes each once
+ * (rank 0 alone), and its checkpoint resumed by one process is refused in one line that writes nothing.
  */
 class DistributedCliTest {
 
@@ -30,11 +38,14 @@ class DistributedCliTest {
     static Path tmp;
     static Path model;
     static Path data;
+    static Path heldout;
+    private static Path reported; // the two-rank run with trackers, evaluation and samples, made once
 
     @BeforeAll
     static void setUp() throws Exception {
         model = Cli.tinyModel(tmp);
         data = Cli.demoData(tmp, DemoAssets.TRAIN, 16);
+        heldout = Cli.demoData(tmp, DemoAssets.HELDOUT, 6);
     }
 
     private static List<String> train(Path out, String steps, int port, String... extra) {
@@ -155,6 +166,79 @@ class DistributedCliTest {
         assertTrue(text.contains("orpo4j train: error: rank 1 was started twice: another process already joined the"
                 + " run at 127.0.0.1:" + port + " as rank 1; this one stops"), text);
         assertFalse(Files.exists(dupOut));
+    }
+
+    /**
+     * Rank 0 alone reports: one TensorBoard event file (rank 1 would add one named by its own pid), and
+     * samples.jsonl and metrics.jsonl hold each step once (both ranks appending would double every line).
+     */
+    @Test
+    void aTwoRankRunReportsAndWritesSamplesOnce() throws Exception {
+        Path out = twoRankReportedRun();
+        List<Path> events;
+        try (Stream<Path> s = Files.walk(out.resolve("runs"))) {
+            events = s.filter(p -> p.getFileName().toString().startsWith("events.out.tfevents.")).toList();
+        }
+        assertEquals(1, events.size(), events.toString());
+        List<String> samples = Files.readAllLines(out.resolve("samples.jsonl"));
+        assertEquals(2, samples.size(), "2 samples at the one evaluation (step 2): " + samples);
+        assertTrue(samples.get(0).startsWith("{\"step\":2,\"index\":0,"), samples.get(0));
+        assertTrue(samples.get(1).startsWith("{\"step\":2,\"index\":1,"), samples.get(1));
+        List<Map<String, Object>> metrics = MetricsWriter.read(out.resolve(MetricsWriter.FILE));
+        assertEquals(List.of(1, 2, 2), metrics.stream().map(m -> ((Number) m.get("step")).intValue()).toList(),
+                "two training logs and one evaluation: " + metrics);
+    }
+
+    /**
+     * A checkpoint trained by 2 ranks resumed by one process: the one line naming both world sizes, exit 1, and
+     * the output folder byte for byte as it was (the lock file aside, which names whoever holds the folder).
+     */
+    @Test
+    void aResumeWithAnotherWorldSizeIsRefusedAndWritesNothing() throws Exception {
+        Path out = twoRankReportedRun();
+        Map<String, String> before = contents(out);
+        Cli.run(reportedArgs(out, "--resume").toArray(String[]::new)).assertOneLineError(1,
+                "orpo4j train: error: the checkpoint was trained by 2 ranks (world_size), this run has 1: resume"
+                        + " with 2 (--nnodes x --nproc-per-node), or start over with --overwrite-output-dir");
+        assertEquals(before, contents(out));
+    }
+
+    /** The two-rank run both tests read: 2 steps, a checkpoint at each, TensorBoard, samples at step 2. */
+    private static synchronized Path twoRankReportedRun() throws Exception {
+        if (reported == null) {
+            Path out = tmp.resolve("reported");
+            List<String> args = reportedArgs(out, "--nproc-per-node", "2", "--master-port",
+                    Integer.toString(freePort()));
+            Process run = start(args, tmp.resolve("reported.log"));
+            assertTrue(run.waitFor(300, TimeUnit.SECONDS));
+            assertEquals(0, run.exitValue(), Files.readString(tmp.resolve("reported.log")));
+            reported = out;
+        }
+        return reported;
+    }
+
+    private static List<String> reportedArgs(Path out, String... extra) {
+        List<String> args = new ArrayList<>(List.of("train", "--model", model.toString(), "--data",
+                data.toString(), "--eval-data", heldout.toString(), "--output", out.toString(), "--max-steps", "2",
+                "--batch-size", "2", "--log-every", "1", "--save-every", "1", "--seed", "3", "--ddp-timeout", "30",
+                "--eval-strategy", "steps", "--eval-steps", "2", "--generate-during-eval", "--generate-samples", "2",
+                "--generate-max-new-tokens", "4", "--report-to", "tensorboard"));
+        args.addAll(List.of(extra));
+        return args;
+    }
+
+    /** Every file under {@code folder} but the lock file, by relative path, as its SHA-256. */
+    private static Map<String, String> contents(Path folder) throws Exception {
+        Map<String, String> out = new TreeMap<>();
+        try (Stream<Path> s = Files.walk(folder)) {
+            for (Path p : s.filter(Files::isRegularFile).toList()) {
+                if (!p.getFileName().toString().equals(RunLock.FILE)) {
+                    out.put(folder.relativize(p).toString(), HexFormat.of().formatHex(
+                            MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p))));
+                }
+            }
+        }
+        return out;
     }
 
     private static Process start(List<String> args, Path log) throws IOException {
