@@ -70,6 +70,8 @@ fi
   || die "$TORCH_LIB has no libtorch.so/libc10.so (pass the lib folder of the same torch)"
 
 VERSION_H="$TORCH_INCLUDE/torch/csrc/api/include/torch/version.h"
+# torch >= 2.10 keeps the numbers in a header-only file that version.h includes
+if ! grep -q '^#define TORCH_VERSION_MAJOR' "$VERSION_H"; then VERSION_H="$TORCH_INCLUDE/torch/headeronly/version.h"; fi
 MAJOR="$(sed -n 's/^#define TORCH_VERSION_MAJOR \([0-9]*\).*/\1/p' "$VERSION_H")"
 MINOR="$(sed -n 's/^#define TORCH_VERSION_MINOR \([0-9]*\).*/\1/p' "$VERSION_H")"
 PATCH="$(sed -n 's/^#define TORCH_VERSION_PATCH \([0-9]*\).*/\1/p' "$VERSION_H")"
@@ -95,11 +97,24 @@ if [[ -e "$TORCH_LIB/libtorch_cuda.so" ]]; then
   CUDA_LIBS=(-ltorch_cuda -lc10_cuda)
   # ProcessGroupNCCL's JNI (orpo4j/nccl) only where this libtorch_cuda has it (USE_C10D_NCCL); nccl.h and the CUDA
   # headers from the pip packages beside a pip torch, else from a CUDA toolkit
-  if nm -DC --defined-only "$(readlink -f "$TORCH_LIB/libtorch_cuda.so")" | grep -q 'c10d::ProcessGroupNCCL::ProcessGroupNCCL'; then
-    LIBRARIES=("${LIBRARIES[0]} orpo4j/nccl")
+  # (grep reads a process substitution: in a pipe, grep -q's early exit would fail nm under pipefail)
+  if grep -q 'c10d::ProcessGroupNCCL::ProcessGroupNCCL' < <(nm -DC --defined-only "$(readlink -f "$TORCH_LIB/libtorch_cuda.so")"); then
     for inc in "$TORCH_LIB"/../../nvidia/*/include "${CUDA_HOME:-/usr/local/cuda}/include"; do
       [[ -d "$inc" ]] && NCCL_INCLUDES+=(-I"$inc")
     done
+    # torch's pip dependencies bring nccl.h and cuda_runtime.h but not always crt/host_config.h and nv/target (CUDA 13
+    # moved them to nvidia-cuda-crt and -cccl, which torch does not install): without every header, no NCCL
+    missing=()
+    for header in nccl.h cuda_runtime.h crt/host_config.h nv/target; do
+      found=""
+      for inc in "${NCCL_INCLUDES[@]}"; do [[ -f "${inc#-I}/$header" ]] && found=1; done
+      [[ -n "$found" ]] || missing+=("$header")
+    done
+    if [[ ${#missing[@]} -eq 0 ]]; then
+      LIBRARIES=("${LIBRARIES[0]} orpo4j/nccl")
+    else
+      echo "build-djl-jni: no ${missing[*]} under nvidia/*/include or \$CUDA_HOME/include: building without NCCL" >&2
+    fi
   fi
 fi
 if [[ -z "$FLAVOR" ]]; then FLAVOR="$([[ ${#CUDA_LIBS[@]} -gt 0 ]] && echo cuda || echo cpu)"; fi

@@ -40,6 +40,8 @@ public final class GpuStepBenchmark {
     static {
         // SmolLM2-135M shapes at 8 pairs x 1024 tokens: enough work per step to keep the GPU busy
         OrpoStepBenchmark.CASES.put("g", new OrpoStepBenchmark.Case("g", 49152, 576, 30, 9, 3, 1536, 8, 1024));
+        // Qwen2.5-1.5B's shapes (llama blocks: no q/k/v biases) at 4 pairs x 1024 tokens, full fine-tuning
+        OrpoStepBenchmark.CASES.put("q", new OrpoStepBenchmark.Case("q", 151936, 1536, 28, 12, 2, 8960, 4, 1024));
     }
 
     private GpuStepBenchmark() {}
@@ -78,10 +80,10 @@ public final class GpuStepBenchmark {
             OrpoStepBenchmark.Case c = OrpoStepBenchmark.CASES.get(name);
             for (String precision : precisions) {
                 for (String path : paths) {
-                    rows.add(runJava(c, path, precision, warmup, steps));
+                    rows.add(printed(runJava(c, path, precision, warmup, steps)));
                 }
                 if (torch) {
-                    rows.add(runTorch(c, precision, warmup, steps, python));
+                    rows.add(printed(runTorch(c, precision, warmup, steps, python)));
                 }
             }
         }
@@ -117,6 +119,12 @@ public final class GpuStepBenchmark {
         return r;
     }
 
+
+    /** Each row as it comes: a run cut short by its time limit still reports the rows it finished. */
+    private static Map<String, String> printed(Map<String, String> row) {
+        System.out.println("row " + row);
+        return row;
+    }
 
     private static void report(List<Map<String, String>> rows, double peak) {
         System.out.println();
