@@ -7,6 +7,9 @@ mask built once per forward, as HF does; the loss is TRL's ORPOTrainer.odds_rati
 Prints per-step times and one `RESULT k=v ...` line. Run with /usr/bin/python3 (Debian's torch 1.13, OpenBLAS).
 On a GPU (`--device cuda`) the weights stay float32 and `--dtype bf16|fp16` trains under torch.autocast, as HF
 Trainer's bf16/fp16 do (fp16 with a GradScaler); step times are taken after torch.cuda.synchronize().
+`--lora-r R` trains PEFT's LoRA on q_proj and v_proj (alpha 2R, no dropout: y = xW^T + 2 (xA^T)B^T) over a frozen
+base, which under bf16/fp16 is stored in that type (a model loaded with torch_dtype=bfloat16); `--compile` runs the
+forward and the loss under torch.compile (its compilation falls in the warm-up steps).
 """
 import contextlib
 import argparse
@@ -78,6 +81,28 @@ def orpo_loss(logits, input_ids, attention_mask, labels, beta=0.1):
     return nll - beta * ratio.mean()
 
 
+def lora(state, r, device):
+    """PEFT's LoRA on every q_proj and v_proj: ref.linear adds 2 (x A^T) B^T; A random, B zero (PEFT's start)."""
+    adapters = {}
+    for name, weight in state.items():
+        if name.endswith((".q_proj.weight", ".v_proj.weight")):
+            out_features, in_features = weight.shape
+            adapters[name[: -len(".weight")]] = (
+                (torch.randn(r, in_features) / math.sqrt(in_features)).to(device).requires_grad_(),
+                torch.zeros(out_features, r, device=device, requires_grad=True))
+    base = ref.linear
+
+    def linear(x, state, prefix):
+        y = base(x, state, prefix)
+        if prefix not in adapters:
+            return y
+        down, up = adapters[prefix]
+        return y + (x @ down.t().to(x.dtype)) @ up.t().to(x.dtype) * 2.0
+
+    ref.linear = linear
+    return [t for pair in adapters.values() for t in pair]
+
+
 def sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -109,6 +134,8 @@ def main():
     ap.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"])
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--checkpoint", action="store_true", help="torch.utils.checkpoint around every decoder layer")
+    ap.add_argument("--lora-r", type=int, default=0, help="LoRA rank on q_proj and v_proj (0: full fine-tuning)")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the forward and the loss")
     a = ap.parse_args()
     device = torch.device(a.device)
     torch.set_num_threads(a.threads)
@@ -135,14 +162,27 @@ def main():
                        p + ".input_layernorm.weight": (a.hidden,),
                        p + ".post_attention_layernorm.weight": (a.hidden,)})
     shapes["model.norm.weight"] = (a.hidden,)
-    state = {k: (torch.ones(s) if len(s) == 1 else torch.randn(s) * 0.02).to(device).requires_grad_()
+    state = {k: (torch.ones(s) if len(s) == 1 else torch.randn(s) * 0.02).to(device).requires_grad_(a.lora_r == 0)
              for k, s in shapes.items()}
     params = sum(t.numel() for t in state.values())
     assert params == a.params, (params, a.params)
-    opt = torch.optim.AdamW(list(state.values()), lr=1e-5, weight_decay=0.0)
+    trained = list(state.values())
+    if a.lora_r:
+        if half is not None:
+            state = {k: v.to(half) for k, v in state.items()}
+        trained = lora(state, a.lora_r, device)
+    opt = torch.optim.AdamW(trained, lr=1e-5, weight_decay=0.0)
     # the state before the first step as the Java side measures it: torch makes gradients and Adam moments in
-    # step 1, so their 12 bytes per parameter are added to the RSS with the weights
-    rss_state = rss("VmRSS") + 12 * params
+    # step 1, so their 12 bytes per trained parameter are added to the RSS with the weights
+    rss_state = rss("VmRSS") + 12 * sum(t.numel() for t in trained)
+
+    def forward_loss(input_ids, attention_mask, labels):
+        with torch.autocast(device.type, dtype=half) if half is not None else contextlib.nullcontext():
+            logits = (hidden_states(state, config, input_ids, attention_mask, a.checkpoint)
+                      @ state["model.embed_tokens.weight"].t())
+        return orpo_loss(logits.float(), input_ids, attention_mask, labels)
+
+    step_loss = torch.compile(forward_loss) if a.compile else forward_loss
 
     rows, t = 2 * a.pairs, a.length
     g = torch.Generator().manual_seed(7)
@@ -158,10 +198,7 @@ def main():
         sync(device)
         t0 = time.perf_counter()
         c0 = time.process_time()
-        with torch.autocast(device.type, dtype=half) if half is not None else contextlib.nullcontext():
-            logits = (hidden_states(state, config, input_ids, attention_mask, a.checkpoint)
-                      @ state["model.embed_tokens.weight"].t())
-        loss = orpo_loss(logits.float(), input_ids, attention_mask, labels)
+        loss = step_loss(input_ids, attention_mask, labels)
         sync(device)
         t1 = time.perf_counter()
         (scaler.scale(loss) if scaler else loss).backward()
@@ -175,7 +212,7 @@ def main():
         opt.zero_grad(set_to_none=False)
         sync(device)
         t3 = time.perf_counter()
-        del logits, loss
+        del loss
         print(f"step {s}: total {t3 - t0:.3f} s (forward+loss {t1 - t0:.3f}, backward {t2 - t1:.3f}, "
               f"adamw {t3 - t2:.3f})", flush=True)
         if s >= a.warmup:
@@ -188,7 +225,7 @@ def main():
           f"peak_rss_mb={peak_rss // mb} state_mb={rss_state // mb} extra_mb={(peak_rss - rss_state) // mb} "
           f"rss_start_mb={rss_start // mb} rss_end_mb={rss('VmRSS') // mb} mfu_pct={100 * a.flops / median / peak:.1f} "
           f"matmul_peak_gflops={peak / 1e9:.1f} params={params} torch={torch.__version__} "
-          f"threads={torch.get_num_threads()} device={a.device} dtype={a.dtype} "
+          f"threads={torch.get_num_threads()} device={a.device} dtype={a.dtype} lora_r={a.lora_r} compile={a.compile} "
           f"half_matmul_peak_gflops={peak_half / 1e9:.1f} cpu_median_s={statistics.median(cpu_times):.3f} "
           f"step_times_s={','.join(f'{x:.3f}' for x in times)} cpu_times_s={','.join(f'{x:.3f}' for x in cpu_times)} "
           f"gpu_peak_alloc_mb={torch.cuda.max_memory_allocated() // mb if device.type == 'cuda' else -1}")
