@@ -7,18 +7,21 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
+import org.orpo4j.runtime.FusedOptim;
 import org.orpo4j.runtime.GradMode;
 import org.orpo4j.runtime.Owned;
 import org.orpo4j.runtime.Scalars;
 
 /**
- * {@code torch.optim.AdamW} (single-tensor path, no amsgrad) on DJL NDArrays, updating the parameters in place
- * under no-grad. Written here because DJL's AdamW decays every tensor and hides its state; this one's state
- * ({@code step}, {@code exp_avg}, {@code exp_avg_sq} per parameter) lives on the parameters' device and can be
- * checkpointed. Per step, with gradient {@code g}:
+ * {@code torch.optim.AdamW} (no amsgrad) on DJL NDArrays, updating the parameters in place under no-grad. Written
+ * here because DJL's AdamW decays every tensor and hides its state; this one's state ({@code step}, {@code exp_avg},
+ * {@code exp_avg_sq} per parameter) lives on the parameters' device and can be checkpointed. With orpo4j's JNI the
+ * update is torch's fused kernel ({@code fused=True}, {@link FusedOptim}: one pass over the tensors, a few launches
+ * on a GPU); without it, torch's single-tensor path in element-wise ops. Per step, with gradient {@code g}:
  * <pre>
  *   w   *= 1 - lr*wd                 (only when decays(name))
  *   m    = b1*m + (1-b1)*g
@@ -53,6 +56,7 @@ public final class AdamW implements AutoCloseable {
     private final double weightDecay;
     private final Predicate<String> decays;
     private final long blockValues;
+    private final boolean fused;
     private final NDManager stateManager;
     private final Map<String, NDArray> expAvg = new LinkedHashMap<>();
     private final Map<String, NDArray> expAvgSq = new LinkedHashMap<>();
@@ -64,12 +68,15 @@ public final class AdamW implements AutoCloseable {
      */
     public AdamW(Map<String, NDArray> params, double beta1, double beta2, double eps, double weightDecay,
             Predicate<String> decays) {
-        this(params, beta1, beta2, eps, weightDecay, decays, BLOCK_VALUES);
+        this(params, beta1, beta2, eps, weightDecay, decays, BLOCK_VALUES, true);
     }
 
-    /** As the public constructor, with row blocks of at most {@code blockValues} values (tests use tiny ones). */
+    /**
+     * As the public constructor; with {@code fuse} false the element-wise update runs even where the fused kernel is
+     * available, in row blocks of at most {@code blockValues} values (tests use tiny ones).
+     */
     AdamW(Map<String, NDArray> params, double beta1, double beta2, double eps, double weightDecay,
-            Predicate<String> decays, long blockValues) {
+            Predicate<String> decays, long blockValues, boolean fuse) {
         if (params.isEmpty()) {
             throw new IllegalArgumentException("AdamW needs at least one parameter");
         }
@@ -80,6 +87,7 @@ public final class AdamW implements AutoCloseable {
         this.weightDecay = weightDecay;
         this.decays = decays;
         this.blockValues = blockValues;
+        this.fused = fuse && FusedOptim.available() && FusedOptim.accepts(List.copyOf(params.values()));
         this.stateManager = params.values().iterator().next().getManager().newSubManager();
         for (Map.Entry<String, NDArray> e : this.params.entrySet()) {
             NDArray p = e.getValue();
@@ -92,6 +100,15 @@ public final class AdamW implements AutoCloseable {
     public static AdamW of(Map<String, NDArray> params, OrpoConfig config) {
         return new AdamW(params, config.adamBeta1(), config.adamBeta2(), config.adamEpsilon(),
                 config.weightDecay(), AdamW::decays);
+    }
+
+    /**
+     * As {@link #of}, but always torch's single-tensor update in element-wise ops, never the fused kernel: its
+     * results are torch's {@code foreach=False} path bit for bit (the fused kernel's differ in the last bits).
+     */
+    public static AdamW elementWise(Map<String, NDArray> params, OrpoConfig config) {
+        return new AdamW(params, config.adamBeta1(), config.adamBeta2(), config.adamEpsilon(),
+                config.weightDecay(), AdamW::decays, BLOCK_VALUES, false);
     }
 
     /** HF's rule: false for biases and norm weights, true for everything else (embeddings included). */
@@ -111,6 +128,10 @@ public final class AdamW implements AutoCloseable {
     /** One update of every parameter from its current gradient with learning rate {@code lr}. */
     public void step(double lr) {
         step++;
+        if (fused) {
+            fusedStep(lr);
+            return;
+        }
         double biasCorrection1 = 1 - Math.pow(beta1, step);
         NDArray like = params.values().iterator().next();
         try (GradMode noGrad = GradMode.enabled(false); NDManager scratch = stateManager.newSubManager()) {
@@ -143,6 +164,33 @@ public final class AdamW implements AutoCloseable {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /** Whether steps run torch's fused kernel (orpo4j's JNI, float32 tensors on one device). */
+    public boolean fused() {
+        return fused;
+    }
+
+    /** One fused update per weight-decay group: the kernel takes one decay for all its tensors. */
+    private void fusedStep(double lr) {
+        try (GradMode noGrad = GradMode.enabled(false)) {
+            Map<String, NDArray> grads = new LinkedHashMap<>();
+            try {
+                params.forEach((name, w) -> grads.put(name, w.getGradient()));
+                for (boolean decayed : new boolean[] {true, false}) {
+                    List<String> group = params.keySet().stream()
+                            .filter(name -> (weightDecay != 0 && decays.test(name)) == decayed).toList();
+                    if (!group.isEmpty()) {
+                        FusedOptim.adamw(group.stream().map(params::get).toList(),
+                                group.stream().map(grads::get).toList(), group.stream().map(expAvg::get).toList(),
+                                group.stream().map(expAvgSq::get).toList(), step, lr, beta1, beta2,
+                                decayed ? weightDecay : 0, eps);
+                    }
+                }
+            } finally {
+                grads.values().forEach(NDArray::close);
             }
         }
     }

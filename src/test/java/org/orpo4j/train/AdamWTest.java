@@ -19,8 +19,11 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.runtime.FusedOptim;
+import org.orpo4j.runtime.NativeTests;
 
 /** AdamW and global-norm clipping against torch.optim.AdamW + clip_grad_norm_ (golden/train/adamw.json). */
 class AdamWTest {
@@ -36,9 +39,23 @@ class AdamWTest {
 
     @Test
     void fiveClippedStepsWithDecayMatchTorch() {
+        fiveClippedStepsMatchTorch(false);
+    }
+
+    /** torch's fused kernel through orpo4j's JNI: the same golden run (torch's single-tensor path) to 1e-6. */
+    @Test
+    @Tag("native")
+    void theFusedKernelMatchesTorchToo() {
+        NativeTests.assumeBf16(); // orpo4j's JNI, which carries the kernel
+        assertTrue(FusedOptim.available(), "orpo4j's JNI without the fused AdamW");
+        fiveClippedStepsMatchTorch(true);
+    }
+
+    private static void fiveClippedStepsMatchTorch(boolean fused) {
         try (NDManager manager = DjlRuntime.newManager(Device.cpu())) {
             Map<String, NDArray> params = initialParams(manager);
-            try (AdamW adamw = optimizer(params)) {
+            try (AdamW adamw = optimizer(params, AdamW.BLOCK_VALUES, fused)) {
+                assertEquals(fused, adamw.fused());
                 runSteps(manager, params, adamw, 0, 5);
                 assertEquals(5, adamw.stepCount());
                 for (Map.Entry<String, NDArray> e : params.entrySet()) {
@@ -57,7 +74,7 @@ class AdamWTest {
         try (NDManager manager = DjlRuntime.newManager(Device.cpu())) {
             Map<String, NDArray> whole = initialParams(manager);
             Map<String, NDArray> blocked = initialParams(manager);
-            try (AdamW a = optimizer(whole, AdamW.BLOCK_VALUES); AdamW b = optimizer(blocked, 2)) {
+            try (AdamW a = optimizer(whole, AdamW.BLOCK_VALUES, false); AdamW b = optimizer(blocked, 2, false)) {
                 runSteps(manager, whole, a, 0, 5);
                 runSteps(manager, blocked, b, 0, 5);
                 for (String name : whole.keySet()) {
@@ -152,14 +169,15 @@ class AdamWTest {
         }
     }
 
+    /** The optimizer the trainer makes: fused where orpo4j's JNI is loaded. */
     private static AdamW optimizer(Map<String, NDArray> params) {
-        return optimizer(params, AdamW.BLOCK_VALUES);
+        return optimizer(params, AdamW.BLOCK_VALUES, true);
     }
 
-    private static AdamW optimizer(Map<String, NDArray> params, long blockValues) {
+    private static AdamW optimizer(Map<String, NDArray> params, long blockValues, boolean fuse) {
         JsonNode betas = golden.get("betas");
         return new AdamW(params, betas.get(0).asDouble(), betas.get(1).asDouble(), golden.get("eps").asDouble(),
-                golden.get("weight_decay").asDouble(), AdamW::decays, blockValues);
+                golden.get("weight_decay").asDouble(), AdamW::decays, blockValues, fuse);
     }
 
     private static Map<String, NDArray> initialParams(NDManager manager) {
