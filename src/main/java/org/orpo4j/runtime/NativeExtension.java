@@ -31,16 +31,16 @@ final class NativeExtension {
     }
 
     /**
-     * Fixes glibc's mmap threshold through {@code M_TRIM_THRESHOLD} ({@link MallocTuning}); false where orpo4j's JNI
-     * is not loaded or the C library is not glibc.
+     * Fixes glibc's mmap and trim thresholds ({@link MallocTuning}); false where orpo4j's JNI is not loaded or the C
+     * library is not glibc.
      */
-    static boolean returnLargeBuffersToOs(long trimThreshold) {
-        return loaded().isPresent() && fixMmapThreshold(trimThreshold);
+    static boolean returnLargeBuffersToOs(long mmapThreshold, long trimThreshold) {
+        return loaded().isPresent() && fixMallocThresholds(mmapThreshold, trimThreshold);
     }
 
     private static native String buildRecord();
 
-    private static native boolean fixMmapThreshold(long trimBytes);
+    private static native boolean fixMallocThresholds(long mmapBytes, long trimBytes);
 
     private static native boolean torchExports(String symbol);
 }

@@ -60,7 +60,7 @@ class EnvCommandTest {
         assertTrue(build.cxx11Abi());
         assertTrue(r.out().contains("bf16           available"), r.out());
         assertTrue(r.out().contains("distributed    available"), r.out());
-        assertTrue(r.out().contains("malloc         large buffers returned to the OS (M_TRIM_THRESHOLD 64 MiB;"),
+        assertTrue(r.out().contains("malloc         large buffers returned to the OS (M_MMAP_THRESHOLD 4 MiB, M_TRIM_THRESHOLD 64 MiB;"),
                 r.out());
         assertTrue(r.out().contains("JNI            orpo4j's: " + loaded.jni().get(0)), r.out());
         assertTrue(r.out().contains("libtorch       " + loaded.libtorch().get(0)), r.out());
