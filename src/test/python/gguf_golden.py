@@ -114,12 +114,18 @@ def spm_tokenizer(name, folder):
     import sentencepiece as spm
     settings = SPM_TOKENIZERS[name]
     with tempfile.TemporaryDirectory() as tmp:
-        corpus = os.path.join(tmp, "corpus.txt")
-        with open(corpus, "w", encoding="utf-8") as f:
+        with open(os.path.join(tmp, "corpus.txt"), "w", encoding="utf-8") as f:
             f.write(SPM_TEXT * 40)
-        spm.SentencePieceTrainer.train(input=corpus, model_prefix=os.path.join(tmp, "m"), model_type="bpe",
-                                       vocab_size=320, byte_fallback=True, character_coverage=1.0,
-                                       minloglevel=2, num_threads=1, **settings)
+        # relative paths from inside the folder: the trainer spec saved in the model records them, and a random
+        # temporary folder's name would make each run's tokenizer.model differ
+        here = os.getcwd()
+        os.chdir(tmp)
+        try:
+            spm.SentencePieceTrainer.train(input="corpus.txt", model_prefix="m", model_type="bpe",
+                                           vocab_size=320, byte_fallback=True, character_coverage=1.0,
+                                           minloglevel=2, num_threads=1, **settings)
+        finally:
+            os.chdir(here)
         shutil.copy(os.path.join(tmp, "m.model"), os.path.join(folder, "tokenizer.model"))
     sp = spm.SentencePieceProcessor(model_file=os.path.join(folder, "tokenizer.model"))
     vocab = {sp.id_to_piece(i): i for i in range(sp.vocab_size())}
