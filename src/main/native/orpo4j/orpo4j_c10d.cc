@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "orpo4j/handles.h"
+
 namespace orpo4j {
 
 // c10d's errors (DistNetworkError, DistBackendError, timeouts) become org.orpo4j.distributed.DistributedException
@@ -44,6 +46,7 @@ using StorePtr = c10::intrusive_ptr<c10d::Store>;
 using GroupPtr = c10::intrusive_ptr<c10d::Backend>;
 
 using orpo4j::rethrowC10d;
+using orpo4j::tensors;
 
 std::string str(JNIEnv* env, jstring s) {
   const char* chars = env->GetStringUTFChars(s, nullptr);
@@ -54,18 +57,6 @@ std::string str(JNIEnv* env, jstring s) {
 
 StorePtr& store(jlong handle) { return *reinterpret_cast<StorePtr*>(handle); }
 GroupPtr& group(jlong handle) { return *reinterpret_cast<GroupPtr*>(handle); }
-
-std::vector<torch::Tensor> tensors(JNIEnv* env, jlongArray handles) {
-  jsize n = env->GetArrayLength(handles);
-  std::vector<jlong> raw(n);
-  env->GetLongArrayRegion(handles, 0, n, raw.data());
-  std::vector<torch::Tensor> out;
-  out.reserve(n);
-  for (jlong h : raw) {
-    out.push_back(*reinterpret_cast<torch::Tensor*>(h));
-  }
-  return out;
-}
 
 // The tensors' values as one contiguous float32 vector [sum of numels], their order kept.
 torch::Tensor flatBucket(const std::vector<torch::Tensor>& ts) {

@@ -5,24 +5,11 @@
 #include <jni.h>
 #include <torch/torch.h>
 
-#include <string>
 #include <vector>
 
-namespace {
+#include "orpo4j/handles.h"
 
-std::vector<at::Tensor> tensors(JNIEnv* env, jlongArray handles) {
-  jsize n = env->GetArrayLength(handles);
-  std::vector<jlong> raw(n);
-  env->GetLongArrayRegion(handles, 0, n, raw.data());
-  std::vector<at::Tensor> out;
-  out.reserve(n);
-  for (jlong h : raw) {
-    out.push_back(*reinterpret_cast<torch::Tensor*>(h));
-  }
-  return out;
-}
-
-}  // namespace
+using orpo4j::tensors;
 
 extern "C" {
 

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.pytorch.engine.PtNDArray;
 import java.time.Duration;
 import java.util.List;
+import org.orpo4j.runtime.TensorHandles;
 
 /**
  * A c10d process group: torch's {@code ProcessGroupGloo} over CPU tensors or {@code ProcessGroupNCCL} over CUDA
@@ -47,7 +48,7 @@ public final class ProcessGroup implements AutoCloseable {
 
     /** Replaces each array by its mean over the ranks: one all-reduce of their flat bucket. */
     public void allReduceMean(List<NDArray> arrays) {
-        C10d.allReduceMean(handle, handles(arrays));
+        C10d.allReduceMean(handle, TensorHandles.of(arrays));
     }
 
     /** Reduces one contiguous array in place with {@link C10d#SUM}, {@link C10d#MIN} or {@link C10d#MAX}. */
@@ -57,7 +58,7 @@ public final class ProcessGroup implements AutoCloseable {
 
     /** Every rank's arrays take {@code root}'s values: one broadcast of their flat bucket. */
     public void broadcast(List<NDArray> arrays, int root) {
-        C10d.broadcast(handle, handles(arrays), root);
+        C10d.broadcast(handle, TensorHandles.of(arrays), root);
     }
 
     public void barrier() {
@@ -67,13 +68,5 @@ public final class ProcessGroup implements AutoCloseable {
     @Override
     public void close() {
         C10d.groupFree(handle);
-    }
-
-    private static long[] handles(List<NDArray> arrays) {
-        long[] h = new long[arrays.size()];
-        for (int i = 0; i < h.length; i++) {
-            h[i] = ((PtNDArray) arrays.get(i)).getHandle();
-        }
-        return h;
     }
 }

@@ -2,7 +2,6 @@ package org.orpo4j.runtime;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.pytorch.engine.PtNDArray;
 import java.util.List;
 
 /**
@@ -49,16 +48,8 @@ public final class FusedOptim {
     public static void adamw(List<NDArray> params, List<NDArray> grads, List<NDArray> expAvgs,
             List<NDArray> expAvgSqs, long step, double lr, double beta1, double beta2, double weightDecay,
             double eps) {
-        fusedAdamw(handles(params), handles(grads), handles(expAvgs), handles(expAvgSqs), step, lr, beta1, beta2,
-                weightDecay, eps);
-    }
-
-    private static long[] handles(List<NDArray> arrays) {
-        long[] out = new long[arrays.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = ((PtNDArray) arrays.get(i)).getHandle();
-        }
-        return out;
+        fusedAdamw(TensorHandles.of(params), TensorHandles.of(grads), TensorHandles.of(expAvgs),
+                TensorHandles.of(expAvgSqs), step, lr, beta1, beta2, weightDecay, eps);
     }
 
     private static native void fusedAdamw(long[] params, long[] grads, long[] expAvgs, long[] expAvgSqs, long step,
