@@ -13,6 +13,7 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.runtime.FusedAttention;
 import org.orpo4j.runtime.MallocTuning;
 import org.orpo4j.runtime.NativeFeatures;
 import org.orpo4j.runtime.NativeLoader;
@@ -58,6 +59,9 @@ final class EnvCommand implements Callable<Integer> {
         line(out, "distributed", NativeFeatures.distributed()
                 ? "available (c10d TCPStore, PrefixStore, ProcessGroupGloo in libtorch)"
                 : "unavailable: " + (build.isEmpty() ? "needs orpo4j's JNI" : "libtorch has no c10d"));
+        line(out, "sdpa", FusedAttention.available()
+                ? "available (torch's fused scaled_dot_product_attention: --attn-implementation sdpa)"
+                : "unavailable: needs orpo4j's JNI");
         line(out, "malloc", MallocTuning.describe());
         out.flush();
         return 0;

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
 import org.orpo4j.runtime.Casts;
+import org.orpo4j.runtime.FusedAttention;
 import org.orpo4j.runtime.GradMode;
 import org.orpo4j.runtime.Scalars;
 
@@ -84,7 +85,15 @@ final class Attention extends Module {
         }
         k = repeatKv(k); // [N, Hq, S, D]
         v = repeatKv(v); // [N, Hq, S, D]
-        NDArray context; // [N, Hq, T, D]
+        NDArray context = plan.implementation() == AttnImplementation.SDPA && softcap == null
+                ? fused(q, k, v, plan) : eager(q, k, v, plan); // [N, Hq, T, D]
+        context = context.transpose(0, 2, 1, 3).reshape(n, t, (long) heads * headDim); // [N, T, Hq*D]
+        return oProj.forward(context); // [N, T, H]
+    }
+
+    /** q [N, Hq, T, D] against k, v [N, Hq, S, D] as the plan says, by separate ops: [N, Hq, T, D]. */
+    private NDArray eager(NDArray q, NDArray k, NDArray v, AttentionPlan plan) {
+        NDArray context;
         if (plan.pieces() == null) {
             context = attendInBlocks(q, k, v, plan.mask());
         } else { // packed pairs: each piece's queries against its own keys, in token order
@@ -95,8 +104,24 @@ final class Attention extends Module {
             }
             context = NDArrays.concat(pieces, 2);
         }
-        context = context.transpose(0, 2, 1, 3).reshape(n, t, (long) heads * headDim); // [N, T, Hq*D]
-        return oProj.forward(context); // [N, T, H]
+        return context;
+    }
+
+    /**
+     * q [N, Hq, T, D] against k, v [N, Hq, S, D] as the plan says, by torch's fused kernel: [N, Hq, T, D]. A causal
+     * plan passes no mask, so the kernel may skip the hidden blocks.
+     */
+    private NDArray fused(NDArray q, NDArray k, NDArray v, AttentionPlan plan) {
+        if (plan.pieces() == null) {
+            return FusedAttention.attend(q, k, v, plan.causal() ? null : plan.mask(), plan.causal(), scaling);
+        }
+        NDList pieces = new NDList();
+        for (AttentionPlan.Piece piece : plan.pieces()) {
+            String rows = piece.queryStart() + ":" + piece.queryEnd();
+            pieces.add(FusedAttention.attend(q.get(":, :, " + rows), keys(k, piece), keys(v, piece), piece.mask(),
+                    false, scaling));
+        }
+        return NDArrays.concat(pieces, 2);
     }
 
     /**

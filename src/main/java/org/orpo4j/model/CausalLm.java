@@ -12,6 +12,7 @@ import org.orpo4j.quantization.QuantConfig;
 import org.orpo4j.quantization.Quantizer;
 import org.orpo4j.quantization.QuantizedWeight;
 import org.orpo4j.runtime.Casts;
+import org.orpo4j.runtime.FusedAttention;
 import org.orpo4j.runtime.Scalars;
 import org.orpo4j.safetensors.SaveOptions;
 
@@ -297,6 +298,27 @@ public final class CausalLm implements AutoCloseable {
     /** The name it was loaded by (a hub name or a folder; what adapters record as their base), if loaded. */
     public java.util.Optional<String> nameOrPath() {
         return nameOrPath != null ? java.util.Optional.of(nameOrPath) : source().map(Path::toString);
+    }
+
+    /**
+     * transformers' {@code set_attn_implementation}: how attention is computed from the next forward on (the model
+     * starts eager). {@link AttnImplementation#SDPA} needs orpo4j's native library; a soft-capped model's layers
+     * (gemma2) stay eager under it, as only the eager kernel applies the cap.
+     *
+     * @throws IllegalStateException for SDPA where the loaded JNI has no fused attention
+     */
+    public CausalLm attnImplementation(AttnImplementation implementation) {
+        if (implementation == AttnImplementation.SDPA && !FusedAttention.available()) {
+            throw new IllegalStateException("attn_implementation sdpa needs orpo4j's PyTorch JNI (torch's fused"
+                    + " attention), which is not loaded; use eager (docs/native.md)");
+        }
+        model.attnImplementation(implementation);
+        return this;
+    }
+
+    /** How attention is computed: eager unless {@link #attnImplementation(AttnImplementation)} said otherwise. */
+    public AttnImplementation attnImplementation() {
+        return model.attnImplementation();
     }
 
     void source(Path dir) {

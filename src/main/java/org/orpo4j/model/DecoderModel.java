@@ -31,6 +31,7 @@ final class DecoderModel extends Module {
     private final RmsNorm norm;
     private final List<LayerSpec> specs;
     private final double embeddingScale;
+    private AttnImplementation attnImplementation = AttnImplementation.EAGER;
 
     DecoderModel(ModelConfig config) {
         this.embedTokens = addChild("embed_tokens", new Embedding(config.vocabSize(), config.hiddenSize()));
@@ -176,7 +177,20 @@ final class DecoderModel extends Module {
 
         @Override
         AttentionPlan plan(Integer window) {
-            return AttentionPlan.whole(AttentionMask.build(manager, keyMask, past, length, window));
+            NDArray mask = AttentionMask.build(manager, keyMask, past, length, window);
+            boolean causal = attnImplementation == AttnImplementation.SDPA && past == 0 && window == null
+                    && unpadded();
+            return AttentionPlan.whole(mask, causal, attnImplementation);
+        }
+
+        /** No key is padding (reads one number back; asked only for the fused kernel). */
+        private boolean unpadded() {
+            if (keyMask == null) {
+                return true;
+            }
+            try (NDArray min = keyMask.min(); NDArray asLong = min.toType(DataType.INT64, false)) {
+                return asLong.getLong() != 0;
+            }
         }
 
         @Override
@@ -215,13 +229,21 @@ final class DecoderModel extends Module {
                 pieces.add(new AttentionPlan.Piece(p.queryStart(), p.queryEnd(), p.keyRanges(),
                         AttentionMask.build(manager, queries, keys, window, p.paddingKeys())));
             }
-            return AttentionPlan.pieces(pieces);
+            return AttentionPlan.pieces(pieces, attnImplementation);
         }
 
         @Override
         RotaryEmbedding.Tables tables(RopeSpec spec, DataType dtype) {
             return RotaryEmbedding.tables(spec, manager, positions, dtype);
         }
+    }
+
+    void attnImplementation(AttnImplementation implementation) {
+        this.attnImplementation = implementation;
+    }
+
+    AttnImplementation attnImplementation() {
+        return attnImplementation;
     }
 
     Embedding embedTokens() {

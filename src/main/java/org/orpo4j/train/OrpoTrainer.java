@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.orpo4j.data.PreferenceDataset;
 import org.orpo4j.lora.LoraModel;
+import org.orpo4j.model.AttnImplementation;
 import org.orpo4j.model.CausalLm;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,7 +38,17 @@ public final class OrpoTrainer {
     private DataParallel dataParallel = DataParallel.SINGLE;
     private volatile String stopRequest; // set by requestStop, from any thread
 
+    /**
+     * A trainer of {@code model}, which {@code attnImplementation}, when set, switches to that attention (as
+     * transformers' {@code from_pretrained(attn_implementation=...)} would have loaded it).
+     *
+     * @throws IllegalStateException for sdpa where orpo4j's native library is not loaded
+     */
     public OrpoTrainer(CausalLm model, OrpoConfig config) {
+        AttnImplementation attention = config.get(Settings.ATTN_IMPLEMENTATION);
+        if (attention != null) {
+            model.attnImplementation(attention);
+        }
         this.model = model;
         this.config = config;
         this.stepLoss = new StepLoss(model, config);

@@ -15,6 +15,7 @@ import java.util.List;
 import org.orpo4j.data.TruncationMode;
 import org.orpo4j.loss.ChunkedOrpoLoss;
 import org.orpo4j.lora.LoraConfig;
+import org.orpo4j.model.AttnImplementation;
 import org.orpo4j.quantization.QuantType;
 import org.orpo4j.train.Setting.Check;
 import org.orpo4j.train.Setting.Flag;
@@ -41,6 +42,8 @@ public final class Settings {
             + " constant_with_warmup", LrSchedulerType::parse, LrSchedulerType::hfName);
     private static final Kind<ChunkedLoss> CHUNKED = Kind.names("auto, on or off", ChunkedLoss::parse,
             ChunkedLoss::jsonName);
+    private static final Kind<AttnImplementation> ATTENTION = Kind.names("eager or sdpa", AttnImplementation::parse,
+            AttnImplementation::hfName);
     private static final Kind<QuantType> QUANT_TYPE = Kind.names("nf4 or fp4", QuantType::parse, QuantType::bnbName);
 
     // the loss
@@ -179,6 +182,10 @@ public final class Settings {
     public static final Setting<Boolean> SHARED_PROMPT = Setting.of("sharedPrompt", Kind.BOOLEAN, true)
             .flag(Flag.negatable("--shared-prompt"))
             .help("Each pair as [prompt | chosen | rejected] in one packed row; off: TRL's two padded rows.");
+    public static final Setting<AttnImplementation> ATTN_IMPLEMENTATION = Setting.of("attnImplementation", ATTENTION,
+            (AttnImplementation) null).flag(Flag.value("--attn-implementation", "NAME"))
+            .help("eager, or sdpa: torch's fused attention, memory linear in length (orpo4j's native library);"
+                    + " null: the model's own (eager).");
 
     // data-parallel ranks (docs/distributed.md); the launcher's own flags are train's (--nproc-per-node, ...)
     public static final Setting<String> DDP_BACKEND = Setting.of("ddpBackend", Kind.TEXT, "auto")
@@ -236,7 +243,7 @@ public final class Settings {
             SAVE_STEPS, SAVE_TOTAL_LIMIT, OUTPUT_DIR, RESUME_FROM_CHECKPOINT, MAX_NON_FINITE_STEPS, CHUNKED_LOSS,
             LOSS_CHUNK_VALUES, BF16, FP16, OVERWRITE_OUTPUT_DIR, USE_PEFT, LORA_R, LORA_ALPHA, LORA_DROPOUT,
             LORA_TARGET_MODULES, USE_RSLORA, LOAD_IN_4BIT, BNB_4BIT_QUANT_TYPE, USE_BNB_NESTED_QUANT,
-            GRADIENT_CHECKPOINTING, SHARED_PROMPT, PUSH_TO_HUB, HUB_MODEL_ID, DDP_BACKEND, DDP_TIMEOUT);
+            GRADIENT_CHECKPOINTING, SHARED_PROMPT, ATTN_IMPLEMENTATION, PUSH_TO_HUB, HUB_MODEL_ID, DDP_BACKEND, DDP_TIMEOUT);
 
     private static final java.util.Map<String, Setting<?>> BY_NAME = new java.util.HashMap<>();
 

@@ -60,6 +60,7 @@ class EnvCommandTest {
         assertTrue(build.cxx11Abi());
         assertTrue(r.out().contains("bf16           available"), r.out());
         assertTrue(r.out().contains("distributed    available"), r.out());
+        assertTrue(r.out().contains("sdpa           available"), r.out());
         assertTrue(r.out().contains("malloc         large buffers returned to the OS (M_MMAP_THRESHOLD 4 MiB, M_TRIM_THRESHOLD 64 MiB;"),
                 r.out());
         assertTrue(r.out().contains("JNI            orpo4j's: " + loaded.jni().get(0)), r.out());
@@ -95,6 +96,7 @@ class EnvCommandTest {
         assertTrue(env.out().contains("JNI chosen by  DJL's default: orpo4j's native library was built for torch 2.6.0"
                 + " (cpu) but DJL loads libtorch 2.7.1 (cpu): rebuild orpo4j (mvn package)"), env.out());
         assertTrue(env.out().contains("bf16           unavailable"), env.out());
+        assertTrue(env.out().contains("sdpa           unavailable"), env.out());
         Path tiny = Cli.tinyModel(dir.resolve("m"));
         Path data = Cli.demoData(dir, "train.jsonl", 4);
         child(List.of("train", "--model", tiny.toString(), "--data", data.toString(), "--output",

@@ -25,6 +25,16 @@ public final class NativeTests {
         }
     }
 
+    /** Skips (or fails, when required) the calling test unless torch's fused attention is bound. */
+    public static void assumeFusedAttention() {
+        String why = "orpo4j's PyTorch JNI with the fused attention is not loaded";
+        if (Boolean.getBoolean(REQUIRED)) {
+            assertTrue(FusedAttention.available(), why);
+        } else {
+            Assumptions.assumeTrue(FusedAttention.available(), why);
+        }
+    }
+
     /** Whether orpo4j's native library must be there (CI). */
     public static boolean required() {
         return Boolean.getBoolean(REQUIRED);

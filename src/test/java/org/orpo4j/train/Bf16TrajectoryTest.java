@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.orpo4j.lora.LoraConfig;
 import org.orpo4j.lora.LoraModel;
+import org.orpo4j.model.AttnImplementation;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.precision.Precision;
 import org.orpo4j.runtime.DjlRuntime;
@@ -71,6 +72,17 @@ class Bf16TrajectoryTest {
         compare("qwen3", TrajectoryParityTest.resource("/golden/model/qwen3_qk_norm"), null);
     }
 
+    /**
+     * bf16 through torch's fused attention (the float32 mask narrowed to bfloat16's lowest value, never -inf) tracks
+     * the eager float32 run.
+     */
+    @Test
+    void tinyQwen3WithSdpaTracksFloat32() throws Exception {
+        NativeTests.assumeFusedAttention();
+        compare("qwen3-sdpa", TrajectoryParityTest.resource("/golden/model/qwen3_qk_norm"), null,
+                AttnImplementation.SDPA);
+    }
+
     /** The frozen base is bfloat16 for good (2 bytes per parameter) and the adapters float32, trained as such. */
     @Test
     void loraOnABf16BaseTracksAFloat32Base() throws Exception {
@@ -80,9 +92,15 @@ class Bf16TrajectoryTest {
     }
 
     private void compare(String name, Path modelDir, LoraConfig lora) throws Exception {
+        compare(name, modelDir, lora, AttnImplementation.EAGER);
+    }
+
+    /** The bf16 run with {@code attention}, the float32 run eager. */
+    private void compare(String name, Path modelDir, LoraConfig lora, AttnImplementation attention)
+            throws Exception {
         double meanAbsLogit = meanAbsLogit(modelDir);
-        List<Map<String, Object>> fp32 = run(name, modelDir, lora, Precision.FP32);
-        List<Map<String, Object>> bf16 = run(name, modelDir, lora, Precision.BF16);
+        List<Map<String, Object>> fp32 = run(name, modelDir, lora, Precision.FP32, AttnImplementation.EAGER);
+        List<Map<String, Object>> bf16 = run(name, modelDir, lora, Precision.BF16, attention);
         assertEquals(5, fp32.size());
         assertEquals(5, bf16.size());
         Set<String> metrics = new TreeSet<>(fp32.get(0).keySet());
@@ -131,12 +149,13 @@ class Bf16TrajectoryTest {
     }
 
     /** Five steps (4 pairs per micro-batch, accumulation 2, lr 1e-3, a warm-up step) in {@code precision}. */
-    private List<Map<String, Object>> run(String name, Path modelDir, LoraConfig lora, Precision precision)
-            throws Exception {
+    private List<Map<String, Object>> run(String name, Path modelDir, LoraConfig lora, Precision precision,
+            AttnImplementation attention) throws Exception {
         Path run = Files.createTempDirectory(out, name + "-" + precision);
         OrpoConfig config = OrpoConfig.builder().perDeviceTrainBatchSize(4).gradientAccumulationSteps(2).maxSteps(5)
                 .learningRate(lora == null ? 1e-3 : 1e-2).warmupSteps(1).shuffle(false).loggingSteps(1)
-                .saveStrategy("no").outputDir(run.toString()).bf16(precision == Precision.BF16).build();
+                .saveStrategy("no").outputDir(run.toString()).bf16(precision == Precision.BF16)
+                .set(Settings.ATTN_IMPLEMENTATION, attention).build();
         try (NDManager manager = DjlRuntime.newManager(Device.cpu());
                 CausalLm model = CausalLm.load(modelDir, manager)) {
             String baseName = "model.layers.0.mlp.down_proj.weight";
@@ -144,7 +163,9 @@ class Bf16TrajectoryTest {
             if (lora != null) {
                 LoraModel.attach(model, lora, 7);
             }
-            new OrpoTrainer(model, config).train(Synthetic.resource("/golden/train/tiny_pairs.jsonl", 0), null);
+            OrpoTrainer trainer = new OrpoTrainer(model, config);
+            assertEquals(attention, model.attnImplementation(), "the trainer sets attnImplementation");
+            trainer.train(Synthetic.resource("/golden/train/tiny_pairs.jsonl", 0), null);
             if (lora != null) {
                 NDArray after = model.parameters().get(baseName);
                 DataType stored = precision == Precision.BF16 ? DataType.BFLOAT16 : DataType.FLOAT32;

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.util.List;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.orpo4j.model.AttnImplementation;
 import org.orpo4j.quantization.QuantType;
 import org.orpo4j.data.DataOptions;
 import org.orpo4j.data.TruncationMode;
@@ -72,7 +73,8 @@ class OrpoConfigTest {
                 .set(Settings.PUSH_TO_HUB, true).set(Settings.HUB_MODEL_ID, "org/tuned")
                 .set(Settings.DDP_BACKEND, "gloo").set(Settings.DDP_TIMEOUT, 60)
                 .set(Settings.LOAD_IN_4BIT, true).set(Settings.BNB_4BIT_QUANT_TYPE, QuantType.FP4)
-                .set(Settings.USE_BNB_NESTED_QUANT, true).build();
+                .set(Settings.USE_BNB_NESTED_QUANT, true)
+                .set(Settings.ATTN_IMPLEMENTATION, AttnImplementation.SDPA).build();
         Path file = dir.resolve("orpo.json");
         c.write(file);
         OrpoConfig back = OrpoConfig.read(file);
@@ -80,7 +82,8 @@ class OrpoConfigTest {
         assertEquals(c.toJson(), back.toJson());
         assertEquals("cosine", back.toJson().get("lrSchedulerType").asText());
         assertEquals(c, c.toBuilder().build());
-        assertEquals(59, c.toJson().size());
+        assertEquals(60, c.toJson().size());
+        assertEquals("sdpa", back.toJson().get("attnImplementation").asText());
         assertEquals("fp4", back.toJson().get("bnb4bitQuantType").asText());
         assertEquals(List.of("tensorboard", "mlflow"), back.get(Settings.REPORT_TO));
         assertEquals("org/tuned", back.get(Settings.HUB_MODEL_ID));
