@@ -9,7 +9,9 @@ On a GPU (`--device cuda`) the weights stay float32 and `--dtype bf16|fp16` trai
 Trainer's bf16/fp16 do (fp16 with a GradScaler); step times are taken after torch.cuda.synchronize().
 `--lora-r R` trains PEFT's LoRA on q_proj and v_proj (alpha 2R, no dropout: y = xW^T + 2 (xA^T)B^T) over a frozen
 base, which under bf16/fp16 is stored in that type (a model loaded with torch_dtype=bfloat16); `--compile` runs the
-forward and the loss under torch.compile (its compilation falls in the warm-up steps).
+forward and the loss under torch.compile (its compilation falls in the warm-up steps); `--sdpa` attends through
+F.scaled_dot_product_attention as transformers' attn_implementation="sdpa" does (is_causal and no mask when nothing
+is padded).
 """
 import contextlib
 import argparse
@@ -36,6 +38,29 @@ def rss(field):
     raise RuntimeError(field)
 
 
+SDPA = False  # --sdpa: attention through F.scaled_dot_product_attention
+
+
+def sdpa_attention(x, state, p, config, cos, sin, mask):
+    """ref.attention with the scores, softmax and weighted values in one fused kernel; mask None: causal."""
+    n, t, _ = x.shape
+    heads = config["num_attention_heads"]
+    kv_heads = config.get("num_key_value_heads") or heads
+    d = ref.head_dim(config)
+    q = ref.linear(x, state, p + ".q_proj").view(n, t, heads, d).transpose(1, 2)
+    k = ref.linear(x, state, p + ".k_proj").view(n, t, kv_heads, d).transpose(1, 2)
+    v = ref.linear(x, state, p + ".v_proj").view(n, t, kv_heads, d).transpose(1, 2)
+    q = q * cos + ref.rotate_half(q) * sin
+    k = k * cos + ref.rotate_half(k) * sin
+    k = ref.repeat_kv(k, heads // kv_heads)
+    v = ref.repeat_kv(v, heads // kv_heads)
+    if mask is None:
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    else:
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.clamp_min(torch.finfo(q.dtype).min).to(q.dtype))
+    return ref.linear(out.transpose(1, 2).reshape(n, t, heads * d), state, p + ".o_proj")
+
+
 def hidden_states(state, config, input_ids, attention_mask, checkpoint=False):
     n, t = input_ids.shape
     eps = config["rms_norm_eps"]
@@ -44,11 +69,13 @@ def hidden_states(state, config, input_ids, attention_mask, checkpoint=False):
     freqs = (ref.inv_freq(config)[None, :, None].float() @ positions[:, None, :].float()).transpose(1, 2)
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos()[:, None, :, :].to(device), emb.sin()[:, None, :, :].to(device)
-    mask = ref.causal_mask(config, attention_mask.cpu(), t, 0).to(device)  # once per forward, as HF
+    unpadded = SDPA and bool(attention_mask.all())
+    mask = None if unpadded else ref.causal_mask(config, attention_mask.cpu(), t, 0).to(device)  # once, as HF
     h = F.embedding(input_ids, state["model.embed_tokens.weight"])
+    attention = sdpa_attention if SDPA else ref.attention
 
     def layer(h, p):
-        h = h + ref.attention(ref.rms_norm(h, state[p + ".input_layernorm.weight"], eps), state, p + ".self_attn",
+        h = h + attention(ref.rms_norm(h, state[p + ".input_layernorm.weight"], eps), state, p + ".self_attn",
                               config, cos, sin, mask)
         return h + ref.mlp(ref.rms_norm(h, state[p + ".post_attention_layernorm.weight"], eps), state, p + ".mlp")
 
@@ -136,7 +163,10 @@ def main():
     ap.add_argument("--checkpoint", action="store_true", help="torch.utils.checkpoint around every decoder layer")
     ap.add_argument("--lora-r", type=int, default=0, help="LoRA rank on q_proj and v_proj (0: full fine-tuning)")
     ap.add_argument("--compile", action="store_true", help="torch.compile the forward and the loss")
+    ap.add_argument("--sdpa", action="store_true", help="attention through F.scaled_dot_product_attention")
     a = ap.parse_args()
+    global SDPA
+    SDPA = a.sdpa
     device = torch.device(a.device)
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(a.threads)

@@ -17,6 +17,7 @@ import org.orpo4j.lora.LoraConfig;
 import org.orpo4j.lora.LoraModel;
 import org.orpo4j.loss.ChunkedOrpoLoss;
 import org.orpo4j.loss.OrpoLoss;
+import org.orpo4j.model.AttnImplementation;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.precision.MasterWeights;
 import org.orpo4j.precision.Precision;
@@ -33,10 +34,11 @@ import org.orpo4j.train.OrpoConfig;
  * copies, PyTorch under {@code torch.autocast} (HF Trainer's bf16/fp16). Reports the median step time after the
  * warm-up steps, tokens/s, MFU against the chip's dense bf16 peak ({@code --peak-tflops}, 989.4 for an H200 SXM)
  * and the ratio orpo4j / PyTorch. The path {@code lora} trains PEFT's common LoRA (r 16, alpha 32, q_proj and
- * v_proj, no dropout) over a frozen base, stored in bf16 under bf16 on both sides; {@code --torch-compile} adds
+ * v_proj, no dropout) over a frozen base, stored in bf16 under bf16 on both sides; {@code sdpa} the plain step with
+ * attention through torch's fused {@code scaled_dot_product_attention} on both sides; {@code --torch-compile} adds
  * PyTorch rows with the forward and loss under {@code torch.compile}. Usage: {@code GpuStepBenchmark [--cases g,a]
- * [--steps 10] [--warmup 2] [--precisions fp32,bf16] [--paths plain,chunked,lora] [--python python3]
- * [--peak-tflops 989.4] [--no-torch] [--torch-compile]}.
+ * [--steps 10] [--warmup 2] [--precisions fp32,bf16] [--paths plain,chunked,lora,sdpa]
+ * [--python python3] [--peak-tflops 989.4] [--no-torch] [--torch-compile]}.
  */
 public final class GpuStepBenchmark {
 
@@ -80,7 +82,7 @@ public final class GpuStepBenchmark {
                 case "--torch-compile" -> compile = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + "; usage: GpuStepBenchmark"
                         + " [--cases g,a] [--steps 10] [--warmup 2] [--precisions fp32,bf16]"
-                        + " [--paths plain,chunked,lora] [--python python3] [--peak-tflops 989.4] [--no-torch]"
+                        + " [--paths plain,chunked,lora,sdpa] [--python python3] [--peak-tflops 989.4] [--no-torch]"
                         + " [--torch-compile]");
             }
         }
@@ -117,9 +119,12 @@ public final class GpuStepBenchmark {
         return r;
     }
 
-    /** The PyTorch run an orpo4j path is compared with: its LoRA run for {@code lora}, else the plain step. */
+    /**
+     * The PyTorch run an orpo4j path is compared with: its LoRA run for {@code lora}, its fused-attention run for
+     * {@code sdpa}, else the plain step.
+     */
     private static String torchPath(String path) {
-        return path.equals("lora") ? "lora" : "plain";
+        return path.equals("lora") || path.equals("sdpa") ? path : "plain";
     }
 
     /**
@@ -139,6 +144,9 @@ public final class GpuStepBenchmark {
                 "--params", "" + c.parameters(), "--device", "cuda", "--dtype", precision));
         if (path.equals("lora")) {
             cmd.addAll(List.of("--lora-r", "" + LORA_R));
+        }
+        if (path.equals("sdpa")) {
+            cmd.add("--sdpa");
         }
         if (compile) {
             cmd.add("--compile");
@@ -199,6 +207,9 @@ public final class GpuStepBenchmark {
         try (NDManager root = DjlRuntime.newManager(device);
                 CausalLm lm = CausalLm.random(c.config(), root, 1)) {
             boolean adapters = path.equals("lora");
+            if (path.equals("sdpa")) {
+                lm.attnImplementation(AttnImplementation.SDPA);
+            }
             if (adapters) {
                 LoraModel.attach(lm, new LoraConfig(LORA_R, 2 * LORA_R, 0.0, List.of("q_proj", "v_proj"), false,
                         null), 1);

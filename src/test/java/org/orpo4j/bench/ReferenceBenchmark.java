@@ -14,12 +14,14 @@ import org.orpo4j.data.PreferenceDataset;
 import org.orpo4j.data.TokenizedPair;
 import org.orpo4j.lora.LoraConfig;
 import org.orpo4j.lora.LoraModel;
+import org.orpo4j.model.AttnImplementation;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.DjlRuntime;
 import org.orpo4j.runtime.NativeFeatures;
 import org.orpo4j.train.OrpoConfig;
 import org.orpo4j.train.OrpoTrainer;
 import org.orpo4j.train.PairSource;
+import org.orpo4j.train.Settings;
 import org.orpo4j.train.TrainerControl;
 import org.orpo4j.train.TrainerListener;
 import org.orpo4j.train.TrainerState;
@@ -32,9 +34,10 @@ import org.orpo4j.train.TrainerState;
  * Every run is float32 without gradient checkpointing. orpo4j paths: {@code two-rows} (TRL's padded layout),
  * {@code shared} (the shared-prompt layout, the default), {@code lora} (r 16, alpha 32, q_proj and v_proj, shared
  * prompt), {@code bf16} (bf16 mixed precision, only where the orpo4j JNI with bfloat16 is installed), and for the
- * memory case {@code defaults} (the trainer's defaults: shared prompt, gradient checkpointing). The random model is
+ * memory case {@code defaults} (the trainer's defaults: shared prompt, gradient checkpointing); a path with the
+ * suffix {@code +sdpa} ({@code shared+sdpa}) attends through torch's fused kernel, as the PyTorch rows do. The random model is
  * built through Java arrays; the child collects that garbage before training, so the peak is the training's. Usage:
- * {@code ReferenceBenchmark [--cases a,p,b] [--steps 3] [--threads 2] [--paths ...] [--torch eager,compile,trl]}.
+ * {@code ReferenceBenchmark [--cases a,p,b,l] [--steps 3] [--threads 2] [--paths ...] [--torch eager,compile,trl]}.
  */
 public final class ReferenceBenchmark {
 
@@ -52,11 +55,16 @@ public final class ReferenceBenchmark {
         SHAPES.put("a", new Shape("a", "a", 2, 64, 192, 192));
         // SmolLM2-135M, prompt-heavy: 2 pairs of 384 + 128 + 128 tokens
         SHAPES.put("p", new Shape("p", "a", 2, 384, 128, 128));
+        // long pairs, where attention's T² shows: SmolLM2-135M, 1 pair of 256 + 1792 + 1792 tokens (T = 2048)
+        SHAPES.put("l", new Shape("l", "a", 1, 256, 1792, 1792));
         // the memory case: V 151936, 1 pair x 1024 tokens (a 256-token prompt), as OrpoStepBenchmark's case b
         SHAPES.put("b", new Shape("b", "b", 1, 256, 768, 768));
     }
 
     private static final String SCRIPT = "src/test/python/bench/orpo_step_hf.py";
+
+    /** A path's suffix that trains it with {@code attnImplementation sdpa} ({@code shared+sdpa}, ...). */
+    private static final String SDPA = "+sdpa";
 
     private ReferenceBenchmark() {}
 
@@ -78,8 +86,8 @@ public final class ReferenceBenchmark {
                 case "--steps" -> steps = Integer.parseInt(args[++i]);
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + "; usage: ReferenceBenchmark"
-                        + " [--cases a,p,b] [--paths two-rows,shared,lora,bf16] [--torch eager,compile,trl] [--steps 3]"
-                        + " [--threads 2]");
+                        + " [--cases a,p,b,l] [--paths two-rows,shared,lora,bf16,shared+sdpa] [--torch eager,compile,trl]"
+                        + " [--steps 3] [--threads 2]");
             }
         }
         System.out.printf(Locale.ROOT, "load average %s; threads %d, %d timed steps after 1 warm-up%n",
@@ -92,13 +100,14 @@ public final class ReferenceBenchmark {
                 rows.add(torch(s, mode, steps, threads));
             }
             for (String path : paths) {
-                if (path.equals("bf16") && !NativeFeatures.bfloat16()) {
+                String base = path.replace(SDPA, "");
+                if (base.equals("bf16") && !NativeFeatures.bfloat16()) {
                     System.out.println("case " + name + ": bf16 skipped: DJL's JNI here has no bfloat16 (docs/gpu.md)");
                     continue;
                 }
                 // the memory case runs two-rows, shared and defaults; the speed cases every path but defaults
-                boolean memoryPath = path.equals("two-rows") || path.equals("shared") || path.equals("defaults");
-                if (name.equals("b") ? !memoryPath : path.equals("defaults")) {
+                boolean memoryPath = base.equals("two-rows") || base.equals("shared") || base.equals("defaults");
+                if (name.equals("b") ? !memoryPath : base.equals("defaults")) {
                     continue;
                 }
                 Map<String, String> r = ChildJvm.run(ReferenceBenchmark.class, threads, Map.of(), "child", name, path,
@@ -148,7 +157,8 @@ public final class ReferenceBenchmark {
     }
 
     /** One orpo4j configuration: the trainer for 1 + steps optimizer steps of the same micro-batch, timed. */
-    private static void child(Shape s, String path, int steps) throws Exception {
+    private static void child(Shape s, String pathName, int steps) throws Exception {
+        String path = pathName.replace(SDPA, "");
         OrpoStepBenchmark.Case c = s.modelCase();
         Random random = new Random(7);
         List<TokenizedPair> pairs = new ArrayList<>();
@@ -165,7 +175,8 @@ public final class ReferenceBenchmark {
                 .learningRate(1e-5).shuffle(false).groupByLength(false).loggingSteps(1).saveStrategy("no")
                 .outputDir(out.toString()).gradientCheckpointing(path.equals("defaults"))
                 .sharedPrompt(!path.equals("two-rows"))
-                .bf16(path.equals("bf16")).build();
+                .bf16(path.equals("bf16"))
+                .set(Settings.ATTN_IMPLEMENTATION, pathName.endsWith(SDPA) ? AttnImplementation.SDPA : null).build();
         double[] times = new double[steps + 1];
         long[] state = new long[1];
         try (NDManager root = DjlRuntime.newManager(DjlRuntime.defaultDevice());
@@ -208,7 +219,7 @@ public final class ReferenceBenchmark {
         Arrays.sort(timed);
         long tokens = 2L * s.pairs() * (s.prompt() + Math.max(s.chosen(), s.rejected()));
         System.out.printf(Locale.ROOT, "RESULT case=%s path=%s step_median_s=%.3f step_min_s=%.3f tokens_per_s=%.1f"
-                + " peak_rss_mb=%d state_mb=%d%n", s.name(), path, timed[timed.length / 2], timed[0],
+                + " peak_rss_mb=%d state_mb=%d%n", s.name(), pathName, timed[timed.length / 2], timed[0],
                 tokens / timed[timed.length / 2], ChildJvm.status("VmHWM"), state[0]);
     }
 
