@@ -65,7 +65,7 @@ final class EvalCommand implements Callable<Integer> {
     /** The settings evaluation reads, made from the settings table; the evaluation batch is {@code --batch-size}. */
     static final SettingOptions SETTINGS = new SettingOptions(List.of(Settings.PER_DEVICE_EVAL_BATCH_SIZE,
             Settings.MAX_LENGTH, Settings.MAX_PROMPT_LENGTH, Settings.MAX_COMPLETION_LENGTH,
-            Settings.TRUNCATION_MODE, Settings.BETA, Settings.ALPHA),
+            Settings.TRUNCATION_MODE, Settings.BETA, Settings.ALPHA, Settings.ATTN_IMPLEMENTATION),
             Map.of(Settings.PER_DEVICE_EVAL_BATCH_SIZE, Setting.Flag.value("--batch-size", "B")));
 
     /** Adds {@link #SETTINGS}' options and the 4-bit loading ones. */

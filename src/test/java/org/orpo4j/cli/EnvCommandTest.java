@@ -86,7 +86,10 @@ class EnvCommandTest {
                 .assertOneLineError("no such file");
     }
 
-    /** The jar's own library built for another torch: DJL's JNI instead, and --bf16 refused by name. */
+    /**
+     * The jar's own library built for another torch: DJL's JNI instead, and --bf16 and --attn-implementation sdpa
+     * refused by name.
+     */
     @Test
     void aBundledJniBuiltForAnotherTorchFallsBackToDjlsJni() throws Exception {
         Path classes = dir.resolve("classes");
@@ -103,6 +106,9 @@ class EnvCommandTest {
                 dir.resolve("run").toString(), "--bf16", "--max-steps", "1"), Map.of(), classes)
                 .assertOneLineError("bf16 needs orpo4j's PyTorch JNI", "orpo4j's native library was built for torch"
                         + " 2.6.0", "or train with --fp16");
+        child(List.of("train", "--model", tiny.toString(), "--data", data.toString(), "--output",
+                dir.resolve("run-sdpa").toString(), "--attn-implementation", "sdpa", "--max-steps", "1"), Map.of(),
+                classes).assertOneLineError("attn_implementation sdpa needs orpo4j's PyTorch JNI", "use eager");
     }
 
     /**

@@ -12,6 +12,7 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.orpo4j.runtime.NativeTests;
 
 class EvalCommandTest {
 
@@ -67,6 +68,20 @@ class EvalCommandTest {
         assertEquals(base.get("eval_nll_loss").asDouble(), scaled.get("eval_nll_loss").asDouble(), 1e-6);
         assertEquals(scaled.get("eval_nll_loss").asDouble() - 0.6 * scaled.get("eval_log_odds_ratio").asDouble(),
                 scaled.get("eval_loss").asDouble(), 1e-5);
+    }
+
+    /** {@code --attn-implementation sdpa}: the same metrics through torch's fused attention, to float32 rounding. */
+    @Test
+    void sdpaGivesTheEagerMetrics() throws Exception {
+        NativeTests.assumeFusedAttention();
+        JsonNode eager = eval();
+        JsonNode sdpa = eval("--attn-implementation", "sdpa");
+        for (String name : TRL_NAMES) {
+            double want = eager.get("eval_" + name).asDouble();
+            assertEquals(want, sdpa.get("eval_" + name).asDouble(), 1e-5 * Math.max(1, Math.abs(want)), name);
+        }
+        Cli.run("eval", "--model", model.toString(), "--data", data.toString(), "--attn-implementation", "flash")
+                .assertOneLineError(2, "--attn-implementation", "flash");
     }
 
     @Test
