@@ -117,11 +117,26 @@ final class Attention extends Module {
         }
         NDList pieces = new NDList();
         for (AttentionPlan.Piece piece : plan.pieces()) {
-            String rows = piece.queryStart() + ":" + piece.queryEnd();
-            pieces.add(FusedAttention.attend(q.get(":, :, " + rows), keys(k, piece), keys(v, piece), piece.mask(),
-                    false, scaling));
+            pieces.add(fusedPiece(q, keys(k, piece), keys(v, piece), piece));
         }
         return NDArrays.concat(pieces, 2);
+    }
+
+    /**
+     * One piece's rows [N, Hq, Tq, D] from its keys and values [N, Hq, Tk, D]. A causal piece whose keys are at most
+     * twice its queries (a prompt no longer than its answer, or the prompt with its chosen answer, Tk = Tq) runs all
+     * Tk key tokens as queries masked by position, Tk²/2 scores instead of the mask's Tq·Tk, and keeps the last Tq
+     * rows; the other rows get no gradient.
+     */
+    private NDArray fusedPiece(NDArray q, NDArray k, NDArray v, AttentionPlan.Piece piece) {
+        long tq = piece.queryEnd() - piece.queryStart();
+        long tk = k.getShape().get(2);
+        if (!piece.causal() || tk > 2 * tq) {
+            String rows = piece.queryStart() + ":" + piece.queryEnd();
+            return FusedAttention.attend(q.get(":, :, " + rows), k, v, piece.mask(), false, scaling);
+        }
+        NDArray context = FusedAttention.attend(keys(q, piece), k, v, null, true, scaling); // [N, Hq, Tk, D]
+        return tk == tq ? context : context.get(":, :, " + (tk - tq) + ":");
     }
 
     /**

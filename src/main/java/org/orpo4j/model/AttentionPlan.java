@@ -17,8 +17,12 @@ record AttentionPlan(NDArray mask, List<Piece> pieces, boolean causal, AttnImple
     /**
      * Queries {@code [queryStart, queryEnd)} over the keys of {@code keyRanges} ({from, to} each) with their mask
      * [1, 1, Tq, Tk].
+     *
+     * @param causal the queries are the last Tq keys and the mask hides exactly the keys after each query (no
+     *     window, no padding, positions in key order): the keys' own tokens as queries, masked by position, give
+     *     these queries' rows without a mask
      */
-    record Piece(int queryStart, int queryEnd, int[][] keyRanges, NDArray mask) {}
+    record Piece(int queryStart, int queryEnd, int[][] keyRanges, NDArray mask, boolean causal) {}
 
     /** All queries, all keys, mask [N|1, 1, T, S]. */
     static AttentionPlan whole(NDArray mask, boolean causal, AttnImplementation implementation) {

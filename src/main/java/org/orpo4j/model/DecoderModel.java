@@ -226,8 +226,11 @@ final class DecoderModel extends Module {
                         keys[k++] = positions[j];
                     }
                 }
+                int[] last = p.keyRanges()[p.keyRanges().length - 1];
+                boolean causal = window == null && p.paddingKeys() == 0 && last[0] <= p.queryStart()
+                        && last[1] == p.queryEnd() && increasing(keys);
                 pieces.add(new AttentionPlan.Piece(p.queryStart(), p.queryEnd(), p.keyRanges(),
-                        AttentionMask.build(manager, queries, keys, window, p.paddingKeys())));
+                        AttentionMask.build(manager, queries, keys, window, p.paddingKeys()), causal));
             }
             return AttentionPlan.pieces(pieces, attnImplementation);
         }
@@ -235,6 +238,15 @@ final class DecoderModel extends Module {
         @Override
         RotaryEmbedding.Tables tables(RopeSpec spec, DataType dtype) {
             return RotaryEmbedding.tables(spec, manager, positions, dtype);
+        }
+
+        private static boolean increasing(long[] positions) {
+            for (int i = 1; i < positions.length; i++) {
+                if (positions[i] <= positions[i - 1]) {
+                    return false;
+                }
+            }
+            return true;
         }
     }
 
