@@ -8,10 +8,12 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.orpo4j.data.ChatMessage;
 import org.orpo4j.data.HfTokenizer;
+import org.orpo4j.model.AttnImplementation;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.model.GenerationConfig;
 import org.orpo4j.model.LoadOptions;
 import org.orpo4j.runtime.DjlRuntime;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -62,6 +64,23 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "Sampling seed. Default: ${DEFAULT-VALUE}.")
     long seed;
 
+    @Option(names = "--attn-implementation", paramLabel = "NAME", defaultValue = "eager",
+            converter = AttnImplementationConverter.class,
+            description = "eager or sdpa (torch's fused attention; orpo4j's native library). Default: ${DEFAULT-VALUE}.")
+    AttnImplementation attnImplementation;
+
+    /** transformers' names, a bad one refused by picocli with the option named. */
+    static final class AttnImplementationConverter implements CommandLine.ITypeConverter<AttnImplementation> {
+        @Override
+        public AttnImplementation convert(String value) {
+            try {
+                return AttnImplementation.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "': expected eager or sdpa");
+            }
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         GenerationConfig settings;
@@ -85,6 +104,7 @@ final class GenerateCommand implements Callable<Integer> {
         try (HfTokenizer tokenizer = HfTokenizer.load(inputs.tokenizerDir());
                 NDManager manager = DjlRuntime.newManager(deviceOption.resolve());
                 CausalLm lm = inputs.load(manager, load)) {
+            lm.attnImplementation(attnImplementation);
             Completion completion = new Completion(lm, tokenizer);
             text = chat ? completion.chat(messages, settings)
                     : completion.continueText(prompt, settings);

@@ -17,6 +17,7 @@ import org.orpo4j.model.CausalLm;
 import org.orpo4j.model.GenerationConfig;
 import org.orpo4j.model.Generator;
 import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.runtime.NativeTests;
 
 class GenerateCommandTest {
 
@@ -51,6 +52,19 @@ class GenerateCommandTest {
         }
         assertEquals(expected(ids, 6) + "\n", r.out());
         assertEquals(6, r.out().strip().split(" ").length); // word-level: one word per token, no EOS in 6 steps
+    }
+
+    /** Through torch's fused attention: the library's greedy tokens (a random tiny model's, from eager attention). */
+    @Test
+    void sdpaGivesTheSameGreedyTokens() throws Exception {
+        NativeTests.assumeFusedAttention();
+        Cli.Result r = Cli.run("generate", "--model", model.toString(), "--prompt", "Tell me about cats .",
+                "--max-new-tokens", "6", "--attn-implementation", "sdpa").assertSuccess();
+        long[] ids;
+        try (HfTokenizer tok = HfTokenizer.load(model)) {
+            ids = tok.encode("Tell me about cats .");
+        }
+        assertEquals(expected(ids, 6) + "\n", r.out());
     }
 
     @Test
@@ -95,6 +109,8 @@ class GenerateCommandTest {
         Cli.run("generate", "--model", m, "--prompt", "x", "--temperature", "-1").assertOneLineError(2, "temperature");
         Cli.run("generate", "--model", m, "--prompt", "x", "--max-new-tokens", "lots")
                 .assertOneLineError(2, "--max-new-tokens", "lots");
+        Cli.run("generate", "--model", m, "--prompt", "x", "--attn-implementation", "flash")
+                .assertOneLineError(2, "--attn-implementation", "expected eager or sdpa");
     }
 
     @Test
