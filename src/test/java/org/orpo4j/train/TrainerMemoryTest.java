@@ -13,8 +13,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.orpo4j.model.AttnImplementation;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.runtime.DjlRuntime;
+import org.orpo4j.runtime.NativeTests;
 
 /**
  * Acceptance 4: 2,000 optimizer steps of a tiny model leave the number of live NDArrays exactly where it was after
@@ -31,7 +33,14 @@ class TrainerMemoryTest {
 
     @Test
     void liveArrayCountIsFlatOverTwoThousandSteps() {
-        runAndCheck(out, STEPS);
+        runAndCheck(out, STEPS, null);
+    }
+
+    /** The same through torch's fused attention (arrays made by orpo4j's JNI), over 1,000 steps. */
+    @Test
+    void liveArrayCountIsFlatWithSdpa() {
+        NativeTests.assumeFusedAttention();
+        runAndCheck(out, 1000, AttnImplementation.SDPA);
     }
 
     /**
@@ -41,12 +50,13 @@ class TrainerMemoryTest {
     public static void main(String[] args) throws IOException {
         SingleThread.forThisProcess();
         Path dir = Files.createTempDirectory("orpo4j-memory");
-        runAndCheck(dir, Integer.parseInt(args[0]));
+        runAndCheck(dir, Integer.parseInt(args[0]), null);
     }
 
-    static void runAndCheck(Path out, int steps) {
+    static void runAndCheck(Path out, int steps, AttnImplementation attention) {
         OrpoConfig config = OrpoConfig.builder().learningRate(1e-3).perDeviceTrainBatchSize(2).maxSteps(steps)
-                .loggingSteps(500).saveStrategy("no").outputDir(out.toString()).build();
+                .loggingSteps(500).saveStrategy("no").outputDir(out.toString())
+                .set(Settings.ATTN_IMPLEMENTATION, attention).build();
         Map<Long, Integer> live = new LinkedHashMap<>();
         Map<Long, Integer> liveEverywhere = new LinkedHashMap<>();
         Map<Long, Long> rss = new LinkedHashMap<>();
@@ -69,8 +79,8 @@ class TrainerMemoryTest {
             }).train(Synthetic.pairs(64, 1), null);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf("%d steps in %.1f s (%.1f ms/step); live arrays %s, in all managers %s; RSS KiB %s%n",
-                steps, seconds, 1000 * seconds / steps, live, liveEverywhere, rss);
+        System.out.printf("%s: %d steps in %.1f s (%.1f ms/step); live arrays %s, in all managers %s; RSS KiB %s%n",
+                attention == null ? "eager" : attention.hfName(), steps, seconds, 1000 * seconds / steps, live, liveEverywhere, rss);
         assertEquals(1 + steps / 500, live.size());
         for (long step : live.keySet()) {
             assertEquals(live.get(20L), live.get(step), "live arrays by step: " + live);
