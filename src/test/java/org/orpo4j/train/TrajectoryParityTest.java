@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.orpo4j.model.AttnImplementation;
 import org.orpo4j.model.CausalLm;
 import org.orpo4j.model.ModelConfig;
 import org.orpo4j.precision.Precision;
@@ -114,6 +115,28 @@ class TrajectoryParityTest {
         fiveSteps(Device.gpu(), ChunkedLoss.ON, Precision.BF16);
     }
 
+    /**
+     * Through torch's fused attention (attnImplementation sdpa) the same TRL trajectory within the same bounds, on
+     * the two-row layout (a padded batch: the mask) and the shared-prompt layout (pieces masked by position).
+     */
+    @Test
+    void fiveStepsWithSdpaMatchTheReference() throws Exception {
+        NativeTests.assumeFusedAttention();
+        fiveSteps(Device.cpu(), ChunkedLoss.OFF, Precision.FP32, false, AttnImplementation.SDPA);
+        fiveSteps(Device.cpu(), ChunkedLoss.ON, Precision.FP32, true, AttnImplementation.SDPA);
+    }
+
+    /** The same on the GPU (flash or memory-efficient attention), in float32 and in bf16. */
+    @Test
+    @Tag("gpu")
+    void fiveStepsOnTheGpuWithSdpa() throws Exception {
+        Assumptions.assumeTrue(DjlRuntime.gpuCount() > 0, "no GPU");
+        NativeTests.assumeFusedAttention();
+        fiveSteps(Device.gpu(), ChunkedLoss.OFF, Precision.FP32, true, AttnImplementation.SDPA);
+        fiveSteps(Device.gpu(), ChunkedLoss.OFF, Precision.BF16, true, AttnImplementation.SDPA);
+        fiveSteps(Device.gpu(), ChunkedLoss.OFF, Precision.BF16, false, AttnImplementation.SDPA);
+    }
+
     private void fiveSteps(Device device, ChunkedLoss chunkedLoss) throws Exception {
         fiveSteps(device, chunkedLoss, Precision.FP32);
     }
@@ -124,6 +147,11 @@ class TrajectoryParityTest {
 
     private void fiveSteps(Device device, ChunkedLoss chunkedLoss, Precision precision, boolean sharedPrompt)
             throws Exception {
+        fiveSteps(device, chunkedLoss, precision, sharedPrompt, null);
+    }
+
+    private void fiveSteps(Device device, ChunkedLoss chunkedLoss, Precision precision, boolean sharedPrompt,
+            AttnImplementation attention) throws Exception {
         Path run = Files.createTempDirectory(out, precision + "-" + chunkedLoss);
         boolean half = precision.mixed();
         double lossTolerance = half ? 1e-2 : 1e-4;
@@ -141,7 +169,8 @@ class TrajectoryParityTest {
                 .alpha(golden.get("alpha").asDouble()).maxGradNorm(golden.get("max_grad_norm").asDouble())
                 .shuffle(false).loggingSteps(1).saveStrategy("no").outputDir(run.toString())
                 .chunkedLoss(chunkedLoss).lossChunkValues(5 * vocab)
-                .bf16(precision == Precision.BF16).fp16(precision == Precision.FP16).sharedPrompt(sharedPrompt).build();
+                .bf16(precision == Precision.BF16).fp16(precision == Precision.FP16).sharedPrompt(sharedPrompt)
+                .set(Settings.ATTN_IMPLEMENTATION, attention).build();
         try (NDManager manager = DjlRuntime.newManager(device);
                 CausalLm model = CausalLm.load(resource("/golden/train/tiny_llama"), manager)) {
             assertEquals(device, model.parameters().get("lm_head.weight").getDevice());
@@ -196,9 +225,9 @@ class TrajectoryParityTest {
                     assertTrue(moved > 1e-4, e.getKey() + " barely moved: " + moved);
                     assertEquals(DataType.FLOAT32, e.getValue().getDataType(), e.getKey() + " (the master)");
                 }
-                System.out.printf("parity on %s in %s (%s loss, %s): max loss rel. error %.2e, max weight abs."
-                        + " error %.2e%n", device, precision, chunkedLoss, sharedPrompt ? "shared prompt" : "two rows",
-                        lossRel, weightAbs);
+                System.out.printf("parity on %s in %s (%s loss, %s, %s attention): max loss rel. error %.2e, max"
+                        + " weight abs. error %.2e%n", device, precision, chunkedLoss, sharedPrompt ? "shared prompt"
+                        : "two rows", attention == null ? "eager" : attention.hfName(), lossRel, weightAbs);
             }
         }
     }
