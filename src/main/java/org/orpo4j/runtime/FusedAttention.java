@@ -20,15 +20,7 @@ public final class FusedAttention {
     /** Whether the loaded JNI has the fused attention (a call without tensors binds it or fails to). */
     public static synchronized boolean available() {
         if (available == null) {
-            boolean bound = false;
-            if (NativeExtension.loaded().isPresent()) {
-                try {
-                    bound = sdpa(0, 0, 0, 0, false, 1) == 0;
-                } catch (UnsatisfiedLinkError olderBuild) {
-                    bound = false;
-                }
-            }
-            available = bound;
+            available = NativeExtension.binds(() -> sdpa(0, 0, 0, 0, false, 1));
         }
         return available;
     }

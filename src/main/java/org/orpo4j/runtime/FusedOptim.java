@@ -20,17 +20,8 @@ public final class FusedOptim {
     /** Whether the loaded JNI has the fused AdamW (an empty call binds it or fails to). */
     public static synchronized boolean available() {
         if (available == null) {
-            boolean bound = false;
-            if (NativeExtension.loaded().isPresent()) {
-                try {
-                    long[] none = new long[0];
-                    fusedAdamw(none, none, none, none, 1, 0, 0, 0, 0, 0);
-                    bound = true;
-                } catch (UnsatisfiedLinkError olderBuild) {
-                    bound = false;
-                }
-            }
-            available = bound;
+            long[] none = new long[0];
+            available = NativeExtension.binds(() -> fusedAdamw(none, none, none, none, 1, 0, 0, 0, 0, 0));
         }
         return available;
     }

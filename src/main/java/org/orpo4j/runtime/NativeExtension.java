@@ -22,6 +22,22 @@ final class NativeExtension {
         }
     }
 
+    /**
+     * Whether orpo4j's JNI is loaded and binds the native method {@code call} invokes (a build older than the method
+     * does not); {@code call} must be harmless.
+     */
+    static boolean binds(Runnable call) {
+        if (loaded().isEmpty()) {
+            return false;
+        }
+        try {
+            call.run();
+            return true;
+        } catch (UnsatisfiedLinkError olderBuild) {
+            return false;
+        }
+    }
+
     /** Whether the loaded libtorch_cpu.so exports {@code symbol}; false where orpo4j's JNI is not loaded. */
     static boolean torchExportsSymbol(String symbol) {
         if (loaded().isEmpty()) {

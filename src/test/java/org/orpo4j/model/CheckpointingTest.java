@@ -61,7 +61,7 @@ class CheckpointingTest {
             try (NDManager manager = DjlRuntime.newManager(Device.cpu());
                     CausalLm model = CausalLm.load(Golden.dir(family), manager);
                     GradMode off = GradMode.enabled(false)) {
-                NDArray[] batch = batch(manager, model.config().vocabSize());
+                NDArray[] batch = batch(manager, model.config().vocabSize(), PADDED);
                 float[] full = model.forward(batch[0], batch[1]).toFloatArray();
                 long saved = Attention.queryBlockValues;
                 float[] blocked;
@@ -76,14 +76,22 @@ class CheckpointingTest {
         }
     }
 
+    /** Row lengths of the padded batch: 3 pairs of at most 9 tokens. */
+    static final int[] PADDED = {9, 7, 5, 8, 9, 6};
+
     /** Every parameter's gradient of the ORPO loss of one fixed padded batch. */
     private static Map<String, float[]> gradients(CausalLm model, boolean checkpoint) {
+        return gradients(model, checkpoint, PADDED);
+    }
+
+    /** Every parameter's gradient of the ORPO loss of one fixed batch whose rows have these lengths (of 9). */
+    static Map<String, float[]> gradients(CausalLm model, boolean checkpoint, int[] lengths) {
         Map<String, NDArray> params = model.parameters();
         GradientTensors.materialize(params.values());
         params.values().forEach(p -> GradientTensors.of(p).subi(GradientTensors.of(p)));
         try (NDManager step = model.parameters().values().iterator().next().getManager().newSubManager();
                 GradientCollector collector = step.getEngine().newGradientCollector()) {
-            NDArray[] batch = batch(step, model.config().vocabSize());
+            NDArray[] batch = batch(step, model.config().vocabSize(), lengths);
             TrainingForward forward = model.trainingForward(batch[0], batch[1], checkpoint, null);
             NDArray logits = model.logits(forward.hidden());
             collector.backward(OrpoLoss.builder().build().compute(logits, batch[0], batch[1], batch[2]).loss());
@@ -94,12 +102,11 @@ class CheckpointingTest {
         return out;
     }
 
-    /** 3 pairs (6 rows) of 9 tokens, right-padded rows of different lengths, prompts of 3 tokens. */
-    private static NDArray[] batch(NDManager m, long vocab) {
+    /** 3 pairs (6 rows) of 9 tokens, each row right-padded to 9 from its length, prompts of 3 tokens. */
+    private static NDArray[] batch(NDManager m, long vocab, int[] lengths) {
         Random r = new Random(5);
         int rows = 6;
         int t = 9;
-        int[] lengths = {9, 7, 5, 8, 9, 6};
         long[] ids = new long[rows * t];
         long[] mask = new long[rows * t];
         long[] labels = new long[rows * t];

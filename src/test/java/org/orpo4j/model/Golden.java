@@ -75,4 +75,20 @@ record Golden(String name, Path dir, long[][] inputIds, long[][] attentionMask, 
         }
         return out;
     }
+
+    /**
+     * The max-norm of {@code actual − logits} over the max-norm of the reference logits, every logit of
+     * {@code actual} asserted finite first.
+     */
+    double logitsError(float[] actual) {
+        double maxError = 0;
+        double maxRef = 0;
+        for (int i = 0; i < logits.length; i++) {
+            org.junit.jupiter.api.Assertions.assertTrue(Float.isFinite(actual[i]),
+                    name + ": non-finite logit at flat index " + i);
+            maxError = Math.max(maxError, Math.abs(actual[i] - logits[i]));
+            maxRef = Math.max(maxRef, Math.abs(logits[i]));
+        }
+        return maxError / maxRef;
+    }
 }

@@ -5,27 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.orpo4j.data.TokenizedPair;
-import org.orpo4j.layout.SharedPromptLayout;
-import org.orpo4j.loss.ChunkedOrpoLoss;
 import org.orpo4j.loss.OrpoLoss;
 import org.orpo4j.runtime.GradMode;
-import org.orpo4j.runtime.GradientTensors;
 import org.orpo4j.runtime.NativeTests;
 import org.orpo4j.runtime.WithCpuManager;
 
@@ -35,7 +26,7 @@ import org.orpo4j.runtime.WithCpuManager;
  * path's own bound (1e-5 of the largest logit), and not bit for bit the eager values, so the fused kernel ran
  * (gemma2's soft-capped layers excepted: they stay eager, bit for bit); every parameter gradient of the ORPO loss
  * within 1e-5 relative of the eager path's (‖Δ‖/‖g‖ over all tensors) on a padded batch (mask), an unpadded one (by
- * position, no mask), with gradient checkpointing and on the shared-prompt layout (a mask per piece); greedy
+ * position, no mask), with gradient checkpointing and on the shared-prompt layout (pieces by position and by mask); greedy
  * generation through the KV cache gives transformers' tokens.
  */
 @Tag("native")
@@ -59,18 +50,11 @@ class SdpaAttentionTest extends WithCpuManager {
             float[] eager = lm.forward(golden.ids(step), golden.mask(step)).toFloatArray();
             float[] sdpa = lm.attnImplementation(AttnImplementation.SDPA)
                     .forward(golden.ids(step), golden.mask(step)).toFloatArray();
-            float[] expected = golden.logits();
-            double maxError = 0;
-            double maxRef = 0;
-            for (int i = 0; i < expected.length; i++) {
-                assertTrue(Float.isFinite(sdpa[i]), name + ": non-finite logit at flat index " + i);
-                maxError = Math.max(maxError, Math.abs(sdpa[i] - expected[i]));
-                maxRef = Math.max(maxRef, Math.abs(expected[i]));
-            }
-            assertTrue(maxError <= 1e-5 * maxRef, name + ": max |error| " + maxError + " > 1e-5 * " + maxRef);
+            double error = golden.logitsError(sdpa);
+            assertTrue(error <= 1e-5, name + ": max |error| / max |logit| = " + error + " > 1e-5");
             boolean softCapped = lm.config().attnLogitSoftcapping() != null;
             assertEquals(softCapped, Arrays.equals(eager, sdpa), name + ": soft-capped layers alone stay eager");
-            System.out.printf("%s sdpa vs transformers: max |error| / max |logit| = %.2e%n", name, maxError / maxRef);
+            System.out.printf("%s sdpa vs transformers: max |error| / max |logit| = %.2e%n", name, error);
         }
     }
 
@@ -110,68 +94,14 @@ class SdpaAttentionTest extends WithCpuManager {
 
     /** The ORPO loss's parameter gradients on 3 pairs of 9 tokens, prompts of 3, rows right-padded or full. */
     private static Map<String, float[]> twoRowGradients(CausalLm lm, boolean padded, boolean checkpoint) {
-        zeroGradients(lm);
-        int rows = 6;
-        int t = 9;
-        int[] lengths = padded ? new int[] {9, 7, 5, 8, 9, 6} : new int[] {9, 9, 9, 9, 9, 9};
-        Random r = new Random(5);
-        long[] ids = new long[rows * t];
-        long[] mask = new long[rows * t];
-        long[] labels = new long[rows * t];
-        for (int i = 0; i < rows; i++) {
-            for (int j = 0; j < t; j++) {
-                boolean real = j < lengths[i];
-                ids[i * t + j] = real ? 3 + r.nextInt(29) : 0;
-                mask[i * t + j] = real ? 1 : 0;
-                labels[i * t + j] = real && j >= 3 ? ids[i * t + j] : OrpoLoss.IGNORE_INDEX;
-            }
-        }
-        try (NDManager step = lm.manager().newSubManager();
-                GradientCollector collector = step.getEngine().newGradientCollector()) {
-            Shape shape = new Shape(rows, t);
-            NDArray idArray = step.create(ids, shape);
-            NDArray maskArray = step.create(mask, shape);
-            TrainingForward forward = lm.trainingForward(idArray, maskArray, checkpoint, null);
-            NDArray logits = lm.logits(forward.hidden());
-            collector.backward(OrpoLoss.builder().build().compute(logits, idArray, maskArray,
-                    step.create(labels, shape)).loss());
-            forward.backward();
-        }
-        return gradients(lm);
+        return CheckpointingTest.gradients(lm, checkpoint, padded ? CheckpointingTest.PADDED : new int[] {9, 9, 9, 9,
+            9, 9});
     }
 
     /** The same loss's gradients on three pairs packed as [prompt | chosen | rejected], chunked loss. */
     private static Map<String, float[]> packedGradients(CausalLm lm) {
-        zeroGradients(lm);
-        List<SharedPromptLayout.Pair> parts = new ArrayList<>();
-        for (TokenizedPair p : SharedPromptExactnessTest.pairs(11)) {
-            parts.add(new SharedPromptLayout.Pair(p.prompt(), p.chosen(), p.rejected(), p.chosenPromptTail(),
-                    p.rejectedPromptTail()));
-        }
-        SharedPromptLayout layout = SharedPromptLayout.of(parts);
-        OrpoLoss loss = OrpoLoss.builder().build();
-        try (NDManager step = lm.manager().newSubManager();
-                GradientCollector collector = step.getEngine().newGradientCollector()) {
-            NDArray ids = step.create(layout.ids(), new Shape(1, layout.length()));
-            TrainingForward forward = lm.trainingForward(ids, layout, false, null);
-            collector.backward(ChunkedOrpoLoss.of(loss, 5L * lm.config().vocabSize())
-                    .withLogitSoftcapping(lm.config().finalLogitSoftcapping())
-                    .compute(forward.hidden(), lm.lmHeadWeight(), layout.predictions(true), 1).loss());
-            forward.backward();
-        }
-        return gradients(lm);
-    }
-
-    private static void zeroGradients(CausalLm lm) {
-        Map<String, NDArray> params = lm.parameters();
-        GradientTensors.materialize(params.values());
-        params.values().forEach(p -> GradientTensors.of(p).subi(GradientTensors.of(p)));
-    }
-
-    private static Map<String, float[]> gradients(CausalLm lm) {
-        Map<String, float[]> out = new LinkedHashMap<>();
-        lm.parameters().forEach((name, p) -> out.put(name, GradientTensors.of(p).toFloatArray()));
-        return out;
+        return SharedPromptExactnessTest.packed(lm, SharedPromptExactnessTest.pairs(11), OrpoLoss.builder().build(),
+                "chunked").gradients();
     }
 
     /** ‖a − b‖ / ‖a‖ over every tensor, asserted ≤ 1e-5 (and the gradients not all zero). */

@@ -41,7 +41,7 @@ class SharedPromptExactnessTest {
         return Golden.CASES;
     }
 
-    private record Result(Map<String, Double> metrics, Map<String, float[]> gradients, double[] realLogitsMeans) {}
+    record Result(Map<String, Double> metrics, Map<String, float[]> gradients, double[] realLogitsMeans) {}
 
     @ParameterizedTest
     @MethodSource("cases")
@@ -114,7 +114,7 @@ class SharedPromptExactnessTest {
         return new Result(metrics, gradients(model), realMeans);
     }
 
-    private static Result packed(CausalLm model, List<TokenizedPair> pairs, OrpoLoss loss, String variant) {
+    static Result packed(CausalLm model, List<TokenizedPair> pairs, OrpoLoss loss, String variant) {
         zeroGradients(model);
         List<SharedPromptLayout.Pair> parts = new ArrayList<>();
         for (TokenizedPair p : pairs) {
